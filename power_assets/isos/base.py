@@ -1,0 +1,144 @@
+"""The contract every ISO module fulfils: time zone, datasets, requests, payload checks, parsers.
+
+Each ISO is one module with one `IsoDefinition` subclass; stages only ever talk to this interface, so
+no stage code needs to know which ISO it is processing.
+"""
+
+import abc
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar
+
+import polars as pl
+
+from power_assets.errors import UnknownDatasetError
+from power_assets.market_time import market_day_bounds
+
+
+class IntervalLabel(StrEnum):
+    """Whether the ISO stamps a row with the start or the end of its interval."""
+
+    START = "start"
+    END = "end"
+
+
+class DatasetKind(StrEnum):
+    """Which standardized model a dataset's rows follow."""
+
+    LMP = "lmp"
+    AS_PRICE = "as_price"
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """One dataset of one ISO: its market, interval semantics, and how requests are chunked."""
+
+    id: str
+    kind: DatasetKind
+    market: str
+    interval: timedelta
+    label: IntervalLabel
+    description: str
+    # Length of one request window; the market day is split into windows of this size.
+    request_window: timedelta = timedelta(days=1)
+
+    @property
+    def intervals_per_hour(self) -> int:
+        return max(1, int(timedelta(hours=1) / self.interval))
+
+
+@dataclass(frozen=True)
+class DownloadRequest:
+    """One HTTP GET that fetches part (or all) of a dataset's market day."""
+
+    iso: str
+    dataset: str
+    path: str  # relative to the ISO's base URL
+    params: tuple[tuple[str, str], ...]
+    file_name: str  # name under which the response is kept in raw_downloads
+    window_start: datetime  # UTC: the data the request covers
+    window_end: datetime
+
+    def url(self, base_url: str) -> str:
+        from urllib.parse import urlencode
+
+        # OASIS wants literal ':' in its timestamps; keep them unescaped like its own examples.
+        query = urlencode(self.params, safe=":,")
+        return f"{base_url.rstrip('/')}/{self.path.lstrip('/')}?{query}"
+
+
+@dataclass(frozen=True)
+class PriceBound:
+    """Plausible price range for one ISO, dataset kind and span of years, with its reason."""
+
+    kind: DatasetKind
+    first_year: int
+    last_year: int
+    minimum: float
+    maximum: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class CombinedSources:
+    """Which of an ISO's datasets feed the combined DA + AS (+ RT) products."""
+
+    day_ahead: str
+    ancillary: str
+    real_time: str
+
+
+class IsoDefinition(abc.ABC):
+    """An ISO: time zone, default endpoint, request spacing, datasets and their parsers."""
+
+    id: ClassVar[str]
+    name: ClassVar[str]
+    timezone: ClassVar[str]
+    default_base_url: ClassVar[str]
+    min_request_spacing_s: ClassVar[float]
+    datasets: ClassVar[dict[str, DatasetSpec]]
+    combined: ClassVar[CombinedSources]
+    price_bounds: ClassVar[Sequence[PriceBound]]
+
+    def dataset(self, dataset_id: str) -> DatasetSpec:
+        try:
+            return self.datasets[dataset_id]
+        except KeyError:
+            raise UnknownDatasetError(
+                f"{self.id} has no dataset {dataset_id!r}; it offers {', '.join(self.datasets)}"
+            ) from None
+
+    def market_day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        return market_day_bounds(self.timezone, day)
+
+    def request_windows(self, dataset_id: str, day: date) -> list[tuple[datetime, datetime]]:
+        """Split the market day into request windows (a 23- or 25-hour day gives 23 or 25 hours)."""
+        spec = self.dataset(dataset_id)
+        start, end = self.market_day_bounds(day)
+        windows, cursor = [], start
+        while cursor < end:
+            nxt = min(cursor + spec.request_window, end)
+            windows.append((cursor, nxt))
+            cursor = nxt
+        return windows
+
+    @abc.abstractmethod
+    def requests_for_day(self, dataset_id: str, day: date) -> list[DownloadRequest]:
+        """The requests that together fetch one market day of a dataset."""
+
+    @abc.abstractmethod
+    def check_payload(self, content: bytes, source: str) -> None:
+        """Raise IsoErrorResponse (or a subclass) when a response is an error document, not data."""
+
+    @abc.abstractmethod
+    def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
+        """Turn raw files (as served, or extracted) into the dataset's standardized long table."""
+
+    def price_bound(self, kind: DatasetKind, year: int) -> PriceBound:
+        for bound in self.price_bounds:
+            if bound.kind == kind and bound.first_year <= year <= bound.last_year:
+                return bound
+        raise LookupError(f"{self.id}: no price bound for {kind} in {year}")

@@ -1,0 +1,72 @@
+"""Standardized long tables shared by every ISO, as pandera models, plus their column orders.
+
+A parser's output must validate against one of these models before it is written; the stage-2
+parquet files, the DuckDB tables and the checks all rely on these exact names and types.
+"""
+
+from typing import Annotated
+
+import pandera.polars as pa
+import polars as pl
+
+from power_assets.errors import MalformedFileError
+
+UtcInstant = Annotated[pl.Datetime, "us", "UTC"]
+
+
+class _IntervalModel(pa.DataFrameModel):
+    interval_start: UtcInstant
+    interval_end: UtcInstant
+    iso: pl.Utf8
+    market: pl.Utf8
+
+    @pa.dataframe_check(error="interval_end must be after interval_start")
+    @classmethod
+    def end_after_start(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("interval_end") > pl.col("interval_start"))
+
+
+class LmpSchema(_IntervalModel):
+    """Locational marginal prices: one row per location and interval, in $/MWh."""
+
+    location: pl.Utf8
+    location_type: pl.Utf8
+    lmp: pl.Float64 = pa.Field(nullable=True)
+    energy: pl.Float64 = pa.Field(nullable=True)
+    congestion: pl.Float64 = pa.Field(nullable=True)
+    loss: pl.Float64 = pa.Field(nullable=True)
+    # CAISO's greenhouse-gas component; null for ISOs that have none.
+    ghg: pl.Float64 = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+class AsPriceSchema(_IntervalModel):
+    """Ancillary-service clearing prices: one row per region, product and interval, in $/MW."""
+
+    region: pl.Utf8
+    product: pl.Utf8  # standardized product name, e.g. REG_UP, SPIN
+    iso_product: pl.Utf8  # the ISO's own code, e.g. RU, SR
+    price: pl.Float64 = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+LMP_COLUMNS: list[str] = list(LmpSchema.to_schema().columns)
+AS_PRICE_COLUMNS: list[str] = list(AsPriceSchema.to_schema().columns)
+
+# Key columns: one row per key in a correct table (what the duplicate check and DuckDB enforce).
+LMP_KEY = ["iso", "market", "location", "interval_start"]
+AS_PRICE_KEY = ["iso", "market", "region", "product", "interval_start"]
+
+
+def validate_standardized(frame: pl.DataFrame, model: type[pa.DataFrameModel], source: str) -> None:
+    """Validate against a model; the error names the source file(s) and the failing column."""
+    try:
+        model.validate(frame, lazy=True)
+    except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
+        raise MalformedFileError(f"{source}: standardized table fails {model.__name__}: {exc}") from exc
