@@ -118,6 +118,9 @@ class IsoDefinition(abc.ABC):
         """Split the market day into request windows (a 23- or 25-hour day gives 23 or 25 hours)."""
         spec = self.dataset(dataset_id)
         start, end = self.market_day_bounds(day)
+        if spec.request_window >= timedelta(days=1):
+            # A market day is 23-25 hours: a "one day" request is the whole local day, not 24 h.
+            return [(start, end)]
         windows, cursor = [], start
         while cursor < end:
             nxt = min(cursor + spec.request_window, end)

@@ -1,0 +1,1 @@
+"""Dagster asset definitions, one module per pipeline stage, all generated from the ISO registry."""

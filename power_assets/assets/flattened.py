@@ -1,0 +1,85 @@
+"""Stage-3 assets: `flattened__{dataset}`, one column per location on the market day's full grid,
+with checks that no standardized value was lost and that long gaps are visible.
+"""
+
+import dagster as dg
+
+from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
+from power_assets.assets.runner import CheckRule, PartitionOutcome, check_specs, run_partitions
+from power_assets.io.files import atomic_write_parquet
+from power_assets.isos import IsoDefinition, registered_datasets
+from power_assets.market_time import hours_in_market_day
+from power_assets.resources import StorageResource
+from power_assets.stages.flatten import flatten
+from power_assets.stages.standardize import read_standardized
+
+RULES = [
+    CheckRule(
+        "no_rows_lost",
+        "Every non-null standardized value lands in exactly one cell of the wide table.",
+        True,
+    ),
+    CheckRule(
+        "grid_complete",
+        "One row per interval of the market day (23/24/25 hours) and no cell left null after "
+        "filling gaps shorter than one hour.",
+        False,
+        dg.AssetCheckSeverity.WARN,
+    ),
+]
+
+
+def build_flattened(dataset_id: str) -> dg.AssetsDefinition:
+    key = f"flattened__{dataset_id}"
+
+    @dg.asset(
+        name=key,
+        group_name="flattened",
+        deps=[f"raw_parquet__{dataset_id}"],
+        partitions_def=market_day_partitions(isos_offering(dataset_id)),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=check_specs(key, RULES),
+        kinds={"polars", "parquet"},
+        description=f"{dataset_id} with one column per location at its native interval; gaps "
+        "under one hour forward-filled, longer ones left null.",
+    )
+    def flattened(context: dg.AssetExecutionContext, storage: StorageResource):
+        layout = storage.layout()
+
+        def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
+            spec = iso.dataset(dataset_id)
+            long = read_standardized(layout.raw_parquet(iso.id, dataset_id, partition.day))
+            wide, report = flatten(long, spec, iso.timezone, partition.day)
+            path = layout.flattened(iso.id, dataset_id, partition.day)
+            atomic_write_parquet(path, wide)
+            expected_rows = hours_in_market_day(iso.timezone, partition.day) * spec.intervals_per_hour
+            grid_problems = report.null_cells + abs(expected_rows - wide.height)
+            return PartitionOutcome(
+                {
+                    **report.metadata(),
+                    "expected_rows": expected_rows,
+                    "first_interval": wide["interval_start"].min().isoformat() if wide.height else "none",
+                    "last_interval": wide["interval_start"].max().isoformat() if wide.height else "none",
+                    "path": str(path),
+                },
+                {
+                    "no_rows_lost": (
+                        report.rows_lost,
+                        {"source_values": report.source_rows_with_value,
+                         "observed_cells": report.observed_cells},
+                    ),
+                    "grid_complete": (
+                        grid_problems,
+                        {"rows": wide.height, "expected_rows": expected_rows,
+                         "null_cells": report.null_cells},
+                    ),
+                },
+            )  # fmt: skip
+
+        yield from run_partitions(context, key, work, RULES)
+
+    return flattened
+
+
+def flattened_assets() -> list[dg.AssetsDefinition]:
+    return [build_flattened(dataset_id) for dataset_id in registered_datasets()]

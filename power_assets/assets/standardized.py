@@ -1,0 +1,109 @@
+"""Stage-2 assets: `raw_parquet__{dataset}`, the validated standardized long table per market day,
+with its checks (duplicate keys and absurd prices block downstream; interval gaps warn).
+"""
+
+import dagster as dg
+import polars as pl
+
+from power_assets import quality
+from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
+from power_assets.assets.runner import CheckRule, PartitionOutcome, check_specs, run_partitions
+from power_assets.isos import DatasetKind, IsoDefinition, registered_datasets
+from power_assets.resources import StorageResource
+from power_assets.stages.standardize import (
+    KEYS,
+    LOCATION_COLUMN,
+    standardize_day,
+    write_standardized,
+)
+
+PRICE_COLUMNS = {
+    DatasetKind.LMP: ["lmp", "energy", "congestion", "loss", "ghg"],
+    DatasetKind.AS_PRICE: ["price"],
+}
+MAX_LISTED = 50  # keep check metadata readable: list at most this many offenders
+
+RULES = [
+    CheckRule("no_duplicate_keys", "One row per (iso, market, location, interval_start).", True),
+    CheckRule(
+        "prices_within_bounds",
+        "Every price component is finite and inside the ISO's bounds table for that year.",
+        True,
+    ),
+    CheckRule(
+        "no_interval_gaps",
+        "Every location has every interval of the market day (23/24/25 h) and none off the grid.",
+        False,
+        dg.AssetCheckSeverity.WARN,
+    ),
+]
+
+
+def findings_for(
+    frame: pl.DataFrame, iso: IsoDefinition, dataset_id: str, partition: MarketPartition
+) -> dict[str, tuple[int, object]]:
+    spec = iso.dataset(dataset_id)
+    duplicates = quality.duplicate_keys(frame, KEYS[spec.kind])
+    bound = iso.price_bound(spec.kind, partition.day.year)
+    columns = [c for c in PRICE_COLUMNS[spec.kind] if c in frame.columns]
+    outside = quality.out_of_bounds(frame, columns, bound)
+    gaps = quality.interval_gaps(
+        frame, LOCATION_COLUMN[spec.kind], iso.timezone, partition.day, spec.interval
+    )
+    gaps = gaps.filter((pl.col("missing").list.len() > 0) | (pl.col("off_grid").list.len() > 0))
+    by = LOCATION_COLUMN[spec.kind]
+    return {
+        "no_duplicate_keys": (duplicates.height, duplicates.head(MAX_LISTED).to_dicts()),
+        "prices_within_bounds": (
+            outside.height,
+            {
+                "bounds": [bound.minimum, bound.maximum],
+                "reason": bound.reason,
+                "rows": outside.select("interval_start", KEYS[spec.kind][2], *columns)
+                .head(MAX_LISTED)
+                .to_dicts(),
+            },
+        ),
+        "no_interval_gaps": (
+            int(gaps.select(pl.col("missing").list.len().sum() + pl.col("off_grid").list.len().sum()).item() or 0),
+            {
+                row[by]: {"missing": row["missing"][:24], "off_grid": row["off_grid"][:24]}
+                for row in gaps.head(MAX_LISTED).iter_rows(named=True)
+            },
+        ),
+    }
+
+
+def build_raw_parquet(dataset_id: str) -> dg.AssetsDefinition:
+    key = f"raw_parquet__{dataset_id}"
+
+    @dg.asset(
+        name=key,
+        group_name="standardized",
+        deps=[f"raw_csv__{dataset_id}"],
+        partitions_def=market_day_partitions(isos_offering(dataset_id)),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=check_specs(key, RULES),
+        kinds={"polars", "parquet"},
+        description=f"{dataset_id} as a standardized long table (UTC instants), validated by its "
+        "pandera model; data/{ISO}/raw_parquet/{dataset}/{date}.parquet.",
+    )
+    def raw_parquet(context: dg.AssetExecutionContext, storage: StorageResource):
+        layout = storage.layout()
+
+        def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
+            frame, report = standardize_day(iso, dataset_id, partition.day, layout)
+            path = layout.raw_parquet(iso.id, dataset_id, partition.day)
+            write_standardized(frame, path)
+            return PartitionOutcome(
+                {**report.metadata(), "path": str(path)},
+                findings_for(frame, iso, dataset_id, partition),
+            )
+
+        yield from run_partitions(context, key, work, RULES)
+
+    return raw_parquet
+
+
+def standardized_assets() -> list[dg.AssetsDefinition]:
+    return [build_raw_parquet(dataset_id) for dataset_id in registered_datasets()]

@@ -1,0 +1,64 @@
+"""DuckDB loading assets: `warehouse__{dataset}` replaces one market day of a dataset in the `lmp`
+or `as_price` table from its standardized parquet, idempotently.
+"""
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
+from power_assets.assets.runner import PartitionOutcome, run_partitions
+from power_assets.isos import IsoDefinition, registered_datasets
+from power_assets.resources import StorageResource
+from power_assets.store.warehouse import TABLES, load_partition, writer
+
+# Serializes DuckDB writers inside one Dagster deployment; the file lock in store.warehouse also
+# covers processes outside it.
+DUCKDB_POOL = "duckdb_writer"
+
+
+def build_warehouse(dataset_id: str) -> dg.AssetsDefinition:
+    key = f"warehouse__{dataset_id}"
+
+    @dg.asset(
+        name=key,
+        group_name="warehouse",
+        deps=[f"raw_parquet__{dataset_id}"],
+        partitions_def=market_day_partitions(isos_offering(dataset_id)),
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool=DUCKDB_POOL,
+        kinds={"duckdb"},
+        description=f"{dataset_id} rows in the DuckDB store (table lmp or as_price), replaced per "
+        "market day so re-materializing never duplicates a row.",
+    )
+    def warehouse(
+        context: dg.AssetExecutionContext, storage: StorageResource, warehouse: DuckDBResource
+    ):
+        layout = storage.layout()
+        with writer(warehouse) as con:
+
+            def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
+                spec = iso.dataset(dataset_id)
+                report = load_partition(
+                    con,
+                    spec.kind,
+                    layout.raw_parquet(iso.id, dataset_id, partition.day),
+                    iso=iso.id,
+                    dataset=dataset_id,
+                    market_date=partition.day,
+                )
+                return PartitionOutcome(
+                    {
+                        "table": TABLES[spec.kind].name,
+                        "rows_inserted": report.inserted,
+                        "rows_replaced": report.deleted,
+                        "database": str(warehouse.database),
+                    }
+                )
+
+            yield from run_partitions(context, key, work)
+
+    return warehouse
+
+
+def warehouse_assets() -> list[dg.AssetsDefinition]:
+    return [build_warehouse(dataset_id) for dataset_id in registered_datasets()]

@@ -1,0 +1,50 @@
+"""`build_defs()` assembles every asset, check, job and resource; `defs` is what Dagster loads.
+
+Tests and the demo pass replacement resources (a loopback ISO, a temporary data dir) through
+`build_defs(resources=...)`.
+"""
+
+from collections.abc import Mapping
+
+import dagster as dg
+
+from power_assets.assets.combined import combined_assets
+from power_assets.assets.flattened import flattened_assets
+from power_assets.assets.raw import raw_assets
+from power_assets.assets.standardized import standardized_assets
+from power_assets.assets.warehouse import warehouse_assets
+from power_assets.resources import default_resources
+
+DAILY_PIPELINE_JOB = "daily_pipeline"
+
+
+def all_assets() -> list[dg.AssetsDefinition]:
+    return [
+        *raw_assets(),
+        *standardized_assets(),
+        *flattened_assets(),
+        *warehouse_assets(),
+        *combined_assets(),
+    ]
+
+
+def daily_pipeline_job():
+    """Every market-day asset: download through combined daily files and the DuckDB store."""
+    return dg.define_asset_job(
+        DAILY_PIPELINE_JOB,
+        selection=dg.AssetSelection.all()
+        - dg.AssetSelection.key_substring("combined_monthly__")
+        - dg.AssetSelection.key_substring("combined_yearly__"),
+        description="All market-day stages for the selected (date, ISO) partitions.",
+    )
+
+
+def build_defs(resources: Mapping[str, object] | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=all_assets(),
+        jobs=[daily_pipeline_job()],
+        resources={**default_resources(), **(resources or {})},
+    )
+
+
+defs = build_defs()

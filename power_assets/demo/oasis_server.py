@@ -1,0 +1,371 @@
+"""A fake CAISO OASIS on loopback: OASIS's URL shapes in, OASIS's response formats out.
+
+What belongs here: the HTTP side of the fake (request validation with OASIS-style error ZIPs,
+recorded-response lookup, throttling and outage simulation, a log of every request) and the tools
+that write and serve the demo recordings. Payload generation lives in `oasis_fixtures`.
+
+Error codes used for invalid requests (the pipeline only tells 1000 "no data" and 1015 "retry later"
+apart from the rest): 1001 missing or unsupported parameter, 1002 bad date/time, 1004 range over
+31 days, 1005 unknown report, 1006 version or market run not valid for the report, 1018 all-node
+real-time request longer than one hour.
+
+    python -m power_assets.demo.oasis_server --record power_assets/demo/recordings \\
+        --days 2024-11-03 2024-11-04
+    python -m power_assets.demo.oasis_server --serve
+"""
+
+import argparse
+import contextlib
+import io
+import threading
+import time
+import zipfile
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+from urllib.parse import parse_qsl, urlsplit
+
+from power_assets.demo.oasis_fixtures import (
+    DEMO_NODES,
+    PACIFIC,
+    QUERIES,
+    THROTTLE_HTML,
+    UTC,
+    Faults,
+    oasis_error_zip,
+    oasis_zip,
+)
+from power_assets.isos.caiso import OASIS_QUERIES, OASIS_TIME_FORMAT, Caiso
+
+RECORDINGS_DIR = Path(__file__).with_name("recordings")
+DEMO_DATASETS = ("lmp_da", "lmp_rt5", "lmp_rt15", "as_da")
+MAX_RANGE = timedelta(days=31)
+MAX_ALL_NODE_RT = timedelta(hours=1)
+ALL_NODE_RT_REPORTS = frozenset({"PRC_INTVL_LMP", "PRC_RTPD_LMP"})
+NO_DATA = ("1000", "No data returned for the specified selection")
+UNAVAILABLE_HTML = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
+REQUIRED = ("resultformat", "queryname", "version", "market_run_id", "startdatetime", "enddatetime")
+
+
+@dataclass(frozen=True)
+class OasisRequest:
+    """One request the fake received: path, parameters (names lower-cased), arrival time
+    (`time.monotonic()`) and the HTTP status it was answered with."""
+
+    path: str
+    params: dict[str, str]
+    time: float
+    status: int
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    content_type: str
+    body: bytes
+    filename: str | None = None
+
+
+class OasisRequestError(Exception):
+    """A request OASIS would refuse: answered with an error ZIP holding INVALID_REQUEST.xml."""
+
+    def __init__(self, code: str, desc: str):
+        super().__init__(f"{code}: {desc}")
+        self.code, self.desc = code, desc
+
+
+def parse_oasis_time(value: str) -> datetime:
+    """`20240310T08:00-0000` (any +-HHMM offset) as an aware UTC datetime."""
+    try:
+        return datetime.strptime(value, "%Y%m%dT%H:%M%z").astimezone(UTC)
+    except ValueError:
+        raise OasisRequestError(
+            "1002", f"Invalid date/time {value!r}; use YYYYMMDDTHH24:MI-0000"
+        ) from None
+
+
+def _params(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
+    items = params.items() if isinstance(params, Mapping) else params
+    return {key.lower(): value for key, value in items}
+
+
+def recording_name(params: Mapping[str, str] | Iterable[tuple[str, str]]) -> str:
+    """Stable file name of a recorded response, the same as the pipeline's raw-download name:
+    `{queryname}_{market_run_id}_{start:%Y%m%dT%H%M}Z_{end:%Y%m%dT%H%M}Z.zip`, plus a checksum of
+    the selection when the request names nodes, AS types or regions instead of ALL."""
+    p = _params(params)
+    start, end = parse_oasis_time(p["startdatetime"]), parse_oasis_time(p["enddatetime"])
+    name = f"{p['queryname']}_{p['market_run_id']}_{start:%Y%m%dT%H%M}Z_{end:%Y%m%dT%H%M}Z"
+    selection = [
+        f"{k}={p[k]}" for k in ("node", "anc_type", "anc_region") if p.get(k, "ALL") != "ALL"
+    ]
+    if selection:
+        name += f"_sel{zlib.crc32('&'.join(selection).encode()):08x}"
+    return f"{name}.zip"
+
+
+def _zip_filename(body: bytes) -> str:
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return f"{Path(archive.namelist()[0]).stem}.zip"
+
+
+class FakeOasis:
+    """OASIS `SingleZip` on 127.0.0.1, answered from recordings, the generator, or "no data".
+
+    Use as a context manager; `base_url` is what the pipeline's base-URL setting takes.
+    """
+
+    def __init__(
+        self,
+        *,
+        recordings_dir: Path | None = None,
+        generate: bool = True,
+        nodes: Sequence[str] = DEMO_NODES,
+        unpublished_days: Iterable[date] = (),
+        faults: Mapping[str, Faults] | None = None,
+        throttle_every: int = 0,
+        fail_first_with_503: int = 0,
+        port: int = 0,
+    ):
+        self.recordings_dir = Path(recordings_dir) if recordings_dir is not None else None
+        self.generate = generate
+        self.nodes = list(nodes)
+        self.unpublished_days: set[date] = set(unpublished_days)
+        self.faults: dict[str, Faults] = dict(faults or {})
+        self.throttle_every = throttle_every
+        self.fail_first_with_503 = fail_first_with_503
+        self._port = port
+        self._lock = threading.Lock()
+        self._requests: list[OasisRequest] = []
+        self._count = 0
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def start(self) -> Self:
+        server = _Server(("127.0.0.1", self._port), _Handler)
+        server.fake = self
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name="fake-oasis", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("FakeOasis is not running")
+        return self._server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/oasisapi"
+
+    @property
+    def requests(self) -> list[OasisRequest]:
+        """A snapshot of every request received so far, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    # -- answering ---------------------------------------------------------------------------
+
+    def handle(self, path: str, params: dict[str, str]) -> Response:
+        """The response to one GET; also records it. Called from the handler threads."""
+        arrived = time.monotonic()
+        with self._lock:
+            self._count += 1
+            number = self._count
+        response = self._respond(number, path, params)
+        with self._lock:
+            self._requests.append(OasisRequest(path, params, arrived, response.status))
+        return response
+
+    def _respond(self, number: int, path: str, params: dict[str, str]) -> Response:
+        if number <= self.fail_first_with_503:
+            return Response(503, "text/html", UNAVAILABLE_HTML)
+        if self.throttle_every and number % self.throttle_every == 0:
+            return Response(429, "text/html", THROTTLE_HTML)
+        if path.rstrip("/") != "/oasisapi/SingleZip":
+            return Response(404, "text/html", b"<html><body><h1>404 Not Found</h1></body></html>")
+        try:
+            body = self._payload(params)
+        except OasisRequestError as exc:
+            body = oasis_error_zip(exc.code, exc.desc)
+        return Response(200, "application/x-zip-compressed", body, _zip_filename(body))
+
+    def _payload(self, params: dict[str, str]) -> bytes:
+        queryname, start, end = self._validate(params)
+        if _trading_days(start, end) & self.unpublished_days:
+            raise OasisRequestError(*NO_DATA)
+        if self.recordings_dir is not None:
+            recorded = self.recordings_dir / recording_name(params)
+            if recorded.is_file():
+                return recorded.read_bytes()
+        if not self.generate:
+            raise OasisRequestError(*NO_DATA)
+        nodes = self.nodes
+        if "node" in params:
+            wanted = set(params["node"].split(","))
+            nodes = [n for n in self.nodes if n in wanted]
+            if not nodes:
+                raise OasisRequestError(*NO_DATA)
+        return oasis_zip(
+            queryname, start, end, nodes=nodes, faults=self.faults.get(queryname),
+            anc_types=_selection(params.get("anc_type")),
+            anc_regions=_selection(params.get("anc_region")),
+        )  # fmt: skip
+
+    def _validate(self, params: dict[str, str]) -> tuple[str, datetime, datetime]:
+        missing = [name for name in REQUIRED if not params.get(name)]
+        if missing:
+            raise OasisRequestError("1001", f"Missing required parameter(s): {', '.join(missing)}")
+        if params["resultformat"] != "6":
+            raise OasisRequestError("1001", "This server answers resultformat=6 (CSV) only")
+        queryname = params["queryname"]
+        if queryname not in QUERIES:
+            raise OasisRequestError("1005", f"Invalid report name {queryname!r}")
+        versions = {q.version for q in OASIS_QUERIES.values() if q.queryname == queryname}
+        if params["version"] not in versions:
+            raise OasisRequestError(
+                "1006", f"Version {params['version']!r} invalid for {queryname}"
+            )
+        if params["market_run_id"] != QUERIES[queryname].market_run_id:
+            raise OasisRequestError(
+                "1006", f"market_run_id {params['market_run_id']!r} invalid for {queryname}"
+            )
+        all_nodes = queryname != "PRC_AS" and "node" not in params
+        if all_nodes and params.get("grp_type") not in ("ALL_APNODES", "ALL"):
+            raise OasisRequestError("1001", "Give node=... or grp_type=ALL_APNODES")
+        start = parse_oasis_time(params["startdatetime"])
+        end = parse_oasis_time(params["enddatetime"])
+        if end <= start:
+            raise OasisRequestError("1002", "enddatetime must be after startdatetime")
+        if end - start > MAX_RANGE:
+            raise OasisRequestError("1004", "Date range exceeds the maximum of 31 days")
+        if all_nodes and queryname in ALL_NODE_RT_REPORTS and end - start > MAX_ALL_NODE_RT:
+            raise OasisRequestError(
+                "1018", f"{queryname} for all nodes is limited to one hour per request"
+            )
+        return queryname, start, end
+
+
+def _selection(value: str | None) -> list[str] | None:
+    return None if value in (None, "", "ALL") else value.split(",")
+
+
+def _trading_days(start: datetime, end: datetime) -> set[date]:
+    first = start.astimezone(PACIFIC).date()
+    last = (end - timedelta(microseconds=1)).astimezone(PACIFIC).date()
+    return {first + timedelta(days=n) for n in range((last - first).days + 1)}
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeOasis
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def do_GET(self) -> None:
+        url = urlsplit(self.path)
+        params = _params(parse_qsl(url.query, keep_blank_values=True))
+        response = self.server.fake.handle(url.path, params)
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        if response.filename:
+            self.send_header("Content-Disposition", f"inline; filename={response.filename};")
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        self.wfile.write(response.body)
+
+    def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
+        pass
+
+
+def record_demo(recordings_dir: Path, days: Iterable[date]) -> list[Path]:
+    """Write the generator's answers to every request the pipeline sends for the four CAISO demo
+    datasets on `days`, under the names `FakeOasis` looks up. Same inputs, same bytes."""
+    recordings_dir = Path(recordings_dir)
+    recordings_dir.mkdir(parents=True, exist_ok=True)
+    caiso, written = Caiso(), []
+    for dataset in DEMO_DATASETS:
+        for day in days:
+            for request in caiso.requests_for_day(dataset, day):
+                params = dict(request.params)
+                body = oasis_zip(params["queryname"], request.window_start, request.window_end)
+                path = recordings_dir / recording_name(params)
+                path.write_bytes(body)
+                written.append(path)
+    return written
+
+
+def oasis_params(
+    queryname: str, start: datetime, end: datetime, **selection: str
+) -> list[tuple[str, str]]:
+    """Request parameters in OASIS's shape for a report and UTC window (for ad-hoc requests)."""
+    query = QUERIES[queryname]
+    return [
+        ("resultformat", "6"),
+        ("queryname", queryname),
+        ("version", query.version),
+        ("market_run_id", query.market_run_id),
+        ("startdatetime", start.strftime(OASIS_TIME_FORMAT)),
+        ("enddatetime", end.strftime(OASIS_TIME_FORMAT)),
+        *(selection.items() or dict(query.selection).items()),
+    ]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    action = parser.add_mutually_exclusive_group(required=True)
+    action.add_argument("--record", type=Path, metavar="DIR", help="write recordings into DIR")
+    action.add_argument("--serve", action="store_true", help="serve recordings until Ctrl-C")
+    parser.add_argument("--days", nargs="+", type=date.fromisoformat, default=[])
+    parser.add_argument("--recordings", type=Path, default=RECORDINGS_DIR)
+    parser.add_argument("--generate", action="store_true", help="synthesize what is not recorded")
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    if args.record is not None:
+        if not args.days:
+            parser.error("--record needs --days")
+        paths = record_demo(args.record, args.days)
+        size = sum(p.stat().st_size for p in paths)
+        print(f"wrote {len(paths)} recordings ({size:,} bytes) to {args.record}")
+        return 0
+    with FakeOasis(recordings_dir=args.recordings, generate=args.generate, port=args.port) as fake:
+        print(fake.base_url, flush=True)
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

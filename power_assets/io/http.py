@@ -1,0 +1,368 @@
+"""HTTP downloads from ISO endpoints: retries, backoff, request spacing, and the Dagster resource.
+
+Everything that touches the network belongs here, and nothing else does: the ISO modules build
+`DownloadRequest`s and check payloads, stages decide what to fetch, and this module only performs
+GETs politely (one shared client per ISO, a minimum spacing between requests that holds across
+threads and processes) and turns transport failures into `DownloadError`s that name the URL.
+"""
+
+import fcntl
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote_plus, urlsplit, urlunsplit
+
+import dagster as dg
+import httpx
+from pydantic import PrivateAttr
+
+from power_assets import settings
+from power_assets.errors import DownloadError, IsoRateLimitedError
+from power_assets.isos.base import DownloadRequest, IsoDefinition
+
+logger = logging.getLogger("power_assets.http")
+
+USER_AGENT = "power_assets/0.1"
+_SECRET_MARKERS = ("key", "token", "password", "secret")
+# Jitter is a fraction of the backoff so that parallel workers retrying together drift apart
+# without materially lengthening the wait.
+_JITTER_FRACTION = 0.1
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """A successful GET: the body and how it was obtained."""
+
+    url: str  # as requested (before redirects)
+    status_code: int
+    content: bytes
+    fetched_at: datetime  # UTC, when the final successful response arrived
+    attempts: int
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class _Failure:
+    """A failed attempt that may be retried."""
+
+    error: str
+    exc: BaseException | None
+    retry_after: float | None
+
+
+def redact_url(url: str) -> str:
+    """`url` with the values of secret-looking query parameters and any password replaced by ***.
+
+    Only the secret values change; the rest of the query is kept byte for byte so a log line can
+    still be matched against the request.
+    """
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = f"{userinfo.partition(':')[0]}:***@{host}"
+    pieces = []
+    for piece in parts.query.split("&") if parts.query else []:
+        name, sep, _value = piece.partition("=")
+        if sep and any(marker in unquote_plus(name).lower() for marker in _SECRET_MARKERS):
+            piece = f"{name}=***"
+        pieces.append(piece)
+    return urlunsplit((parts.scheme, netloc, parts.path, "&".join(pieces), parts.fragment))
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if unusable."""
+    if value is None or not value.strip():
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # RFC 9110 dates are GMT; an obsolete form may parse as naive
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class RequestSpacer:
+    """Enforces a minimum spacing between request starts for one ISO, across threads and processes.
+
+    The time of the last request start (epoch seconds) lives in `{lock_dir}/{iso_id}.spacing`, read
+    and rewritten under an exclusive `flock`. The lock is held while waiting, so callers are served
+    one at a time and each sees the time its predecessor actually started. The file is opened per
+    call: flock locks belong to the open file description, so this also excludes other threads of
+    the same process. With a spacing of 0 the spacer does nothing and touches no file.
+    """
+
+    def __init__(
+        self,
+        iso_id: str,
+        min_spacing_s: float,
+        lock_dir: Path,
+        *,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.iso_id = iso_id
+        self.min_spacing_s = max(0.0, float(min_spacing_s))
+        self.path = Path(lock_dir) / f"{iso_id}.spacing"
+        self._clock, self._sleep = clock, sleep
+
+    def wait_turn(self) -> None:
+        """Block until `min_spacing_s` has passed since the last recorded start; record now."""
+        if self.min_spacing_s <= 0:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            last = _read_epoch(fd)
+            now = self._clock()
+            # Capped at one spacing so a clock stepped backwards cannot stall every worker.
+            wait = min(self.min_spacing_s, last + self.min_spacing_s - now)
+            if wait > 0:
+                self._sleep(wait)
+                now = self._clock()
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, repr(now).encode())
+        finally:
+            os.close(fd)  # also releases the flock
+
+
+def _read_epoch(fd: int) -> float:
+    os.lseek(fd, 0, os.SEEK_SET)
+    raw = os.read(fd, 64)
+    try:
+        return float(raw.decode().strip()) if raw.strip() else float("-inf")
+    except (UnicodeDecodeError, ValueError):
+        return float("-inf")  # a torn or foreign file must not block downloads
+
+
+class HttpFetcher:
+    """GETs with retries for one ISO, over one shared `httpx.Client`.
+
+    Retried: transport errors, HTTP 429 and 5xx, and `IsoRateLimitedError` from the payload check.
+    Other 4xx and non-2xx answers fail at once; other payload errors propagate unchanged.
+    """
+
+    def __init__(
+        self,
+        *,
+        iso_id: str,
+        timeout_s: float,
+        connect_timeout_s: float,
+        max_retries: int,
+        backoff_base_s: float,
+        backoff_max_s: float,
+        spacer: RequestSpacer,
+        headers: Mapping[str, str] | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ):
+        self.iso_id = iso_id
+        self.max_retries = max(0, max_retries)
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self.spacer = spacer
+        self._sleep = sleep
+        self._rng = rng or random.Random()
+        self._client = httpx.Client(
+            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            follow_redirects=True,
+            headers={"User-Agent": USER_AGENT, **(headers or {})},
+            transport=transport,
+        )
+
+    def backoff(self, retry: int, retry_after: float | None = None) -> float:
+        """Delay before retry number `retry` (0-based), honouring a server's Retry-After."""
+        delay = min(self.backoff_max_s, self.backoff_base_s * 2**retry)
+        delay += self._rng.uniform(0, _JITTER_FRACTION * delay)
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return min(delay, self.backoff_max_s)
+
+    def get(
+        self, url: str, *, payload_check: Callable[[bytes, str], None] | None = None
+    ) -> FetchResult:
+        """GET `url`, retrying transient failures; `payload_check(content, url)` vets 2xx bodies.
+
+        The payload check is given the redacted URL as its source, since it ends up in messages.
+        """
+        safe_url = redact_url(url)
+        attempts = self.max_retries + 1
+        failure = _Failure("no attempt made", None, None)
+        for attempt in range(1, attempts + 1):
+            self.spacer.wait_turn()
+            outcome = self._attempt(url, safe_url, payload_check, attempt)
+            if isinstance(outcome, FetchResult):
+                return outcome
+            failure = outcome
+            if attempt == attempts:
+                break
+            delay = self.backoff(attempt - 1, failure.retry_after)
+            logger.warning(
+                "%s %s: attempt %d of %d failed (%s); retrying in %.1f s",
+                self.iso_id,
+                safe_url,
+                attempt,
+                attempts,
+                failure.error,
+                delay,
+            )
+            self._sleep(delay)
+        raise DownloadError(
+            f"{safe_url}: giving up after {attempts} attempts; last error: {failure.error}"
+        ) from failure.exc
+
+    def _attempt(
+        self,
+        url: str,
+        safe_url: str,
+        payload_check: Callable[[bytes, str], None] | None,
+        attempt: int,
+    ) -> "FetchResult | _Failure":
+        """One GET: the result, a retryable failure, or a raised non-retryable error."""
+        try:
+            response = self._client.get(url)
+        except httpx.TransportError as exc:
+            return _Failure(f"{type(exc).__name__}: {exc}".replace(url, safe_url), exc, None)
+        except httpx.HTTPError as exc:  # e.g. too many redirects: retrying will not help
+            raise DownloadError(f"{safe_url}: {type(exc).__name__}: {exc}") from exc
+        status = response.status_code
+        if status == 429 or status >= 500:
+            retry_after = None
+            if status in (429, 503):
+                retry_after = parse_retry_after(response.headers.get("Retry-After"))
+            return _Failure(f"HTTP {status}", None, retry_after)
+        if not 200 <= status < 300:
+            snippet = response.content[:200].decode("utf-8", errors="replace")
+            raise DownloadError(f"{safe_url}: HTTP {status}: {snippet!r}")
+        content = response.content
+        if payload_check is not None:
+            try:
+                payload_check(content, safe_url)
+            except IsoRateLimitedError as exc:  # its message repeats the URL; keep the log short
+                return _Failure(f"ISO error {exc.code}: {exc.description}", exc, None)
+        return FetchResult(
+            url=url,
+            status_code=status,
+            content=content,
+            fetched_at=datetime.now(UTC),
+            attempts=attempt,
+            content_type=response.headers.get("Content-Type"),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> "HttpFetcher":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class IsoHttpClient(dg.ConfigurableResource):
+    """Shared HTTP client for all ISOs."""
+
+    timeout_s: float = 120.0
+    connect_timeout_s: float = 10.0
+    max_retries: int = 5
+    backoff_base_s: float = 2.0
+    backoff_max_s: float = 120.0
+    # Per-ISO base URL, keyed by ISO id; beats the environment variable and the ISO's default.
+    base_urls: dict[str, str] = {}
+    # Per-ISO override of IsoDefinition.min_request_spacing_s, keyed by ISO id.
+    min_spacing_s: dict[str, float] = {}
+    # Directory of the spacing lock files; default `<data dir>/.locks`.
+    lock_dir: str | None = None
+
+    _fetchers: dict[str, HttpFetcher] = PrivateAttr(default_factory=dict)
+    _fetchers_lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _transport: httpx.BaseTransport | None = PrivateAttr(default=None)
+    _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
+
+    def base_url(self, iso: IsoDefinition) -> str:
+        """Config `base_urls[iso.id]`, else `$POWER_ASSETS_<ID>_BASE_URL`, else the ISO default."""
+        if iso.id in self.base_urls:
+            return self.base_urls[iso.id]
+        return os.environ.get(settings.base_url_env_var(iso.id)) or iso.default_base_url
+
+    def spacing_for(self, iso: IsoDefinition) -> float:
+        return float(self.min_spacing_s.get(iso.id, iso.min_request_spacing_s))
+
+    def resolved_lock_dir(self) -> Path:
+        return Path(self.lock_dir) if self.lock_dir else settings.data_dir() / ".locks"
+
+    def fetcher(self, iso: IsoDefinition) -> HttpFetcher:
+        """The fetcher for `iso`, created once per resource instance and shared by its threads."""
+        with self._fetchers_lock:
+            fetcher = self._fetchers.get(iso.id)
+            if fetcher is None:
+                spacer = RequestSpacer(
+                    iso.id, self.spacing_for(iso), self.resolved_lock_dir(), sleep=self._sleep
+                )
+                fetcher = HttpFetcher(
+                    iso_id=iso.id,
+                    timeout_s=self.timeout_s,
+                    connect_timeout_s=self.connect_timeout_s,
+                    max_retries=self.max_retries,
+                    backoff_base_s=self.backoff_base_s,
+                    backoff_max_s=self.backoff_max_s,
+                    spacer=spacer,
+                    transport=self._transport,
+                    sleep=self._sleep,
+                )
+                self._fetchers[iso.id] = fetcher
+            return fetcher
+
+    def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> FetchResult:
+        return self.fetcher(iso).get(
+            request.url(self.base_url(iso)), payload_check=iso.check_payload
+        )
+
+    def with_transport(self, transport: httpx.BaseTransport) -> "IsoHttpClient":
+        """A copy whose fetchers send through `transport` (tests use `httpx.MockTransport`)."""
+        return self._copy_with(transport=transport)
+
+    def with_sleep(self, sleep: Callable[[float], None]) -> "IsoHttpClient":
+        """A copy that waits (backoff and spacing) by calling `sleep`, e.g. a recorder in tests."""
+        return self._copy_with(sleep=sleep)
+
+    def close(self) -> None:
+        with self._fetchers_lock:
+            for fetcher in self._fetchers.values():
+                fetcher.close()
+            self._fetchers.clear()
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        self.close()
+
+    def _copy_with(self, **injected: Any) -> "IsoHttpClient":
+        clone = self.model_copy()
+        # model_copy shares private values shallowly; the clone needs its own fetchers.
+        clone._fetchers = {}
+        clone._fetchers_lock = threading.Lock()
+        clone._transport = injected.get("transport", self._transport)
+        clone._sleep = injected.get("sleep", self._sleep)
+        return clone
+
+    def _with_updated_values(self, values: Mapping[str, Any] | None) -> "IsoHttpClient":
+        # Dagster rebuilds the resource from its config fields when a run starts, which would drop
+        # the private injected transport and sleep; carry them over to the rebuilt instance.
+        out = super()._with_updated_values(values)
+        assert isinstance(out, IsoHttpClient)
+        out._transport, out._sleep = self._transport, self._sleep
+        return out

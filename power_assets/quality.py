@@ -1,0 +1,61 @@
+"""Data-quality rules shared by every ISO: duplicates, interval gaps, price bounds, rows lost.
+
+Pure functions over polars frames returning what is wrong (empty when all is well); the asset checks
+turn them into Dagster check results. Gaps are measured against the market day's full interval grid,
+per location, so one missing five-minute interval is seen, not only whole missing days.
+"""
+
+from datetime import date, timedelta
+
+import polars as pl
+
+from power_assets.isos.base import PriceBound
+from power_assets.market_time import expected_interval_starts
+
+
+def duplicate_keys(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
+    """Each key that occurs more than once, with its count."""
+    return (
+        frame.group_by(key)
+        .agg(pl.len().alias("count"))
+        .filter(pl.col("count") > 1)
+        .sort(key)
+    )
+
+
+def interval_gaps(
+    frame: pl.DataFrame, by: str, timezone: str, day: date, interval: timedelta
+) -> pl.DataFrame:
+    """Per location: the expected interval starts it lacks, and instants that are off the grid."""
+    grid = pl.DataFrame(expected_interval_starts(timezone, day, interval))
+    present = frame.select(by, "interval_start").unique()
+    locations = present.select(by).unique()
+    missing = (
+        locations.join(grid, how="cross")
+        .join(present, on=[by, "interval_start"], how="anti")
+        .group_by(by)
+        .agg(pl.col("interval_start").sort().alias("missing"))
+    )
+    off_grid = (
+        present.join(grid, on="interval_start", how="anti")
+        .group_by(by)
+        .agg(pl.col("interval_start").sort().alias("off_grid"))
+    )
+    return (
+        missing.join(off_grid, on=by, how="full", coalesce=True)
+        .with_columns(
+            pl.col("missing").fill_null(pl.lit([], dtype=pl.List(grid.schema["interval_start"]))),
+            pl.col("off_grid").fill_null(pl.lit([], dtype=pl.List(grid.schema["interval_start"]))),
+        )
+        .sort(by)
+    )
+
+
+def out_of_bounds(frame: pl.DataFrame, columns: list[str], bound: PriceBound) -> pl.DataFrame:
+    """Rows where any price column is outside the bound, or not a finite number."""
+    bad = pl.any_horizontal(
+        (pl.col(c) < bound.minimum) | (pl.col(c) > bound.maximum) | pl.col(c).is_nan()
+        | pl.col(c).is_infinite()
+        for c in columns
+    )  # fmt: skip
+    return frame.filter(bad)

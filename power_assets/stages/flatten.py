@@ -1,0 +1,102 @@
+"""Stage 3: a standardized long table becomes one column per location on the market day's full grid.
+
+The grid is every interval of the ISO-local market day (23/24/25 hours), so missing intervals show
+as rows of nulls rather than vanishing. Gaps shorter than one hour are forward-filled per location;
+longer gaps stay null in full (never half-filled), so a user can tell a blip from an outage.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import polars as pl
+
+from power_assets.isos.base import DatasetKind, DatasetSpec
+from power_assets.market_time import expected_interval_starts
+
+FILL_LIMIT = timedelta(hours=1)
+SERIES_SEPARATOR = "__"
+
+
+@dataclass(frozen=True)
+class FlattenReport:
+    rows: int
+    columns: int
+    observed_cells: int
+    filled_cells: int
+    null_cells: int
+    source_rows: int
+    source_rows_with_value: int
+
+    @property
+    def rows_lost(self) -> int:
+        """Source values that did not land in a cell (off-grid instants or collisions)."""
+        return self.source_rows_with_value - self.observed_cells
+
+    def metadata(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "location_columns": self.columns,
+            "observed_cells": self.observed_cells,
+            "forward_filled_cells": self.filled_cells,
+            "null_cells": self.null_cells,
+            "source_rows": self.source_rows,
+        }
+
+
+def series_expr(kind: DatasetKind) -> tuple[pl.Expr, pl.Expr]:
+    """(column-name expression, value expression) of the wide table for a dataset kind."""
+    if kind is DatasetKind.LMP:
+        return pl.col("location"), pl.col("lmp")
+    return pl.concat_str("region", "product", separator=SERIES_SEPARATOR), pl.col("price")
+
+
+def flatten(
+    long: pl.DataFrame, spec: DatasetSpec, timezone: str, day: date
+) -> tuple[pl.DataFrame, FlattenReport]:
+    name_expr, value_expr = series_expr(spec.kind)
+    grid = pl.DataFrame(expected_interval_starts(timezone, day, spec.interval))
+    values = long.select(name_expr.alias("series"), "interval_start", value_expr.alias("value"))
+    series = values.select("series").unique().sort("series")
+    on_grid = series.join(grid, how="cross").join(
+        values, on=["series", "interval_start"], how="left"
+    )
+    if on_grid.height != series.height * grid.height:
+        raise ValueError(
+            f"{spec.id} {day}: several values for one location and interval; "
+            "duplicates must be resolved before flattening"
+        )
+    max_run = max(1, int(FILL_LIMIT / spec.interval) - 1)  # "shorter than one hour"
+    missing = pl.col("value").is_null()
+    run_id = missing.rle_id().over("series")
+    run_length = pl.len().over("series", run_id)
+    fillable = missing & (run_length <= max_run) & pl.col("value").forward_fill().over("series").is_not_null()
+    filled = on_grid.sort("series", "interval_start").with_columns(
+        pl.when(fillable)
+        .then(pl.col("value").forward_fill().over("series"))
+        .otherwise(pl.col("value"))
+        .alias("filled"),
+        fillable.alias("was_filled"),
+    )
+    stats = filled.select(
+        pl.col("value").is_not_null().sum().alias("observed"),
+        pl.col("was_filled").sum().alias("filled"),
+        pl.col("filled").is_null().sum().alias("nulls"),
+    ).row(0, named=True)
+    wide = filled.pivot(on="series", index="interval_start", values="filled", sort_columns=True)
+    wide = wide.sort("interval_start").select(
+        "interval_start",
+        (pl.col("interval_start") + pl.duration(microseconds=spec.interval // timedelta(microseconds=1))).alias(
+            "interval_end"
+        ),
+        pl.exclude("interval_start"),
+    )
+    report = FlattenReport(
+        rows=wide.height,
+        columns=series.height,
+        observed_cells=stats["observed"],
+        filled_cells=stats["filled"],
+        null_cells=stats["nulls"],
+        source_rows=long.height,
+        source_rows_with_value=long.select(value_expr.is_not_null().sum()).item(),
+    )
+    return wide, report

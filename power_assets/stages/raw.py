@@ -1,0 +1,215 @@
+"""Stage 1: fetch a market day's responses as received, then extract them into plain files.
+
+`download_day` keeps each response byte-for-byte under raw_downloads with a sidecar JSON (URL, fetch
+time, size, sha256, the UTC window it covers) and a per-day manifest. `extract_day` unpacks every
+kept response (ZIP in ZIP, gzip, tar; any depth) into csv_files with a metadata.json tracing each
+file back to its response. Both are plain functions; the Dagster assets only wrap them.
+"""
+
+import json
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from power_assets.errors import IsoNoDataError, MalformedFileError
+from power_assets.io.archives import extract_recursively
+from power_assets.io.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from power_assets.isos.base import DownloadRequest, IsoDefinition
+from power_assets.layout import Layout
+
+MANIFEST = "manifest.json"
+METADATA = "metadata.json"
+
+
+class Fetcher(Protocol):
+    def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> Any: ...
+
+
+@dataclass(frozen=True)
+class DownloadRecord:
+    file_name: str
+    url: str
+    status: str  # "ok" or "no_data"
+    window_start: str
+    window_end: str
+    fetched_at: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    reused: bool = False
+    detail: str | None = None
+
+
+@dataclass(frozen=True)
+class DayDownload:
+    iso: str
+    dataset: str
+    day: date
+    records: list[DownloadRecord]
+
+    @property
+    def ok(self) -> list[DownloadRecord]:
+        return [r for r in self.records if r.status == "ok"]
+
+    @property
+    def fetched(self) -> int:
+        return sum(1 for r in self.ok if not r.reused)
+
+    @property
+    def no_data(self) -> list[DownloadRecord]:
+        return [r for r in self.records if r.status == "no_data"]
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def _reusable(path: Path, request: DownloadRequest) -> DownloadRecord | None:
+    """A kept response is reused when it is intact and was fetched after its window had closed."""
+    sidecar = _sidecar(path)
+    if not (path.is_file() and sidecar.is_file()):
+        return None
+    try:
+        meta = json.loads(sidecar.read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    fetched_at = datetime.fromisoformat(meta["fetched_at"])
+    if meta.get("status") != "ok" or fetched_at < request.window_end:
+        return None  # data fetched while its window was still open may have changed since
+    if path.stat().st_size != meta["bytes"] or sha256_file(path) != meta["sha256"]:
+        return None
+    return DownloadRecord(**{**meta, "reused": True})
+
+
+def download_day(
+    iso: IsoDefinition,
+    dataset_id: str,
+    day: date,
+    http: Fetcher,
+    layout: Layout,
+    *,
+    force: bool = False,
+    log: Callable[[str], None] = lambda _msg: None,
+) -> DayDownload:
+    """Fetch (or reuse) every response of one market day; raise IsoNoDataError if none has data."""
+    folder = layout.raw_downloads(iso.id, dataset_id, day)
+    records: list[DownloadRecord] = []
+    for request in iso.requests_for_day(dataset_id, day):
+        path = folder / request.file_name
+        cached = None if force else _reusable(path, request)
+        if cached is not None:
+            records.append(cached)
+            continue
+        window = (request.window_start.isoformat(), request.window_end.isoformat())
+        try:
+            result = http.fetch(iso, request)
+        except IsoNoDataError as exc:
+            log(f"{iso.id} {dataset_id} {day}: no data for {window[0]}..{window[1]}: {exc}")
+            records.append(
+                DownloadRecord(request.file_name, exc.source, "no_data", *window, detail=str(exc))
+            )
+            continue
+        record = DownloadRecord(
+            file_name=request.file_name,
+            url=result.url,
+            status="ok",
+            window_start=window[0],
+            window_end=window[1],
+            fetched_at=result.fetched_at.astimezone(UTC).isoformat(),
+            bytes=len(result.content),
+            sha256=sha256_bytes(result.content),
+        )
+        atomic_write_bytes(path, result.content)
+        # The sidecar is written last: a response without one is never trusted on a re-run.
+        atomic_write_json(_sidecar(path), {k: v for k, v in asdict(record).items() if k != "reused"})
+        records.append(record)
+    download = DayDownload(iso.id, dataset_id, day, records)
+    if not download.ok:
+        raise IsoNoDataError(
+            f"{iso.id} {dataset_id} {day}",
+            "no-data",
+            f"the ISO has no data for any of the {len(records)} request(s) of this market day "
+            "(not published yet, or not offered for this date)",
+        )
+    atomic_write_json(
+        folder / MANIFEST,
+        {"iso": iso.id, "dataset": dataset_id, "day": day.isoformat(),
+         "files": [asdict(r) for r in records]},
+    )  # fmt: skip
+    return download
+
+
+def read_manifest(layout: Layout, iso: str, dataset: str, day: date) -> dict[str, Any]:
+    path = layout.raw_downloads(iso, dataset, day) / MANIFEST
+    if not path.is_file():
+        raise MalformedFileError(f"{path}: no download manifest; materialize raw_download first")
+    return json.loads(path.read_text())
+
+
+@dataclass(frozen=True)
+class DayExtract:
+    iso: str
+    dataset: str
+    day: date
+    folder: Path
+    files: list[dict[str, Any]]
+
+    @property
+    def total_bytes(self) -> int:
+        return sum(f["size"] for f in self.files)
+
+
+def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract:
+    """Extract every kept response of the day; the day's folder is replaced whole, never patched."""
+    manifest = read_manifest(layout, iso, dataset, day)
+    source_dir = layout.raw_downloads(iso, dataset, day)
+    final = layout.csv_files(iso, dataset, day)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{day.isoformat()}.", dir=final.parent))
+    try:
+        files: list[dict[str, Any]] = []
+        for record in manifest["files"]:
+            if record["status"] != "ok":
+                continue
+            raw = source_dir / record["file_name"]
+            stem = Path(record["file_name"]).stem
+            for extracted in extract_recursively(raw, staging / stem):
+                files.append(
+                    {
+                        "path": str(extracted.path.relative_to(staging)),
+                        "member_chain": list(extracted.member_chain),
+                        "size": extracted.size,
+                        "sha256": extracted.sha256,
+                        "source": {k: record[k] for k in (
+                            "file_name", "url", "fetched_at", "bytes", "sha256",
+                            "window_start", "window_end",
+                        )},
+                    }
+                )  # fmt: skip
+        atomic_write_json(
+            staging / METADATA,
+            {"iso": iso, "dataset": dataset, "day": day.isoformat(), "files": files},
+        )
+        _replace_dir(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return DayExtract(iso, dataset, day, final, files)
+
+
+def _replace_dir(staging: Path, final: Path) -> None:
+    retired = final.with_name(f".{final.name}.old")
+    shutil.rmtree(retired, ignore_errors=True)
+    if final.exists():
+        final.rename(retired)
+    staging.rename(final)
+    shutil.rmtree(retired, ignore_errors=True)
+
+
+def read_extract_metadata(layout: Layout, iso: str, dataset: str, day: date) -> dict[str, Any]:
+    path = layout.csv_files(iso, dataset, day) / METADATA
+    if not path.is_file():
+        raise MalformedFileError(f"{path}: no extraction metadata; materialize raw_csv first")
+    return json.loads(path.read_text())

@@ -1,0 +1,190 @@
+"""End to end through Dagster: two CAISO DST days from a loopback OASIS, every stage, checks, DuckDB,
+a re-run that changes nothing, and injected bad data that the checks catch.
+"""
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+from dagster_duckdb import DuckDBResource
+
+from power_assets.definitions import DAILY_PIPELINE_JOB, build_defs
+from power_assets.demo.oasis_fixtures import DEMO_NODES, Faults
+from power_assets.demo.oasis_server import FakeOasis
+from power_assets.io.http import IsoHttpClient
+from power_assets.resources import StorageResource
+
+pytestmark = pytest.mark.e2e
+
+SPRING, FALL = date(2024, 3, 10), date(2024, 11, 3)
+NODES = len(DEMO_NODES)
+
+
+def _defs(oasis: FakeOasis, root: Path) -> dg.Definitions:
+    return build_defs(
+        resources={
+            "storage": StorageResource(data_dir=str(root / "data")),
+            "iso_http": IsoHttpClient(
+                base_urls={"CAISO": oasis.base_url}, min_spacing_s={"CAISO": 0.0}, max_retries=1,
+                backoff_base_s=0.01,
+            ),
+            "warehouse": DuckDBResource(database=str(root / "data" / "power.duckdb")),
+        }
+    )
+
+
+def _run(defs: dg.Definitions, instance: dg.DagsterInstance, key: str, **kwargs):
+    job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
+    return job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False, **kwargs)
+
+
+def _checks(result) -> dict[str, bool]:
+    return {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": e.passed
+        for e in result.get_asset_check_evaluations()
+    }
+
+
+def _outputs(root: Path) -> dict[str, pl.DataFrame]:
+    data = root / "data" / "CAISO"
+    return {
+        str(p.relative_to(data)): pl.read_parquet(p)
+        for stage in ("raw_parquet", "flattened", "combined")
+        for p in sorted((data / stage).rglob("*.parquet"))
+    }
+
+
+@pytest.fixture
+def instance():
+    with dg.instance_for_test() as inst:
+        yield inst
+
+
+def test_two_dst_days_through_every_stage_then_rerun_changes_nothing(tmp_path, instance):
+    with FakeOasis(generate=True) as oasis:
+        defs = _defs(oasis, tmp_path)
+        for day in (SPRING, FALL):
+            result = _run(defs, instance, f"{day}|CAISO")
+            assert result.success
+            checks = _checks(result)
+            assert checks and all(checks.values()), checks
+        first_requests = len(oasis.requests)
+        before = _outputs(tmp_path)
+
+        for day in (SPRING, FALL):
+            assert _run(defs, instance, f"{day}|CAISO").success
+        # Closed market days are final: the re-run reuses every kept response.
+        assert len(oasis.requests) == first_requests
+
+    after = _outputs(tmp_path)
+    assert before.keys() == after.keys()
+    for name, frame in before.items():
+        assert frame.equals(after[name]), name
+
+    data = tmp_path / "data" / "CAISO"
+    assert (data / "combined" / "da_as_rt_native" / "daily" / f"{FALL}.parquet").is_file()
+    spring_da = pl.read_parquet(data / "flattened" / "lmp_da" / f"{SPRING}.parquet")
+    fall_rt5 = pl.read_parquet(data / "flattened" / "lmp_rt5" / f"{FALL}.parquet")
+    assert (spring_da.height, fall_rt5.height) == (23, 300)
+    assert spring_da.width == NODES + 2
+
+    with duckdb.connect(str(tmp_path / "data" / "power.duckdb"), read_only=True) as con:
+        per_dataset = dict(
+            con.execute("SELECT dataset, count(*) FROM lmp GROUP BY dataset").fetchall()
+        )
+        dupes = con.execute(
+            "SELECT count(*) FROM (SELECT iso, market, location, interval_start, count(*) c "
+            "FROM lmp GROUP BY ALL HAVING c > 1)"
+        ).fetchone()[0]
+        catalog = con.execute("SELECT dataset, days FROM catalog ORDER BY dataset").fetchall()
+    assert per_dataset == {
+        "lmp_da": NODES * (23 + 25),
+        "lmp_rt5": NODES * (276 + 300),
+        "lmp_rt15": NODES * (92 + 100),
+    }
+    assert dupes == 0
+    assert catalog == [("as_da", 2), ("lmp_da", 2), ("lmp_rt15", 2), ("lmp_rt5", 2)]
+
+
+def test_repeated_fall_back_hour_keeps_both_values_in_duckdb(tmp_path, instance):
+    with FakeOasis(generate=True) as oasis:
+        assert _run(_defs(oasis, tmp_path), instance, f"{FALL}|CAISO").success
+    with duckdb.connect(str(tmp_path / "data" / "power.duckdb"), read_only=True) as con:
+        one_am = con.execute(
+            "SELECT count(*) FROM lmp WHERE dataset = 'lmp_da' AND location = 'TH_NP15_GEN-APND' "
+            "AND interval_start IN (?, ?)",
+            [datetime(2024, 11, 3, 8, tzinfo=UTC), datetime(2024, 11, 3, 9, tzinfo=UTC)],
+        ).fetchone()[0]
+    assert one_am == 2
+
+
+@pytest.mark.parametrize(
+    ("faults", "failing_check"),
+    [
+        (Faults(duplicate_rows=3), "raw_parquet__lmp_da:no_duplicate_keys"),
+        (Faults(absurd_price=1e9), "raw_parquet__lmp_da:prices_within_bounds"),
+    ],
+)
+def test_blocking_checks_stop_bad_data_before_it_spreads(tmp_path, instance, faults, failing_check):
+    with FakeOasis(generate=True, faults={"PRC_LMP": faults}) as oasis:
+        result = _run(_defs(oasis, tmp_path), instance, f"{SPRING}|CAISO")
+    assert not result.success
+    assert _checks(result)[failing_check] is False
+    data = tmp_path / "data" / "CAISO"
+    assert not (data / "flattened" / "lmp_da" / f"{SPRING}.parquet").exists()
+    with duckdb.connect(str(tmp_path / "data" / "power.duckdb")) as con:
+        tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
+        loaded = (
+            con.execute("SELECT count(*) FROM lmp WHERE dataset = 'lmp_da'").fetchone()[0]
+            if "lmp" in tables
+            else 0
+        )
+    assert loaded == 0
+
+
+def test_missing_intervals_warn_per_location_but_do_not_block(tmp_path, instance):
+    gone = datetime(2024, 3, 10, 12, tzinfo=UTC)
+    faults = Faults(drop_intervals=[gone], drop_nodes=["TH_SP15_GEN-APND"])
+    with FakeOasis(generate=True, faults={"PRC_LMP": faults}) as oasis:
+        result = _run(_defs(oasis, tmp_path), instance, f"{SPRING}|CAISO")
+    assert result.success
+    evaluation = next(
+        e for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "raw_parquet__lmp_da" and e.check_name == "no_interval_gaps"
+    )
+    assert evaluation.passed is False
+    details = evaluation.metadata["details"].value
+    assert details[f"{SPRING}|CAISO"] == {
+        "TH_SP15_GEN-APND": {"missing": [gone.isoformat()], "off_grid": []}
+    }
+
+
+def test_unpublished_day_fails_clearly_instead_of_succeeding_empty(tmp_path, instance):
+    with FakeOasis(generate=True, unpublished_days={SPRING}) as oasis:
+        result = _run(_defs(oasis, tmp_path), instance, f"{SPRING}|CAISO")
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
+    assert "no data" in str(failure.event_specific_data.error.message).lower()
+    assert not (tmp_path / "data" / "CAISO" / "raw_parquet").exists()
+
+
+def test_single_run_backfill_over_a_range_materializes_each_day(tmp_path, instance):
+    with FakeOasis(generate=True) as oasis:
+        defs = _defs(oasis, tmp_path)
+        job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
+        result = job.execute_in_process(
+            instance=instance,
+            tags={
+                "dagster/asset_partition_range_start": "2024-03-09|CAISO",
+                "dagster/asset_partition_range_end": "2024-03-11|CAISO",
+            },
+        )
+    assert result.success
+    materialized = {
+        m.partition
+        for m in result.asset_materializations_for_node("raw_parquet__lmp_da")
+    }
+    assert materialized == {"2024-03-09|CAISO", "2024-03-10|CAISO", "2024-03-11|CAISO"}

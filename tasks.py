@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""One entry point for set-up and everyday commands; needs only Python 3.11+ and access to PyPI.
+
+    python3 tasks.py demo    install into .venv if needed, run the main job offline (two CAISO days)
+    python3 tasks.py test    install into .venv if needed, then ruff and the whole pytest suite
+    python3 tasks.py ui      the Dagster UI (dagster dev) on this project, same Dagster home as demo
+    python3 tasks.py bench   the stage-2 benchmark
+
+The virtual environment is (re)installed whenever pyproject.toml changes.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+STAMP = VENV / ".installed-pyproject-sha256"
+
+
+def _ensure_environment() -> None:
+    if sys.version_info < (3, 11):
+        sys.exit(f"power_assets needs Python 3.11 or newer; this is {sys.version.split()[0]}")
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.is_file() and STAMP.read_text().strip() == wanted and (BIN / "python").exists():
+        return
+    if not (BIN / "python").exists():
+        print(f"Creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("Installing power_assets and its dependencies (first run takes a minute) ...", flush=True)
+    pip = [str(BIN / "python"), "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run([*pip, "install", "--upgrade", "pip"], check=True)
+    subprocess.run([*pip, "install", "-e", f"{ROOT}[test]"], check=True, cwd=ROOT)
+    STAMP.write_text(wanted)
+
+
+def _environ() -> dict[str, str]:
+    env = dict(os.environ)
+    home = ROOT / ".dagster_home"
+    home.mkdir(exist_ok=True)
+    env.setdefault("DAGSTER_HOME", str(home))
+    env.setdefault("POWER_ASSETS_DATA_DIR", str(ROOT / "data"))
+    return env
+
+
+def _run(*args: str) -> int:
+    return subprocess.run([str(BIN / args[0]), *args[1:]], cwd=ROOT, env=_environ()).returncode
+
+
+def main(argv: list[str]) -> int:
+    command = argv[0] if argv else "help"
+    if command not in {"demo", "test", "ui", "bench", "lint"}:
+        print(__doc__)
+        return 0 if command == "help" else 2
+    _ensure_environment()
+    extra = argv[1:]
+    if command == "demo":
+        return _run("python", "-m", "power_assets.demo.run", *extra)
+    if command == "lint":
+        return _run("ruff", "check", ".")
+    if command == "test":
+        lint = _run("ruff", "check", ".")
+        tests = _run("python", "-m", "pytest", *extra)
+        return tests or lint
+    if command == "bench":
+        return _run("python", "bench/stage2_caiso.py", *extra)
+    return _run("dagster", "dev", "-w", "workspace.yaml", *extra)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
