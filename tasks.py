@@ -23,7 +23,7 @@ STAMP = VENV / ".installed-pyproject-sha256"
 
 
 def _ensure_environment() -> None:
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - a clear message beats a SyntaxError later
         sys.exit(f"power_assets needs Python 3.11 or newer; this is {sys.version.split()[0]}")
     wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if STAMP.is_file() and STAMP.read_text().strip() == wanted and (BIN / "python").exists():

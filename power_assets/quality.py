@@ -15,12 +15,7 @@ from power_assets.market_time import expected_interval_starts
 
 def duplicate_keys(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
     """Each key that occurs more than once, with its count."""
-    return (
-        frame.group_by(key)
-        .agg(pl.len().alias("count"))
-        .filter(pl.col("count") > 1)
-        .sort(key)
-    )
+    return frame.group_by(key).agg(pl.len().alias("count")).filter(pl.col("count") > 1).sort(key)
 
 
 def interval_gaps(

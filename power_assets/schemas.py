@@ -69,4 +69,6 @@ def validate_standardized(frame: pl.DataFrame, model: type[pa.DataFrameModel], s
     try:
         model.validate(frame, lazy=True)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
-        raise MalformedFileError(f"{source}: standardized table fails {model.__name__}: {exc}") from exc
+        raise MalformedFileError(
+            f"{source}: standardized table fails {model.__name__}: {exc}"
+        ) from exc

@@ -10,8 +10,13 @@ from power_assets.schemas import LMP_COLUMNS
 PACIFIC = "America/Los_Angeles"
 
 
-def lmp_long(day: date, interval: timedelta, locations: list[str], market: str = "RT5M",
-             timezone: str = PACIFIC) -> pl.DataFrame:
+def lmp_long(
+    day: date,
+    interval: timedelta,
+    locations: list[str],
+    market: str = "RT5M",
+    timezone: str = PACIFIC,
+) -> pl.DataFrame:
     """A complete standardized LMP table for a market day; lmp = index of the interval."""
     grid = expected_interval_starts(timezone, day, interval)
     frame = (

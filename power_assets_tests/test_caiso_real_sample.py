@@ -33,7 +33,9 @@ def test_real_dam_day_has_one_row_per_node_hour_and_every_node(temp_zip):
     node_hours = {(r["INTERVALSTARTTIME_GMT"], r["NODE"]) for r in raw}
     assert frame.height == len(node_hours) == 40_712
     assert frame["location"].n_unique() == 1_700
-    assert frame.select(pl.struct("location", "interval_start").is_duplicated().any()).item() is False
+    assert (
+        frame.select(pl.struct("location", "interval_start").is_duplicated().any()).item() is False
+    )
     assert frame["interval_start"].min() == datetime(2020, 1, 2, 0, tzinfo=UTC)
     assert frame["interval_start"].max() == datetime(2020, 1, 2, 23, tzinfo=UTC)
 
@@ -45,7 +47,10 @@ def test_real_dam_values_match_the_raw_csv_exactly(temp_zip):
         & (pl.col("interval_start") == datetime(2020, 1, 2, 5, tzinfo=UTC))
     ).row(0, named=True)
     assert (row["lmp"], row["energy"], row["congestion"], row["loss"]) == (
-        34.04259, 35.49061, 0.0, -1.44802,
+        34.04259,
+        35.49061,
+        0.0,
+        -1.44802,
     )
     assert row["interval_end"] == datetime(2020, 1, 2, 6, tzinfo=UTC)
     hub = frame.filter(
@@ -53,7 +58,10 @@ def test_real_dam_values_match_the_raw_csv_exactly(temp_zip):
         & (pl.col("interval_start") == datetime(2020, 1, 2, 19, tzinfo=UTC))
     ).row(0, named=True)
     assert (hub["lmp"], hub["energy"], hub["loss"], hub["location_type"]) == (
-        26.04, 27.90399, -1.86399, "TRADING_HUB",
+        26.04,
+        27.90399,
+        -1.86399,
+        "TRADING_HUB",
     )
     # This file predates the GHG component: it is null, not zero.
     assert frame["ghg"].null_count() == frame.height

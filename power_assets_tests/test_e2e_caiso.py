@@ -28,7 +28,9 @@ def _defs(oasis: FakeOasis, root: Path) -> dg.Definitions:
         resources={
             "storage": StorageResource(data_dir=str(root / "data")),
             "iso_http": IsoHttpClient(
-                base_urls={"CAISO": oasis.base_url}, min_spacing_s={"CAISO": 0.0}, max_retries=1,
+                base_urls={"CAISO": oasis.base_url},
+                min_spacing_s={"CAISO": 0.0},
+                max_retries=1,
                 backoff_base_s=0.01,
             ),
             "warehouse": DuckDBResource(database=str(root / "data" / "power.duckdb")),
@@ -38,7 +40,9 @@ def _defs(oasis: FakeOasis, root: Path) -> dg.Definitions:
 
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, key: str, **kwargs):
     job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
-    return job.execute_in_process(partition_key=key, instance=instance, raise_on_error=False, **kwargs)
+    return job.execute_in_process(
+        partition_key=key, instance=instance, raise_on_error=False, **kwargs
+    )
 
 
 def _checks(result) -> dict[str, bool]:
@@ -152,8 +156,10 @@ def test_missing_intervals_warn_per_location_but_do_not_block(tmp_path, instance
         result = _run(_defs(oasis, tmp_path), instance, f"{SPRING}|CAISO")
     assert result.success
     evaluation = next(
-        e for e in result.get_asset_check_evaluations()
-        if e.asset_key.to_user_string() == "raw_parquet__lmp_da" and e.check_name == "no_interval_gaps"
+        e
+        for e in result.get_asset_check_evaluations()
+        if e.asset_key.to_user_string() == "raw_parquet__lmp_da"
+        and e.check_name == "no_interval_gaps"
     )
     assert evaluation.passed is False
     details = evaluation.metadata["details"].value
@@ -184,7 +190,6 @@ def test_single_run_backfill_over_a_range_materializes_each_day(tmp_path, instan
         )
     assert result.success
     materialized = {
-        m.partition
-        for m in result.asset_materializations_for_node("raw_parquet__lmp_da")
+        m.partition for m in result.asset_materializations_for_node("raw_parquet__lmp_da")
     }
     assert materialized == {"2024-03-09|CAISO", "2024-03-10|CAISO", "2024-03-11|CAISO"}

@@ -48,7 +48,9 @@ def test_gap_shorter_than_an_hour_is_forward_filled_longer_gap_stays_null():
 def test_gap_of_exactly_one_hour_is_not_filled():
     long = lmp_long(SPRING, timedelta(minutes=5), ["A"])
     hole = long["interval_start"][24:36]  # 12 x 5 min = 60 minutes
-    wide, _ = flatten(long.filter(~pl.col("interval_start").is_in(hole.implode())), RT5, PACIFIC, SPRING)
+    wide, _ = flatten(
+        long.filter(~pl.col("interval_start").is_in(hole.implode())), RT5, PACIFIC, SPRING
+    )
     assert wide["A"][24:36].null_count() == 12
 
 

@@ -4,7 +4,11 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from power_assets.market_time import expected_interval_starts, hours_in_market_day, market_day_bounds
+from power_assets.market_time import (
+    expected_interval_starts,
+    hours_in_market_day,
+    market_day_bounds,
+)
 
 
 @pytest.mark.parametrize(
@@ -22,8 +26,9 @@ def test_pacific_market_day_bounds_and_length(day, hours, first_utc):
     assert hours_in_market_day("America/Los_Angeles", day) == hours
 
 
-@pytest.mark.parametrize(("day", "count"), [(date(2024, 3, 10), 276), (date(2024, 11, 3), 300),
-                                            (date(2024, 6, 1), 288)])
+@pytest.mark.parametrize(
+    ("day", "count"), [(date(2024, 3, 10), 276), (date(2024, 11, 3), 300), (date(2024, 6, 1), 288)]
+)
 def test_five_minute_grid_has_276_288_or_300_intervals(day, count):
     grid = expected_interval_starts("America/Los_Angeles", day, timedelta(minutes=5))
     assert grid.len() == count

@@ -32,7 +32,10 @@ def test_missing_repeated_hour_is_named_per_location():
     second_one_am = datetime(2024, 11, 3, 9, tzinfo=UTC)  # 01:00 PST, after 01:00 PDT
     gaps = quality.interval_gaps(
         long.filter(~((pl.col("location") == "B") & (pl.col("interval_start") == second_one_am))),
-        "location", PACIFIC, FALL, timedelta(hours=1),
+        "location",
+        PACIFIC,
+        FALL,
+        timedelta(hours=1),
     )
     by_location = {r["location"]: r["missing"] for r in gaps.iter_rows(named=True)}
     assert by_location == {"B": [second_one_am]}
@@ -54,8 +57,10 @@ def test_instants_off_the_grid_are_reported():
 
 def test_scarcity_price_passes_but_parse_garbage_fails_bounds():
     bound = Caiso().price_bound(DatasetKind.LMP, 2024)
-    long = lmp_long(FALL, timedelta(hours=1), ["A"], market="DAM").head(3).with_columns(
-        pl.Series("lmp", [1_999.0, 1e9, float("nan")])
+    long = (
+        lmp_long(FALL, timedelta(hours=1), ["A"], market="DAM")
+        .head(3)
+        .with_columns(pl.Series("lmp", [1_999.0, 1e9, float("nan")]))
     )
     bad = quality.out_of_bounds(long, ["lmp"], bound)
     assert bad["lmp"].to_list()[0] == 1e9

@@ -24,8 +24,9 @@ def day_file(tmp_path):
 
 def _load(resource, path, day=FALL):
     with writer(resource) as con:
-        return load_partition(con, DatasetKind.LMP, path, iso="CAISO", dataset="lmp_da",
-                              market_date=day)
+        return load_partition(
+            con, DatasetKind.LMP, path, iso="CAISO", dataset="lmp_da", market_date=day
+        )
 
 
 def test_reloading_a_partition_replaces_its_rows(tmp_path, day_file):

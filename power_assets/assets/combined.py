@@ -100,7 +100,9 @@ def build_daily(product: str) -> dg.AssetsDefinition:
 
 
 def _days_of_month(first: date) -> list[date]:
-    return [first + timedelta(days=i) for i in range(calendar.monthrange(first.year, first.month)[1])]
+    return [
+        first + timedelta(days=i) for i in range(calendar.monthrange(first.year, first.month)[1])
+    ]
 
 
 def build_monthly(product: str) -> dg.AssetsDefinition:
@@ -130,7 +132,9 @@ def build_monthly(product: str) -> dg.AssetsDefinition:
             if missing:
                 context.log.warning(f"{iso.id} {product} {partition.day:%Y-%m}: missing {missing}")
             target = layout.combined_monthly(iso.id, product, partition.day)
-            stats = combine.roll_up([layout.combined_daily(iso.id, product, d) for d in present], target)
+            stats = combine.roll_up(
+                [layout.combined_daily(iso.id, product, d) for d in present], target
+            )
             return PartitionOutcome(
                 {**stats, "days": len(present), "missing_days": len(missing),
                  "missing_day_list": ", ".join(missing) or "none", "path": str(target)}

@@ -52,7 +52,9 @@ def build_flattened(dataset_id: str) -> dg.AssetsDefinition:
             wide, report = flatten(long, spec, iso.timezone, partition.day)
             path = layout.flattened(iso.id, dataset_id, partition.day)
             atomic_write_parquet(path, wide)
-            expected_rows = hours_in_market_day(iso.timezone, partition.day) * spec.intervals_per_hour
+            expected_rows = (
+                hours_in_market_day(iso.timezone, partition.day) * spec.intervals_per_hour
+            )
             grid_problems = report.null_cells + abs(expected_rows - wide.height)
             return PartitionOutcome(
                 {

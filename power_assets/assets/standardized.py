@@ -65,7 +65,12 @@ def findings_for(
             },
         ),
         "no_interval_gaps": (
-            int(gaps.select(pl.col("missing").list.len().sum() + pl.col("off_grid").list.len().sum()).item() or 0),
+            int(
+                gaps.select(
+                    pl.col("missing").list.len().sum() + pl.col("off_grid").list.len().sum()
+                ).item()
+                or 0
+            ),
             {
                 row[by]: {"missing": row["missing"][:24], "off_grid": row["off_grid"][:24]}
                 for row in gaps.head(MAX_LISTED).iter_rows(named=True)

@@ -31,7 +31,9 @@ def get_iso(iso_id: str) -> IsoDefinition:
         return _ISOS[iso_id.upper()]
     except KeyError:
         known = ", ".join(_ISOS)
-        raise UnknownIsoError(f"unknown or not yet supported ISO {iso_id!r}; supported: {known}") from None
+        raise UnknownIsoError(
+            f"unknown or not yet supported ISO {iso_id!r}; supported: {known}"
+        ) from None
 
 
 def registered_isos() -> list[IsoDefinition]:

@@ -188,11 +188,7 @@ class Caiso(IsoDefinition):
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
         spec = self.dataset(dataset_id)
         query = OASIS_QUERIES[spec.id]
-        frames = [
-            frame
-            for path in paths
-            for frame in _read_oasis_file(path, query, spec.kind)
-        ]
+        frames = [frame for path in paths for frame in _read_oasis_file(path, query, spec.kind)]
         if not frames:
             raise MalformedFileError(f"{self.id} {dataset_id}: no data files to parse")
         long = pl.concat(frames, how="vertical")
@@ -370,16 +366,27 @@ def _standardize_lmp(long: pl.DataFrame, iso: str, market: str, source: str) -> 
     """
     _check_items(long, LMP_COMPONENTS, "item", source)
     keys = ["start", "end", "location"]
-    occurrence = pl.int_range(pl.len()).over([*keys, "item"]).alias("occurrence")
-    has_duplicates = long.select(pl.struct([*keys, "item"]).is_duplicated().any()).item()
-    frame = long.lazy()
-    if has_duplicates:
-        frame = frame.with_columns(occurrence)
-        keys = [*keys, "occurrence"]
-    pivoted = frame.group_by(keys).agg(
+    components = [
         pl.col("value").filter(pl.col("item") == code).first().alias(column)
         for code, column in LMP_COMPONENTS.items()
+    ]
+    pivoted = (
+        long.lazy()
+        .group_by(keys)
+        .agg(*components, (pl.len() > pl.col("item").n_unique()).alias("_repeated"))
+        .collect()
     )
+    if pivoted.get_column("_repeated").any():
+        # Rare: number repeated rows per key so each copy becomes its own standardized row.
+        occurrence = pl.int_range(pl.len()).over([*keys, "item"]).alias("occurrence")
+        pivoted = (
+            long.lazy()
+            .with_columns(occurrence)
+            .group_by([*keys, "occurrence"])
+            .agg(*components)
+            .collect()
+        )
+    pivoted = pivoted.lazy()
     result = _parse_instants(pivoted, source).select(
         pl.col("start").alias("interval_start"),
         pl.col("end").alias("interval_end"),
@@ -400,9 +407,9 @@ def _standardize_as(long: pl.DataFrame, iso: str, market: str, source: str) -> p
         pl.lit(iso).alias("iso"),
         pl.lit(market).alias("market"),
         pl.col("region"),
-        pl.col("iso_product").replace_strict(AS_PRODUCTS, default=pl.col("iso_product")).alias(
-            "product"
-        ),
+        pl.col("iso_product")
+        .replace_strict(AS_PRODUCTS, default=pl.col("iso_product"))
+        .alias("product"),
         pl.col("iso_product"),
         pl.col("value").alias("price"),
     )

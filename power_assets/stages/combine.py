@@ -31,7 +31,9 @@ def da_as_hourly(da_wide: pl.DataFrame, as_wide: pl.DataFrame) -> pl.DataFrame:
     return joined.sort("interval_start")
 
 
-def rt_hourly_stats(rt_long: pl.DataFrame, value: str = "lmp", by: str = "location") -> pl.DataFrame:
+def rt_hourly_stats(
+    rt_long: pl.DataFrame, value: str = "lmp", by: str = "location"
+) -> pl.DataFrame:
     """Mean, max, min and standard deviation per location and hour of the published RT values."""
     hourly = (
         rt_long.lazy()

@@ -69,7 +69,11 @@ def flatten(
     missing = pl.col("value").is_null()
     run_id = missing.rle_id().over("series")
     run_length = pl.len().over("series", run_id)
-    fillable = missing & (run_length <= max_run) & pl.col("value").forward_fill().over("series").is_not_null()
+    fillable = (
+        missing
+        & (run_length <= max_run)
+        & pl.col("value").forward_fill().over("series").is_not_null()
+    )
     filled = on_grid.sort("series", "interval_start").with_columns(
         pl.when(fillable)
         .then(pl.col("value").forward_fill().over("series"))
@@ -85,9 +89,10 @@ def flatten(
     wide = filled.pivot(on="series", index="interval_start", values="filled", sort_columns=True)
     wide = wide.sort("interval_start").select(
         "interval_start",
-        (pl.col("interval_start") + pl.duration(microseconds=spec.interval // timedelta(microseconds=1))).alias(
-            "interval_end"
-        ),
+        (
+            pl.col("interval_start")
+            + pl.duration(microseconds=spec.interval // timedelta(microseconds=1))
+        ).alias("interval_end"),
         pl.exclude("interval_start"),
     )
     report = FlattenReport(

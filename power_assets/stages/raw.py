@@ -124,7 +124,9 @@ def download_day(
         )
         atomic_write_bytes(path, result.content)
         # The sidecar is written last: a response without one is never trusted on a re-run.
-        atomic_write_json(_sidecar(path), {k: v for k, v in asdict(record).items() if k != "reused"})
+        atomic_write_json(
+            _sidecar(path), {k: v for k, v in asdict(record).items() if k != "reused"}
+        )
         records.append(record)
     download = DayDownload(iso.id, dataset_id, day, records)
     if not download.ok:

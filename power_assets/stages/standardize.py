@@ -84,7 +84,9 @@ def standardize_day(
         outside_window += frame.height - inside.height
         parts.append(inside)
     if not parts:
-        raise MalformedFileError(f"{folder}: no extracted data files for {iso.id} {dataset_id} {day}")
+        raise MalformedFileError(
+            f"{folder}: no extracted data files for {iso.id} {dataset_id} {day}"
+        )
     combined = pl.concat(parts, how="vertical")
     day_start, day_end = iso.market_day_bounds(day)
     in_day = combined.filter(pl.col("interval_start").is_between(day_start, day_end, closed="left"))
@@ -109,5 +111,7 @@ def write_standardized(frame: pl.DataFrame, path: Path) -> None:
 
 def read_standardized(path: Path) -> pl.DataFrame:
     if not path.is_file():
-        raise MalformedFileError(f"{path}: standardized file missing; materialize raw_parquet first")
+        raise MalformedFileError(
+            f"{path}: standardized file missing; materialize raw_parquet first"
+        )
     return pl.read_parquet(path)
