@@ -38,10 +38,23 @@ def _ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
+INSTANCE_YAML = """\
+# Dagster instance settings for this checkout; written once by tasks.py, yours to edit.
+telemetry:
+  enabled: false
+concurrency:
+  pools:
+    # Pool "duckdb_writer" (the warehouse__* assets): one DuckDB writer at a time.
+    default_limit: 1
+"""
+
+
 def _environ() -> dict[str, str]:
     env = dict(os.environ)
     home = ROOT / ".dagster_home"
     home.mkdir(exist_ok=True)
+    if not (home / "dagster.yaml").exists():
+        (home / "dagster.yaml").write_text(INSTANCE_YAML)
     env.setdefault("DAGSTER_HOME", str(home))
     env.setdefault("POWER_ASSETS_DATA_DIR", str(ROOT / "data"))
     return env

@@ -16,6 +16,8 @@ from power_assets.assets.warehouse import warehouse_assets
 from power_assets.resources import default_resources
 
 DAILY_PIPELINE_JOB = "daily_pipeline"
+MONTHLY_ROLLUP_JOB = "monthly_rollup"
+YEARLY_ROLLUP_JOB = "yearly_rollup"
 
 
 def all_assets() -> list[dg.AssetsDefinition]:
@@ -39,10 +41,26 @@ def daily_pipeline_job():
     )
 
 
+def rollup_jobs() -> list:
+    """Monthly and yearly combined files; their partitions are months and years, not days."""
+    return [
+        dg.define_asset_job(
+            MONTHLY_ROLLUP_JOB,
+            selection=dg.AssetSelection.key_substring("combined_monthly__"),
+            description="Monthly combined files from the daily ones.",
+        ),
+        dg.define_asset_job(
+            YEARLY_ROLLUP_JOB,
+            selection=dg.AssetSelection.key_substring("combined_yearly__"),
+            description="Yearly combined files from the monthly ones.",
+        ),
+    ]
+
+
 def build_defs(resources: Mapping[str, object] | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=all_assets(),
-        jobs=[daily_pipeline_job()],
+        jobs=[daily_pipeline_job(), *rollup_jobs()],
         resources={**default_resources(), **(resources or {})},
     )
 

@@ -17,7 +17,12 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from power_assets import settings
-from power_assets.definitions import DAILY_PIPELINE_JOB, build_defs
+from power_assets.definitions import (
+    DAILY_PIPELINE_JOB,
+    MONTHLY_ROLLUP_JOB,
+    YEARLY_ROLLUP_JOB,
+    build_defs,
+)
 from power_assets.demo.oasis_server import FakeOasis
 from power_assets.io.http import IsoHttpClient
 from power_assets.resources import StorageResource
@@ -53,19 +58,14 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
             print(f"daily_pipeline {key}: {status}")
             if not result.success:
                 return 1
-        for prefix, key in (
-            ("combined_monthly__", f"{days[0]:%Y-%m}-01|CAISO"),
-            ("combined_yearly__", f"{days[0]:%Y}-01-01|CAISO"),
+        for job_name, key in (
+            (MONTHLY_ROLLUP_JOB, f"{days[0]:%Y-%m}-01|CAISO"),
+            (YEARLY_ROLLUP_JOB, f"{days[0]:%Y}-01-01|CAISO"),
         ):
-            assets = [a for a in defs.resolve_all_asset_specs() if a.key.path[0].startswith(prefix)]
-            result = dg.materialize(
-                [defs.resolve_assets_def(a.key) for a in assets],
-                partition_key=key,
-                instance=instance,
-                resources=defs.resources,
-                raise_on_error=False,
+            result = defs.resolve_job_def(job_name).execute_in_process(
+                partition_key=key, instance=instance, raise_on_error=False
             )
-            print(f"{prefix.rstrip('_')} {key}: {'ok' if result.success else 'FAILED'}")
+            print(f"{job_name} {key}: {'ok' if result.success else 'FAILED'}")
             if not result.success:
                 return 1
     print_summary(data_dir, database)
