@@ -41,6 +41,7 @@ def _outcome(frame: pl.DataFrame, path) -> PartitionOutcome:
         {
             "rows": frame.height,
             "columns": frame.width,
+            "locations": len({c.split("__", 1)[1] for c in frame.columns if "__" in c}),
             "first_interval": frame["interval_start"].min().isoformat() if frame.height else "none",
             "last_interval": frame["interval_start"].max().isoformat() if frame.height else "none",
             "path": str(path),

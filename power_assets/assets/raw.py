@@ -49,6 +49,7 @@ def build_raw_download(dataset_id: str) -> dg.AssetsDefinition:
                     "reused": len(result.ok) - result.fetched,
                     "no_data_windows": len(result.no_data),
                     "bytes": sum(r.bytes or 0 for r in result.ok),
+                    **result.coverage(),
                     "folder": str(layout.raw_downloads(iso.id, dataset_id, partition.day)),
                 }
             )
@@ -75,10 +76,16 @@ def build_raw_csv(dataset_id: str) -> dg.AssetsDefinition:
 
         def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
             result = extract_day(iso.id, dataset_id, partition.day, layout)
+            # Locations are only known once parsed: see raw_parquet__* for them.
             return PartitionOutcome(
-                {"files": len(result.files), "bytes": result.total_bytes,
-                 "folder": str(result.folder)}
-            )  # fmt: skip
+                {
+                    "files": len(result.files),
+                    "rows": result.data_rows,
+                    "bytes": result.total_bytes,
+                    **result.coverage(),
+                    "folder": str(result.folder),
+                }
+            )
 
         yield from run_partitions(context, key, work)
 

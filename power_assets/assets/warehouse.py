@@ -9,11 +9,16 @@ from power_assets.assets.partitions import MarketPartition, isos_offering, marke
 from power_assets.assets.runner import PartitionOutcome, run_partitions
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.resources import StorageResource
+from power_assets.stages.standardize import coverage, read_standardized
 from power_assets.store.warehouse import TABLES, load_partition, writer
 
 # Serializes DuckDB writers inside one Dagster deployment; the file lock in store.warehouse also
 # covers processes outside it.
 DUCKDB_POOL = "duckdb_writer"
+
+
+def _iso(instant) -> str:
+    return instant.isoformat() if instant is not None else "none"
 
 
 def build_warehouse(dataset_id: str) -> dg.AssetsDefinition:
@@ -38,10 +43,12 @@ def build_warehouse(dataset_id: str) -> dg.AssetsDefinition:
 
             def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
                 spec = iso.dataset(dataset_id)
+                source = layout.raw_parquet(iso.id, dataset_id, partition.day)
+                stats = coverage(read_standardized(source), spec.kind)
                 report = load_partition(
                     con,
                     spec.kind,
-                    layout.raw_parquet(iso.id, dataset_id, partition.day),
+                    source,
                     iso=iso.id,
                     dataset=dataset_id,
                     market_date=partition.day,
@@ -49,8 +56,11 @@ def build_warehouse(dataset_id: str) -> dg.AssetsDefinition:
                 return PartitionOutcome(
                     {
                         "table": TABLES[spec.kind].name,
-                        "rows_inserted": report.inserted,
+                        "rows": report.inserted,
                         "rows_replaced": report.deleted,
+                        "locations": stats["locations"],
+                        "first_interval": _iso(stats["first_interval"]),
+                        "last_interval": _iso(stats["last_interval"]),
                         "database": str(warehouse.database),
                     }
                 )

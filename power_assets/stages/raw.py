@@ -62,6 +62,13 @@ class DayDownload:
     def no_data(self) -> list[DownloadRecord]:
         return [r for r in self.records if r.status == "no_data"]
 
+    def coverage(self) -> dict[str, str]:
+        """First and last instant the kept responses were asked to cover."""
+        return {
+            "first_interval": min(r.window_start for r in self.ok),
+            "last_interval": max(r.window_end for r in self.ok),
+        }
+
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
@@ -163,6 +170,32 @@ class DayExtract:
     def total_bytes(self) -> int:
         return sum(f["size"] for f in self.files)
 
+    @property
+    def data_rows(self) -> int:
+        """Data lines of the extracted CSV files (header lines excluded)."""
+        return sum(f.get("data_rows", 0) for f in self.files)
+
+    def coverage(self) -> dict[str, str]:
+        windows = [f["source"] for f in self.files]
+        return {
+            "first_interval": min(w["window_start"] for w in windows) if windows else "none",
+            "last_interval": max(w["window_end"] for w in windows) if windows else "none",
+        }
+
+
+def count_csv_rows(path: Path) -> int:
+    """Data lines of a CSV (non-empty lines after the header), counted in constant memory."""
+    if path.suffix.lower() != ".csv":
+        return 0
+    lines = last = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+            last = chunk[-1]
+    if last and last != ord("\n"):
+        lines += 1  # no newline after the last line
+    return max(0, lines - 1)
+
 
 def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract:
     """Extract every kept response of the day; the day's folder is replaced whole, never patched."""
@@ -185,6 +218,7 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
                         "member_chain": list(extracted.member_chain),
                         "size": extracted.size,
                         "sha256": extracted.sha256,
+                        "data_rows": count_csv_rows(extracted.path),
                         "source": {k: record[k] for k in (
                             "file_name", "url", "fetched_at", "bytes", "sha256",
                             "window_start", "window_end",
