@@ -5,7 +5,10 @@ Which datasets feed them is each ISO's `combined` declaration in the registry.
 """
 
 import calendar
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -18,7 +21,7 @@ from power_assets.assets.partitions import (
     monthly_partitions,
     yearly_partitions,
 )
-from power_assets.assets.runner import PartitionOutcome, run_partitions
+from power_assets.assets.runner import PartitionOutcome, run_partitions, stage_asset
 from power_assets.errors import MalformedFileError
 from power_assets.io.files import atomic_write_parquet
 from power_assets.isos import IsoDefinition, registered_isos
@@ -77,12 +80,11 @@ def _daily_deps(product: str) -> list[str]:
 def build_daily(product: str) -> dg.AssetsDefinition:
     key = f"combined__{product}"
 
-    @dg.asset(
-        name=key,
-        group_name="combined",
+    @stage_asset(
+        key,
+        group="combined",
         deps=_daily_deps(product),
         partitions_def=market_day_partitions(isos_with_combined()),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"polars", "parquet"},
         description=f"Daily {product.replace('_', ' ')} file: columns da__*, as__*, rt*__*.",
     )
@@ -100,87 +102,93 @@ def build_daily(product: str) -> dg.AssetsDefinition:
     return combined_daily
 
 
+@dataclass(frozen=True)
+class Period:
+    """A roll-up period: its partitions, the asset it reads, its members and their files."""
+
+    name: str  # "monthly" or "yearly"
+    partitions: Callable[[list[str]], dg.PartitionsDefinition]
+    source_prefix: str
+    members: Callable[[date], list[date]]
+    source_path: Callable[[Layout, str, str, date], Path]
+    target_path: Callable[[Layout, str, str, date], Path]
+
+
 def _days_of_month(first: date) -> list[date]:
-    return [
-        first + timedelta(days=i) for i in range(calendar.monthrange(first.year, first.month)[1])
-    ]
+    days = calendar.monthrange(first.year, first.month)[1]
+    return [first + timedelta(days=i) for i in range(days)]
 
 
-def build_monthly(product: str) -> dg.AssetsDefinition:
-    key = f"combined_monthly__{product}"
+PERIODS = (
+    Period(
+        "monthly",
+        monthly_partitions,
+        "combined",
+        _days_of_month,
+        lambda layout, iso, product, day: layout.combined_daily(iso, product, day),
+        lambda layout, iso, product, first: layout.combined_monthly(iso, product, first),
+    ),
+    Period(
+        "yearly",
+        yearly_partitions,
+        "combined_monthly",
+        lambda first: [date(first.year, month, 1) for month in range(1, 13)],
+        lambda layout, iso, product, month: layout.combined_monthly(iso, product, month),
+        lambda layout, iso, product, first: layout.combined_yearly(iso, product, first.year),
+    ),
+)
 
-    @dg.asset(
-        name=key,
-        group_name="combined",
-        deps=[dg.AssetDep(f"combined__{product}", partition_mapping=SAME_ISO_TIME_WINDOW)],
-        partitions_def=monthly_partitions(isos_with_combined()),
-        backfill_policy=dg.BackfillPolicy.single_run(),
+
+def build_rollup(product: str, period: Period) -> dg.AssetsDefinition:
+    key = f"combined_{period.name}__{product}"
+    source = f"{period.source_prefix}__{product}"
+
+    @stage_asset(
+        key,
+        group="combined",
+        deps=[dg.AssetDep(source, partition_mapping=SAME_ISO_TIME_WINDOW)],
+        partitions_def=period.partitions(isos_with_combined()),
         kinds={"polars", "parquet"},
-        description=f"Monthly {product.replace('_', ' ')} file, streamed from the daily files.",
+        description=f"{period.name.capitalize()} {product.replace('_', ' ')} file, streamed "
+        f"from {source} without holding the period in memory.",
     )
-    def combined_monthly(context: dg.AssetExecutionContext, storage: StorageResource):
+    def rollup(context: dg.AssetExecutionContext, storage: StorageResource):
         layout = storage.layout()
 
         def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
-            days = _days_of_month(partition.day)
-            present = [d for d in days if layout.combined_daily(iso.id, product, d).is_file()]
-            missing = [d.isoformat() for d in days if d not in present]
+            members = period.members(partition.day)
+            present = [
+                m for m in members if period.source_path(layout, iso.id, product, m).is_file()
+            ]
+            missing = [m.isoformat() for m in members if m not in present]
             if not present:
                 raise MalformedFileError(
-                    f"{layout.combined_daily(iso.id, product, partition.day).parent}: no daily "
-                    f"files for {partition.day:%Y-%m}; materialize combined__{product} first"
+                    f"{iso.id} {key} {partition.day}: none of its {len(members)} {source} "
+                    f"files exist; materialize {source} first"
                 )
             if missing:
-                context.log.warning(f"{iso.id} {product} {partition.day:%Y-%m}: missing {missing}")
-            target = layout.combined_monthly(iso.id, product, partition.day)
-            stats = combine.roll_up(
-                [layout.combined_daily(iso.id, product, d) for d in present], target
-            )
-            return PartitionOutcome(
-                {**stats, "days": len(present), "missing_days": len(missing),
-                 "missing_day_list": ", ".join(missing) or "none", "path": str(target)}
-            )  # fmt: skip
-
-        yield from run_partitions(context, key, work)
-
-    return combined_monthly
-
-
-def build_yearly(product: str) -> dg.AssetsDefinition:
-    key = f"combined_yearly__{product}"
-
-    @dg.asset(
-        name=key,
-        group_name="combined",
-        deps=[dg.AssetDep(f"combined_monthly__{product}", partition_mapping=SAME_ISO_TIME_WINDOW)],
-        partitions_def=yearly_partitions(isos_with_combined()),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        kinds={"polars", "parquet"},
-        description=f"Yearly {product.replace('_', ' ')} file, streamed from the monthly files.",
-    )
-    def combined_yearly(context: dg.AssetExecutionContext, storage: StorageResource):
-        layout = storage.layout()
-
-        def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
-            months = [date(partition.day.year, m, 1) for m in range(1, 13)]
-            present = [m for m in months if layout.combined_monthly(iso.id, product, m).is_file()]
-            if not present:
-                raise MalformedFileError(
-                    f"{iso.id} {product} {partition.day.year}: no monthly files; "
-                    f"materialize combined_monthly__{product} first"
+                context.log.warning(
+                    f"{iso.id} {key} {partition.day}: {len(missing)} of {len(members)} inputs "
+                    f"missing (first: {missing[0]}); rolled up the {len(present)} present"
                 )
-            target = layout.combined_yearly(iso.id, product, partition.day.year)
-            sources = [layout.combined_monthly(iso.id, product, m) for m in present]
+            target = period.target_path(layout, iso.id, product, partition.day)
+            sources = [period.source_path(layout, iso.id, product, m) for m in present]
             stats = combine.roll_up(sources, target)
-            return PartitionOutcome({**stats, "months": len(present), "path": str(target)})
+            return PartitionOutcome(
+                {
+                    **stats,
+                    "inputs_present": len(present),
+                    "inputs_missing": len(missing),
+                    "missing_inputs": ", ".join(missing) or "none",
+                    "path": str(target),
+                }
+            )
 
         yield from run_partitions(context, key, work)
 
-    return combined_yearly
+    return rollup
 
 
 def combined_assets() -> list[dg.AssetsDefinition]:
     daily = [build_daily(p) for p in PRODUCTS]
-    monthly = [build_monthly(p) for p in PRODUCTS]
-    yearly = [build_yearly(p) for p in PRODUCTS]
-    return [*daily, *monthly, *yearly]
+    return [*daily, *(build_rollup(p, period) for period in PERIODS for p in PRODUCTS)]

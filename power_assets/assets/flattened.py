@@ -5,7 +5,7 @@ with checks that no standardized value was lost and that long gaps are visible.
 import dagster as dg
 
 from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
-from power_assets.assets.runner import CheckRule, PartitionOutcome, check_specs, run_partitions
+from power_assets.assets.runner import CheckRule, PartitionOutcome, run_partitions, stage_asset
 from power_assets.io.files import atomic_write_parquet
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.market_time import hours_in_market_day
@@ -32,13 +32,12 @@ RULES = [
 def build_flattened(dataset_id: str) -> dg.AssetsDefinition:
     key = f"flattened__{dataset_id}"
 
-    @dg.asset(
-        name=key,
-        group_name="flattened",
+    @stage_asset(
+        key,
+        group="flattened",
         deps=[f"raw_parquet__{dataset_id}"],
         partitions_def=market_day_partitions(isos_offering(dataset_id)),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        check_specs=check_specs(key, RULES),
+        rules=RULES,
         kinds={"polars", "parquet"},
         description=f"{dataset_id} with one column per location at its native interval; gaps "
         "under one hour forward-filled, longer ones left null.",

@@ -5,7 +5,7 @@
 import dagster as dg
 
 from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
-from power_assets.assets.runner import PartitionOutcome, run_partitions
+from power_assets.assets.runner import PartitionOutcome, run_partitions, stage_asset
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.resources import StorageResource
@@ -20,11 +20,11 @@ class DownloadConfig(dg.Config):
 def build_raw_download(dataset_id: str) -> dg.AssetsDefinition:
     key = f"raw_download__{dataset_id}"
 
-    @dg.asset(
-        name=key,
-        group_name="raw",
+    @stage_asset(
+        key,
+        group="raw",
+        deps=[],
         partitions_def=market_day_partitions(isos_offering(dataset_id)),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         kinds={"httpx"},
         description=f"Responses for {dataset_id} exactly as the ISO served them, with URL, fetch "
         "time, size and sha256 in a sidecar JSON; data/{ISO}/raw_downloads/.",
@@ -62,12 +62,11 @@ def build_raw_download(dataset_id: str) -> dg.AssetsDefinition:
 def build_raw_csv(dataset_id: str) -> dg.AssetsDefinition:
     key = f"raw_csv__{dataset_id}"
 
-    @dg.asset(
-        name=key,
-        group_name="raw",
+    @stage_asset(
+        key,
+        group="raw",
         deps=[f"raw_download__{dataset_id}"],
         partitions_def=market_day_partitions(isos_offering(dataset_id)),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         description=f"{dataset_id} responses extracted (nested ZIP, gzip, tar) into "
         "data/{ISO}/csv_files/ with a metadata.json tracing every file to its response.",
     )

@@ -39,6 +39,31 @@ def check_specs(asset_key: str, rules: Sequence[CheckRule]) -> list[dg.AssetChec
     ]
 
 
+def stage_asset(
+    name: str,
+    *,
+    group: str,
+    deps: Sequence[str | dg.AssetDep],
+    partitions_def: dg.PartitionsDefinition,
+    description: str,
+    rules: Sequence[CheckRule] = (),
+    kinds: set[str] | None = None,
+    pool: str | None = None,
+):
+    """The decorator every stage asset uses: single-run backfills, checks declared on the asset."""
+    return dg.asset(
+        name=name,
+        group_name=group,
+        deps=list(deps),
+        partitions_def=partitions_def,
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        check_specs=check_specs(name, rules) or None,
+        kinds=kinds,
+        pool=pool,
+        description=description,
+    )
+
+
 def run_partitions(
     context: dg.AssetExecutionContext,
     asset_key: str,

@@ -7,7 +7,7 @@ import polars as pl
 
 from power_assets import quality
 from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
-from power_assets.assets.runner import CheckRule, PartitionOutcome, check_specs, run_partitions
+from power_assets.assets.runner import CheckRule, PartitionOutcome, run_partitions, stage_asset
 from power_assets.isos import DatasetKind, IsoDefinition, registered_datasets
 from power_assets.resources import StorageResource
 from power_assets.stages.standardize import (
@@ -82,13 +82,12 @@ def findings_for(
 def build_raw_parquet(dataset_id: str) -> dg.AssetsDefinition:
     key = f"raw_parquet__{dataset_id}"
 
-    @dg.asset(
-        name=key,
-        group_name="standardized",
+    @stage_asset(
+        key,
+        group="standardized",
         deps=[f"raw_csv__{dataset_id}"],
         partitions_def=market_day_partitions(isos_offering(dataset_id)),
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        check_specs=check_specs(key, RULES),
+        rules=RULES,
         kinds={"polars", "parquet"},
         description=f"{dataset_id} as a standardized long table (UTC instants), validated by its "
         "pandera model; data/{ISO}/raw_parquet/{dataset}/{date}.parquet.",

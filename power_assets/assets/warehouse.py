@@ -6,7 +6,7 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
-from power_assets.assets.runner import PartitionOutcome, run_partitions
+from power_assets.assets.runner import PartitionOutcome, run_partitions, stage_asset
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.resources import StorageResource
 from power_assets.stages.standardize import coverage, read_standardized
@@ -24,12 +24,11 @@ def _iso(instant) -> str:
 def build_warehouse(dataset_id: str) -> dg.AssetsDefinition:
     key = f"warehouse__{dataset_id}"
 
-    @dg.asset(
-        name=key,
-        group_name="warehouse",
+    @stage_asset(
+        key,
+        group="warehouse",
         deps=[f"raw_parquet__{dataset_id}"],
         partitions_def=market_day_partitions(isos_offering(dataset_id)),
-        backfill_policy=dg.BackfillPolicy.single_run(),
         pool=DUCKDB_POOL,
         kinds={"duckdb"},
         description=f"{dataset_id} rows in the DuckDB store (table lmp or as_price), replaced per "
