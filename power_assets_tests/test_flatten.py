@@ -70,3 +70,10 @@ def test_duplicate_keys_refuse_to_flatten():
     long = lmp_long(SPRING, timedelta(hours=1), ["A"], market="DAM")
     with pytest.raises(ValueError, match="duplicates"):
         flatten(pl.concat([long, long.head(1)]), DA, PACIFIC, SPRING)
+
+
+def test_day_without_rows_flattens_to_the_bare_grid():
+    long = lmp_long(SPRING, timedelta(hours=1), ["A"], market="DAM").head(0)
+    wide, report = flatten(long, DA, PACIFIC, SPRING)
+    assert wide.columns == ["interval_start", "interval_end"]
+    assert wide.height == 23 and report.rows_lost == 0

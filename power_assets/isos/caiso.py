@@ -10,7 +10,7 @@ import io
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import ClassVar
 from xml.etree import ElementTree
@@ -415,8 +415,3 @@ def _standardize_as(long: pl.DataFrame, iso: str, market: str, source: str) -> p
     )
     out = _collect(frame.sort("region", "product", "interval_start"), source)
     return out.select(AS_PRICE_COLUMNS)
-
-
-def oasis_window(start: datetime, end: datetime) -> tuple[str, str]:
-    """OASIS startdatetime/enddatetime parameters for a UTC window."""
-    return start.strftime(OASIS_TIME_FORMAT), end.strftime(OASIS_TIME_FORMAT)

@@ -7,7 +7,6 @@ Monthly and yearly files are streamed from the daily ones without holding a year
 """
 
 from collections.abc import Sequence
-from datetime import timedelta
 from pathlib import Path
 
 import polars as pl
@@ -16,7 +15,6 @@ from power_assets.io.files import atomic_path
 
 TIME_COLUMNS = ["interval_start", "interval_end"]
 RT_STATS = ("mean", "max", "min", "std")
-HOUR = timedelta(hours=1)
 
 
 def _prefixed(wide: pl.DataFrame, prefix: str) -> pl.DataFrame:

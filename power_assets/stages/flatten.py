@@ -57,6 +57,9 @@ def flatten(
     grid = pl.DataFrame(expected_interval_starts(timezone, day, spec.interval))
     values = long.select(name_expr.alias("series"), "interval_start", value_expr.alias("value"))
     series = values.select("series").unique().sort("series")
+    if series.is_empty():
+        empty = grid.with_columns((pl.col("interval_start") + spec.interval).alias("interval_end"))
+        return empty, FlattenReport(empty.height, 0, 0, 0, 0, long.height, 0)
     on_grid = series.join(grid, how="cross").join(
         values, on=["series", "interval_start"], how="left"
     )

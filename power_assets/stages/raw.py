@@ -210,6 +210,10 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
             if record["status"] != "ok":
                 continue
             raw = source_dir / record["file_name"]
+            if not raw.is_file():
+                raise MalformedFileError(
+                    f"{raw}: listed in {MANIFEST} but missing; re-materialize raw_download"
+                )
             stem = Path(record["file_name"]).stem
             for extracted in extract_recursively(raw, staging / stem):
                 files.append(

@@ -5,7 +5,7 @@ repeats boundary intervals across chunks), and the day is cut to the ISO-local m
 cut is counted and reported, never dropped silently.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 
@@ -40,7 +40,6 @@ class StandardizeReport:
     files: int
     rows_outside_request_window: int = 0
     rows_outside_market_day: int = 0
-    notes: list[str] = field(default_factory=list)
 
     def metadata(self) -> dict[str, object]:
         return {
