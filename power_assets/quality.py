@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 import polars as pl
 
-from power_assets.isos.base import PriceBound
+from power_assets.isos.base import ValueBound
 from power_assets.market_time import expected_interval_starts
 
 
@@ -46,7 +46,7 @@ def interval_gaps(
     )
 
 
-def out_of_bounds(frame: pl.DataFrame, columns: list[str], bound: PriceBound) -> pl.DataFrame:
+def out_of_bounds(frame: pl.DataFrame, columns: list[str], bound: ValueBound) -> pl.DataFrame:
     """Rows where any price column is outside the bound, or not a finite number."""
     bad = pl.any_horizontal(
         (pl.col(c) < bound.minimum) | (pl.col(c) > bound.maximum) | pl.col(c).is_nan()

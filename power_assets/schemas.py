@@ -56,12 +56,68 @@ class AsPriceSchema(_IntervalModel):
         ordered = True
 
 
+class _AreaIntervalModel(pa.DataFrameModel):
+    interval_start: UtcInstant
+    interval_end: UtcInstant
+    iso: pl.Utf8
+
+    @pa.dataframe_check(error="interval_end must be after interval_start")
+    @classmethod
+    def end_after_start(cls, data: pa.PolarsData) -> pl.LazyFrame:
+        return data.lazyframe.select(pl.col("interval_end") > pl.col("interval_start"))
+
+
+class LoadSchema(_AreaIntervalModel):
+    """Actual load: one row per area (zone, or the ISO total) and interval, in MW."""
+
+    area: pl.Utf8
+    load_mw: pl.Float64 = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+class LoadForecastSchema(_AreaIntervalModel):
+    """Load forecasts for the intervals of a market day, every vintage kept.
+
+    `forecast_type` is the ISO's name for the forecast run (e.g. CAISO's 7DA, 2DA, DAM; NYISO's
+    ISO forecast), `publish_time` when that forecast was issued (UTC).
+    """
+
+    area: pl.Utf8
+    forecast_type: pl.Utf8
+    publish_time: UtcInstant
+    load_mw: pl.Float64 = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        ordered = True
+
+
+class FuelMixSchema(_AreaIntervalModel):
+    """Generation by fuel: one row per fuel and interval, in MW (storage and imports may be < 0)."""
+
+    fuel: pl.Utf8
+    mw: pl.Float64 = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        ordered = True
+
+
 LMP_COLUMNS: list[str] = list(LmpSchema.to_schema().columns)
 AS_PRICE_COLUMNS: list[str] = list(AsPriceSchema.to_schema().columns)
+LOAD_COLUMNS: list[str] = list(LoadSchema.to_schema().columns)
+LOAD_FORECAST_COLUMNS: list[str] = list(LoadForecastSchema.to_schema().columns)
+FUEL_MIX_COLUMNS: list[str] = list(FuelMixSchema.to_schema().columns)
 
 # Key columns: one row per key in a correct table (what the duplicate check and DuckDB enforce).
 LMP_KEY = ["iso", "market", "location", "interval_start"]
 AS_PRICE_KEY = ["iso", "market", "region", "product", "interval_start"]
+LOAD_KEY = ["iso", "area", "interval_start"]
+LOAD_FORECAST_KEY = ["iso", "area", "forecast_type", "publish_time", "interval_start"]
+FUEL_MIX_KEY = ["iso", "fuel", "interval_start"]
 
 
 def validate_standardized(frame: pl.DataFrame, model: type[pa.DataFrameModel], source: str) -> None:

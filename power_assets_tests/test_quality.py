@@ -56,7 +56,7 @@ def test_instants_off_the_grid_are_reported():
 
 
 def test_scarcity_price_passes_but_parse_garbage_fails_bounds():
-    bound = Caiso().price_bound(DatasetKind.LMP, 2024)
+    bound = Caiso().value_bound(DatasetKind.LMP, 2024)
     long = (
         lmp_long(FALL, timedelta(hours=1), ["A"], market="DAM")
         .head(3)

@@ -44,7 +44,7 @@ def findings_for(
 ) -> dict[str, tuple[int, object]]:
     spec = iso.dataset(dataset_id)
     duplicates = quality.duplicate_keys(frame, KEYS[spec.kind])
-    bound = iso.price_bound(spec.kind, partition.day.year)
+    bound = iso.value_bound(spec.kind, partition.day.year)
     columns = [c for c in PRICE_COLUMNS[spec.kind] if c in frame.columns]
     outside = quality.out_of_bounds(frame, columns, bound)
     gaps = quality.interval_gaps(

@@ -194,7 +194,12 @@ class HttpFetcher:
         return min(delay, self.backoff_max_s)
 
     def get(
-        self, url: str, *, payload_check: Callable[[bytes, str], None] | None = None
+        self,
+        url: str,
+        *,
+        payload_check: Callable[[bytes, str], None] | None = None,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
     ) -> FetchResult:
         """GET `url`, retrying transient failures; `payload_check(content, url)` vets 2xx bodies.
 
@@ -205,7 +210,7 @@ class HttpFetcher:
         failure = _Failure("no attempt made", None, None)
         for attempt in range(1, attempts + 1):
             self.spacer.wait_turn()
-            outcome = self._attempt(url, safe_url, payload_check, attempt)
+            outcome = self._attempt(url, safe_url, payload_check, attempt, headers, auth)
             if isinstance(outcome, FetchResult):
                 return outcome
             failure = outcome
@@ -232,10 +237,12 @@ class HttpFetcher:
         safe_url: str,
         payload_check: Callable[[bytes, str], None] | None,
         attempt: int,
+        headers: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
     ) -> "FetchResult | _Failure":
         """One GET: the result, a retryable failure, or a raised non-retryable error."""
         try:
-            response = self._client.get(url)
+            response = self._client.get(url, headers=headers, auth=auth)
         except httpx.TransportError as exc:
             return _Failure(f"{type(exc).__name__}: {exc}".replace(url, safe_url), exc, None)
         except httpx.HTTPError as exc:  # e.g. too many redirects: retrying will not help
@@ -294,11 +301,21 @@ class IsoHttpClient(dg.ConfigurableResource):
     _transport: httpx.BaseTransport | None = PrivateAttr(default=None)
     _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
 
-    def base_url(self, iso: IsoDefinition) -> str:
-        """Config `base_urls[iso.id]`, else `$POWER_ASSETS_<ID>_BASE_URL`, else the ISO default."""
-        if iso.id in self.base_urls:
-            return self.base_urls[iso.id]
-        return os.environ.get(settings.base_url_env_var(iso.id)) or iso.default_base_url
+    def base_url(self, iso: IsoDefinition, endpoint: str = "default") -> str:
+        """Config `base_urls[iso.id]`, else `$POWER_ASSETS_<ID>_BASE_URL`, else the ISO default.
+
+        Other endpoints of an ISO (a second host) use the key `<ID>:<endpoint>` and the variable
+        `POWER_ASSETS_<ID>_<ENDPOINT>_BASE_URL`.
+        """
+        if endpoint == "default":
+            key, env, default = iso.id, settings.base_url_env_var(iso.id), iso.default_base_url
+        else:
+            key = f"{iso.id}:{endpoint}"
+            env = settings.base_url_env_var(f"{iso.id}_{endpoint.upper()}")
+            default = iso.extra_base_urls[endpoint]
+        if key in self.base_urls:
+            return self.base_urls[key]
+        return os.environ.get(env) or default
 
     def spacing_for(self, iso: IsoDefinition) -> float:
         return float(self.min_spacing_s.get(iso.id, iso.min_request_spacing_s))
@@ -330,7 +347,10 @@ class IsoHttpClient(dg.ConfigurableResource):
 
     def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> FetchResult:
         return self.fetcher(iso).get(
-            request.url(self.base_url(iso)), payload_check=iso.check_payload
+            request.url(self.base_url(iso, request.endpoint)),
+            payload_check=iso.check_payload,
+            headers=dict(request.headers) or None,
+            auth=iso.credentials(request) if request.needs_auth else None,
         )
 
     def with_transport(self, transport: httpx.BaseTransport) -> "IsoHttpClient":

@@ -12,7 +12,7 @@ from power_assets.isos.base import (
     DownloadRequest,
     IntervalLabel,
     IsoDefinition,
-    PriceBound,
+    ValueBound,
 )
 from power_assets.isos.caiso import Caiso
 
@@ -55,7 +55,7 @@ __all__ = [
     "DownloadRequest",
     "IntervalLabel",
     "IsoDefinition",
-    "PriceBound",
+    "ValueBound",
     "get_iso",
     "registered_datasets",
     "registered_isos",

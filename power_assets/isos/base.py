@@ -30,6 +30,9 @@ class DatasetKind(StrEnum):
 
     LMP = "lmp"
     AS_PRICE = "as_price"
+    LOAD = "load"
+    LOAD_FORECAST = "load_forecast"
+    FUEL_MIX = "fuel_mix"
 
 
 @dataclass(frozen=True)
@@ -52,27 +55,44 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class DownloadRequest:
-    """One HTTP GET that fetches part (or all) of a dataset's market day."""
+    """One HTTP GET that fetches part (or all) of a dataset's market day.
+
+    A request may fetch an archive that serves many market days (NYISO's monthly ZIPs): then
+    `shared` is set, the response is kept once under raw_downloads/{dataset}/_shared/, `member`
+    names the file inside it that holds this day, and `final_after` says from when the archive
+    no longer changes (the end of its month), so later days reuse it instead of fetching again.
+    """
 
     iso: str
     dataset: str
-    path: str  # relative to the ISO's base URL
+    path: str  # relative to the ISO's base URL for `endpoint`
     params: tuple[tuple[str, str], ...]
     file_name: str  # name under which the response is kept in raw_downloads
-    window_start: datetime  # UTC: the data the request covers
+    window_start: datetime  # UTC: the data of this market day the request covers
     window_end: datetime
+    endpoint: str = "default"  # which of the ISO's base URLs (e.g. "webservices")
+    shared: bool = False
+    member: str | None = None  # for shared archives: the member holding this day's data
+    final_after: datetime | None = None  # content is final once fetched after this (UTC)
+    needs_auth: bool = False  # send the ISO's credentials (see IsoDefinition.credentials)
+    headers: tuple[tuple[str, str], ...] = ()  # e.g. Accept: application/json
+
+    @property
+    def final_from(self) -> datetime:
+        return self.final_after or self.window_end
 
     def url(self, base_url: str) -> str:
         from urllib.parse import urlencode
 
         # OASIS wants literal ':' in its timestamps; keep them unescaped like its own examples.
         query = urlencode(self.params, safe=":,")
-        return f"{base_url.rstrip('/')}/{self.path.lstrip('/')}?{query}"
+        url = f"{base_url.rstrip('/')}/{self.path.lstrip('/')}"
+        return f"{url}?{query}" if query else url
 
 
 @dataclass(frozen=True)
-class PriceBound:
-    """Plausible price range for one ISO, dataset kind and span of years, with its reason."""
+class ValueBound:
+    """Plausible range of a dataset kind's values (prices, MW) for one ISO and span of years, with its reason."""
 
     kind: DatasetKind
     first_year: int
@@ -98,10 +118,12 @@ class IsoDefinition(abc.ABC):
     name: ClassVar[str]
     timezone: ClassVar[str]
     default_base_url: ClassVar[str]
+    # Other hosts of the same ISO, by endpoint name; overridable like the default one.
+    extra_base_urls: ClassVar[dict[str, str]] = {}
     min_request_spacing_s: ClassVar[float]
     datasets: ClassVar[dict[str, DatasetSpec]]
     combined: ClassVar[CombinedSources]
-    price_bounds: ClassVar[Sequence[PriceBound]]
+    value_bounds: ClassVar[Sequence[ValueBound]]
 
     def dataset(self, dataset_id: str) -> DatasetSpec:
         try:
@@ -129,8 +151,26 @@ class IsoDefinition(abc.ABC):
         return windows
 
     @abc.abstractmethod
-    def requests_for_day(self, dataset_id: str, day: date) -> list[DownloadRequest]:
-        """The requests that together fetch one market day of a dataset."""
+    def requests_for_day(
+        self, dataset_id: str, day: date, today: date | None = None
+    ) -> list[DownloadRequest]:
+        """The requests that together fetch one market day of a dataset.
+
+        `today` (ISO-local; default: now) lets an ISO choose between daily files for recent days
+        and archives for complete past periods.
+        """
+
+    def credentials(self, request: DownloadRequest) -> tuple[str, str] | None:
+        """HTTP basic-auth credentials for requests that need them, read from the environment.
+
+        Never logged, never stored in metadata. Default: none needed.
+        """
+        return None
+
+    def unavailable_reason(self, dataset_id: str) -> str | None:
+        """Why a dataset cannot be fetched in this environment (e.g. missing credentials), or
+        None. Stages skip such datasets with this message instead of failing or writing nothing."""
+        return None
 
     @abc.abstractmethod
     def check_payload(self, content: bytes, source: str) -> None:
@@ -140,8 +180,8 @@ class IsoDefinition(abc.ABC):
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
         """Turn raw files (as served, or extracted) into the dataset's standardized long table."""
 
-    def price_bound(self, kind: DatasetKind, year: int) -> PriceBound:
-        for bound in self.price_bounds:
+    def value_bound(self, kind: DatasetKind, year: int) -> ValueBound:
+        for bound in self.value_bounds:
             if bound.kind == kind and bound.first_year <= year <= bound.last_year:
                 return bound
         raise LookupError(f"{self.id}: no price bound for {kind} in {year}")

@@ -31,7 +31,7 @@ from power_assets.isos.base import (
     DownloadRequest,
     IntervalLabel,
     IsoDefinition,
-    PriceBound,
+    ValueBound,
 )
 from power_assets.schemas import AS_PRICE_COLUMNS, LMP_COLUMNS
 
@@ -127,19 +127,21 @@ class Caiso(IsoDefinition):
         ),
     }  # fmt: skip
     combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_da", "lmp_rt5")
-    price_bounds: ClassVar[tuple[PriceBound, ...]] = (
-        PriceBound(
+    value_bounds: ClassVar[tuple[ValueBound, ...]] = (
+        ValueBound(
             DatasetKind.LMP, 2000, 2100, -3_000.0, 6_000.0,
             "Bid floor -$150 and hard cap $2,000 (FERC 831), widened for congestion, losses and "
             "power-balance penalty pricing at individual nodes",
         ),
-        PriceBound(
+        ValueBound(
             DatasetKind.AS_PRICE, 2000, 2100, -1.0, 5_000.0,
             "AS bid cap $250 plus scarcity pricing; AS prices are not negative (-1 allows rounding)",
         ),
     )  # fmt: skip
 
-    def requests_for_day(self, dataset_id: str, day: date) -> list[DownloadRequest]:
+    def requests_for_day(
+        self, dataset_id: str, day: date, today: date | None = None
+    ) -> list[DownloadRequest]:
         query = OASIS_QUERIES[self.dataset(dataset_id).id]
         return [
             DownloadRequest(
