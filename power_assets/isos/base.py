@@ -104,10 +104,13 @@ class ValueBound:
 
 @dataclass(frozen=True)
 class CombinedSources:
-    """Which of an ISO's datasets feed the combined DA + AS (+ RT) products."""
+    """Which of an ISO's datasets feed the combined DA + AS (+ RT) products.
+
+    `ancillary` may be None (no AS prices offered); combined files then carry no as__ columns.
+    """
 
     day_ahead: str
-    ancillary: str
+    ancillary: str | None
     real_time: str
 
 
