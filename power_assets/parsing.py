@@ -7,10 +7,9 @@ from pathlib import Path
 
 import polars as pl
 
-from power_assets.isos import DatasetKind, get_iso
-from power_assets.schemas import AsPriceSchema, LmpSchema, validate_standardized
-
-_MODELS = {DatasetKind.LMP: LmpSchema, DatasetKind.AS_PRICE: AsPriceSchema}
+from power_assets.isos import get_iso
+from power_assets.kinds import kind_spec
+from power_assets.schemas import validate_standardized
 
 
 def parse_file(iso: str, dataset: str, path: str | Path) -> pl.DataFrame:
@@ -32,5 +31,5 @@ def parse_files(iso: str, dataset: str, paths: list[Path]) -> pl.DataFrame:
         if not Path(path).is_file():
             raise FileNotFoundError(f"{path}: no such file")
     frame = definition.parse(dataset, paths)
-    validate_standardized(frame, _MODELS[spec.kind], ", ".join(str(p) for p in paths[:3]))
+    validate_standardized(frame, kind_spec(spec.kind).model, ", ".join(str(p) for p in paths[:3]))
     return frame

@@ -129,7 +129,7 @@ def test_repeated_fall_back_hour_keeps_both_values_in_duckdb(tmp_path, instance)
     ("faults", "failing_check"),
     [
         (Faults(duplicate_rows=3), "raw_parquet__lmp_da:no_duplicate_keys"),
-        (Faults(absurd_price=1e9), "raw_parquet__lmp_da:prices_within_bounds"),
+        (Faults(absurd_price=1e9), "raw_parquet__lmp_da:values_within_bounds"),
     ],
 )
 def test_blocking_checks_stop_bad_data_before_it_spreads(tmp_path, instance, faults, failing_check):

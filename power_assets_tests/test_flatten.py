@@ -77,3 +77,11 @@ def test_day_without_rows_flattens_to_the_bare_grid():
     wide, report = flatten(long, DA, PACIFIC, SPRING)
     assert wide.columns == ["interval_start", "interval_end"]
     assert wide.height == 23 and report.rows_lost == 0
+
+
+def test_one_missing_hour_of_hourly_data_is_not_filled():
+    long = lmp_long(SPRING, timedelta(hours=1), ["A"], market="DAM")
+    hole = long["interval_start"][5:6]
+    wide, report = flatten(long.filter(~pl.col("interval_start").is_in(hole.implode())), DA, PACIFIC, SPRING)
+    assert wide["A"][5] is None
+    assert report.filled_cells == 0

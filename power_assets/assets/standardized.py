@@ -8,26 +8,21 @@ import polars as pl
 from power_assets import quality
 from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
 from power_assets.assets.runner import CheckRule, PartitionOutcome, run_partitions, stage_asset
-from power_assets.isos import DatasetKind, IsoDefinition, registered_datasets
+from power_assets.isos import IsoDefinition, registered_datasets
+from power_assets.kinds import kind_spec
 from power_assets.resources import StorageResource
-from power_assets.stages.standardize import (
-    KEYS,
-    LOCATION_COLUMN,
-    standardize_day,
-    write_standardized,
-)
+from power_assets.stages.standardize import standardize_day, write_standardized
 
-PRICE_COLUMNS = {
-    DatasetKind.LMP: ["lmp", "energy", "congestion", "loss", "ghg"],
-    DatasetKind.AS_PRICE: ["price"],
-}
 MAX_LISTED = 50  # keep check metadata readable: list at most this many offenders
 
 RULES = [
-    CheckRule("no_duplicate_keys", "One row per (iso, market, location, interval_start).", True),
     CheckRule(
-        "prices_within_bounds",
-        "Every price component is finite and inside the ISO's bounds table for that year.",
+        "no_duplicate_keys", "One row per key, e.g. (iso, market, location, interval_start).", True
+    ),
+    CheckRule(
+        "values_within_bounds",
+        "Every price component (or MW value) is finite and inside the ISO's bounds table for "
+        "that dataset kind and year.",
         True,
     ),
     CheckRule(
@@ -43,25 +38,22 @@ def findings_for(
     frame: pl.DataFrame, iso: IsoDefinition, dataset_id: str, partition: MarketPartition
 ) -> dict[str, tuple[int, object]]:
     spec = iso.dataset(dataset_id)
-    duplicates = quality.duplicate_keys(frame, KEYS[spec.kind])
+    kind = kind_spec(spec.kind)
+    duplicates = quality.duplicate_keys(frame, kind.key)
     bound = iso.value_bound(spec.kind, partition.day.year)
-    columns = [c for c in PRICE_COLUMNS[spec.kind] if c in frame.columns]
+    columns = kind.bounded
     outside = quality.out_of_bounds(frame, columns, bound)
-    gaps = quality.interval_gaps(
-        frame, LOCATION_COLUMN[spec.kind], iso.timezone, partition.day, spec.interval
-    )
+    by = kind.location
+    gaps = quality.interval_gaps(frame, by, iso.timezone, partition.day, spec.interval)
     gaps = gaps.filter((pl.col("missing").list.len() > 0) | (pl.col("off_grid").list.len() > 0))
-    by = LOCATION_COLUMN[spec.kind]
     return {
         "no_duplicate_keys": (duplicates.height, duplicates.head(MAX_LISTED).to_dicts()),
-        "prices_within_bounds": (
+        "values_within_bounds": (
             outside.height,
             {
                 "bounds": [bound.minimum, bound.maximum],
                 "reason": bound.reason,
-                "rows": outside.select("interval_start", KEYS[spec.kind][2], *columns)
-                .head(MAX_LISTED)
-                .to_dicts(),
+                "rows": outside.select("interval_start", by, *columns).head(MAX_LISTED).to_dicts(),
             },
         ),
         "no_interval_gaps": (

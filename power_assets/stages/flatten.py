@@ -11,10 +11,10 @@ from datetime import date, timedelta
 import polars as pl
 
 from power_assets.isos.base import DatasetKind, DatasetSpec
+from power_assets.kinds import kind_spec
 from power_assets.market_time import expected_interval_starts
 
 FILL_LIMIT = timedelta(hours=1)
-SERIES_SEPARATOR = "__"
 
 
 @dataclass(frozen=True)
@@ -43,19 +43,22 @@ class FlattenReport:
         }
 
 
-def series_expr(kind: DatasetKind) -> tuple[pl.Expr, pl.Expr]:
-    """(column-name expression, value expression) of the wide table for a dataset kind."""
-    if kind is DatasetKind.LMP:
-        return pl.col("location"), pl.col("lmp")
-    return pl.concat_str("region", "product", separator=SERIES_SEPARATOR), pl.col("price")
+def latest_vintage(long: pl.DataFrame) -> pl.DataFrame:
+    """For forecasts: per area and interval, only the most recently published value."""
+    return long.sort("publish_time").group_by("area", "interval_start", maintain_order=True).last()
 
 
 def flatten(
     long: pl.DataFrame, spec: DatasetSpec, timezone: str, day: date
 ) -> tuple[pl.DataFrame, FlattenReport]:
-    name_expr, value_expr = series_expr(spec.kind)
+    """Wide table on the market day's grid. Forecast datasets flatten their latest vintage."""
+    kind = kind_spec(spec.kind)
+    if spec.kind is DatasetKind.LOAD_FORECAST:
+        long = latest_vintage(long)
     grid = pl.DataFrame(expected_interval_starts(timezone, day, spec.interval))
-    values = long.select(name_expr.alias("series"), "interval_start", value_expr.alias("value"))
+    values = long.select(
+        kind.series_name().alias("series"), "interval_start", pl.col(kind.value).alias("value")
+    )
     series = values.select("series").unique().sort("series")
     if series.is_empty():
         empty = grid.with_columns((pl.col("interval_start") + spec.interval).alias("interval_end"))
@@ -68,7 +71,8 @@ def flatten(
             f"{spec.id} {day}: several values for one location and interval; "
             "duplicates must be resolved before flattening"
         )
-    max_run = max(1, int(FILL_LIMIT / spec.interval) - 1)  # "shorter than one hour"
+    # Runs strictly shorter than an hour: 11 five-minute intervals, 3 quarter hours, no hours.
+    max_run = int(FILL_LIMIT / spec.interval) - 1
     missing = pl.col("value").is_null()
     run_id = missing.rle_id().over("series")
     run_length = pl.len().over("series", run_id)
@@ -105,6 +109,6 @@ def flatten(
         filled_cells=stats["filled"],
         null_cells=stats["nulls"],
         source_rows=long.height,
-        source_rows_with_value=long.select(value_expr.is_not_null().sum()).item(),
+        source_rows_with_value=long.select(pl.col(kind.value).is_not_null().sum()).item(),
     )
     return wide, report

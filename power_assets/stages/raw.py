@@ -9,15 +9,22 @@ file back to its response. Both are plain functions; the Dagster assets only wra
 import json
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from power_assets.errors import IsoNoDataError, MalformedFileError
 from power_assets.io.archives import extract_recursively
-from power_assets.io.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from power_assets.io.files import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_json,
+    sha256_bytes,
+    sha256_file,
+)
 from power_assets.isos.base import DownloadRequest, IsoDefinition
 from power_assets.layout import Layout
 
@@ -41,6 +48,12 @@ class DownloadRecord:
     sha256: str | None = None
     reused: bool = False
     detail: str | None = None
+    shared: bool = False  # kept once under _shared/ and used by several market days
+    member: str | None = None  # the file inside a shared archive that holds this day
+
+
+# What a sidecar records about the fetch itself; the rest of a record describes the request.
+_FETCH_FIELDS = ("url", "status", "fetched_at", "bytes", "sha256")
 
 
 @dataclass(frozen=True)
@@ -74,21 +87,39 @@ def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
+def kept_path(layout: Layout, iso: str, dataset: str, day: date, request: DownloadRequest) -> Path:
+    """Where a response is kept: the day's folder, or _shared/ for archives serving many days."""
+    folder = layout.raw_downloads(iso, dataset, day)
+    return (folder.parent / "_shared" if request.shared else folder) / request.file_name
+
+
+def _record(request: DownloadRequest, fetch: dict[str, Any], reused: bool) -> DownloadRecord:
+    return DownloadRecord(
+        file_name=request.file_name,
+        window_start=request.window_start.isoformat(),
+        window_end=request.window_end.isoformat(),
+        reused=reused,
+        shared=request.shared,
+        member=request.member,
+        **{k: fetch.get(k) for k in _FETCH_FIELDS},
+    )
+
+
 def _reusable(path: Path, request: DownloadRequest) -> DownloadRecord | None:
-    """A kept response is reused when it is intact and was fetched after its window had closed."""
+    """A kept response is reused when it is intact and was fetched once its content was final."""
     sidecar = _sidecar(path)
     if not (path.is_file() and sidecar.is_file()):
         return None
     try:
         meta = json.loads(sidecar.read_text())
-    except (OSError, json.JSONDecodeError):
+        fetched_at = datetime.fromisoformat(meta["fetched_at"])
+    except (OSError, ValueError, KeyError, TypeError):
         return None
-    fetched_at = datetime.fromisoformat(meta["fetched_at"])
-    if meta.get("status") != "ok" or fetched_at < request.window_end:
+    if meta.get("status") != "ok" or fetched_at < request.final_from:
         return None  # data fetched while its window was still open may have changed since
-    if path.stat().st_size != meta["bytes"] or sha256_file(path) != meta["sha256"]:
+    if path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256"):
         return None
-    return DownloadRecord(**{**meta, "reused": True})
+    return _record(request, meta, reused=True)
 
 
 def download_day(
@@ -104,9 +135,11 @@ def download_day(
     """Fetch (or reuse) every response of one market day; raise IsoNoDataError if none has data."""
     folder = layout.raw_downloads(iso.id, dataset_id, day)
     records: list[DownloadRecord] = []
+    fetched_now: set[Path] = set()
     for request in iso.requests_for_day(dataset_id, day):
-        path = folder / request.file_name
-        cached = None if force else _reusable(path, request)
+        path = kept_path(layout, iso.id, dataset_id, day, request)
+        # A shared archive fetched earlier in this same call is reused even under force.
+        cached = None if force and path not in fetched_now else _reusable(path, request)
         if cached is not None:
             records.append(cached)
             continue
@@ -115,26 +148,21 @@ def download_day(
             result = http.fetch(iso, request)
         except IsoNoDataError as exc:
             log(f"{iso.id} {dataset_id} {day}: no data for {window[0]}..{window[1]}: {exc}")
-            records.append(
-                DownloadRecord(request.file_name, exc.source, "no_data", *window, detail=str(exc))
-            )
+            no_data = _record(request, {"url": exc.source, "status": "no_data"}, reused=False)
+            records.append(replace(no_data, detail=str(exc)))
             continue
-        record = DownloadRecord(
-            file_name=request.file_name,
-            url=result.url,
-            status="ok",
-            window_start=window[0],
-            window_end=window[1],
-            fetched_at=result.fetched_at.astimezone(UTC).isoformat(),
-            bytes=len(result.content),
-            sha256=sha256_bytes(result.content),
-        )
+        fetch = {
+            "url": result.url,
+            "status": "ok",
+            "fetched_at": result.fetched_at.astimezone(UTC).isoformat(),
+            "bytes": len(result.content),
+            "sha256": sha256_bytes(result.content),
+        }
         atomic_write_bytes(path, result.content)
         # The sidecar is written last: a response without one is never trusted on a re-run.
-        atomic_write_json(
-            _sidecar(path), {k: v for k, v in asdict(record).items() if k != "reused"}
-        )
-        records.append(record)
+        atomic_write_json(_sidecar(path), fetch)
+        fetched_now.add(path)
+        records.append(_record(request, fetch, reused=False))
     download = DayDownload(iso.id, dataset_id, day, records)
     if not download.ok:
         raise IsoNoDataError(
@@ -204,17 +232,23 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
     final = layout.csv_files(iso, dataset, day)
     final.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{day.isoformat()}.", dir=final.parent))
+    pulled = Path(tempfile.mkdtemp(prefix=f".{day.isoformat()}.members.", dir=final.parent))
     try:
         files: list[dict[str, Any]] = []
         for record in manifest["files"]:
             if record["status"] != "ok":
                 continue
-            raw = source_dir / record["file_name"]
+            shared = record.get("shared", False)
+            raw = (source_dir.parent / "_shared" if shared else source_dir) / record["file_name"]
             if not raw.is_file():
                 raise MalformedFileError(
                     f"{raw}: listed in {MANIFEST} but missing; re-materialize raw_download"
                 )
             stem = Path(record["file_name"]).stem
+            if record.get("member"):
+                # Only this day's file leaves the shared archive (not the whole month, daily).
+                stem = f"{stem}/{Path(record['member']).stem}"
+                raw = _pull_member(raw, record["member"], pulled / stem)
             for extracted in extract_recursively(raw, staging / stem):
                 files.append(
                     {
@@ -236,7 +270,31 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
         _replace_dir(staging, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(pulled, ignore_errors=True)
     return DayExtract(iso, dataset, day, final, files)
+
+
+def _pull_member(archive: Path, member: str, folder: Path) -> Path:
+    """Copy one named member out of a ZIP archive (matched by its base name)."""
+    if "/" in member or "\\" in member or member in ("", ".", ".."):
+        raise MalformedFileError(f"{archive}: refusing member name {member!r}")
+    try:
+        with zipfile.ZipFile(archive) as handle:
+            names = [n for n in handle.namelist() if n.rsplit("/", 1)[-1] == member]
+            if len(names) != 1:
+                found = "not found" if not names else f"found {len(names)} times"
+                raise MalformedFileError(f"{archive}: member {member} {found}")
+            target = folder / member
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with (
+                handle.open(names[0]) as source,
+                atomic_path(target) as tmp,
+                open(tmp, "wb") as sink,
+            ):
+                shutil.copyfileobj(source, sink, 1 << 20)
+    except zipfile.BadZipFile as exc:
+        raise MalformedFileError(f"{archive}: not a readable ZIP: {exc}") from exc
+    return target
 
 
 def _replace_dir(staging: Path, final: Path) -> None:

@@ -14,21 +14,10 @@ import polars as pl
 from power_assets.errors import MalformedFileError
 from power_assets.io.files import atomic_write_parquet
 from power_assets.isos.base import DatasetKind, IsoDefinition
+from power_assets.kinds import kind_spec
 from power_assets.layout import Layout
-from power_assets.schemas import (
-    AS_PRICE_KEY,
-    LMP_KEY,
-    AsPriceSchema,
-    LmpSchema,
-    validate_standardized,
-)
+from power_assets.schemas import validate_standardized
 from power_assets.stages.raw import read_extract_metadata
-
-MODELS = {DatasetKind.LMP: LmpSchema, DatasetKind.AS_PRICE: AsPriceSchema}
-KEYS = {DatasetKind.LMP: LMP_KEY, DatasetKind.AS_PRICE: AS_PRICE_KEY}
-# The column a dataset's rows are "located" by, for coverage and gap reporting.
-LOCATION_COLUMN = {DatasetKind.LMP: "location", DatasetKind.AS_PRICE: "region"}
-VALUE_COLUMN = {DatasetKind.LMP: "lmp", DatasetKind.AS_PRICE: "price"}
 
 
 @dataclass
@@ -59,7 +48,7 @@ def coverage(frame: pl.DataFrame, kind: DatasetKind) -> dict[str, object]:
         return {"rows": 0, "locations": 0, "first_interval": None, "last_interval": None}
     stats = frame.select(
         pl.len().alias("rows"),
-        pl.col(LOCATION_COLUMN[kind]).n_unique().alias("locations"),
+        pl.col(kind_spec(kind).location).n_unique().alias("locations"),
         pl.col("interval_start").min().alias("first_interval"),
         pl.col("interval_start").max().alias("last_interval"),
     ).row(0, named=True)
@@ -89,8 +78,9 @@ def standardize_day(
     combined = pl.concat(parts, how="vertical")
     day_start, day_end = iso.market_day_bounds(day)
     in_day = combined.filter(pl.col("interval_start").is_between(day_start, day_end, closed="left"))
-    in_day = in_day.sort(LOCATION_COLUMN[spec.kind], "interval_start")
-    validate_standardized(in_day, MODELS[spec.kind], str(folder))
+    kind = kind_spec(spec.kind)
+    in_day = in_day.sort(kind.key)
+    validate_standardized(in_day, kind.model, str(folder))
     stats = coverage(in_day, spec.kind)
     report = StandardizeReport(
         rows=stats["rows"],

@@ -17,6 +17,7 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from power_assets.isos.base import DatasetKind
+from power_assets.kinds import kind_spec
 
 
 @dataclass(frozen=True)
@@ -24,59 +25,55 @@ class Table:
     name: str
     ddl: str
     columns: list[str]
+    locator: str  # SQL expression counted as "locations" in the catalog
 
 
-_COMMON = """
-    interval_start TIMESTAMPTZ NOT NULL,
-    interval_end TIMESTAMPTZ NOT NULL,
-    iso VARCHAR NOT NULL,
-    market VARCHAR NOT NULL,
-"""
+def _sql_type(dtype: object) -> str:
+    text = str(dtype)
+    if text.startswith("Datetime"):
+        return "TIMESTAMPTZ"
+    return {"Float64": "DOUBLE", "String": "VARCHAR", "Utf8": "VARCHAR"}[text]
+
+
+def _table(kind: DatasetKind) -> Table:
+    spec = kind_spec(kind)
+    schema = spec.model.to_schema().columns
+    columns = [
+        f"{name} {_sql_type(column.dtype)}{'' if column.nullable else ' NOT NULL'}"
+        for name, column in schema.items()
+    ]
+    columns += [
+        "dataset VARCHAR NOT NULL",
+        "market_date DATE NOT NULL",
+        "loaded_at TIMESTAMPTZ NOT NULL",
+        f"PRIMARY KEY ({', '.join(spec.key)})",
+    ]
+    locator = "region || '/' || product" if kind is DatasetKind.AS_PRICE else spec.location
+    ddl = f'CREATE TABLE IF NOT EXISTS "{spec.table}" (\n    ' + ",\n    ".join(columns) + ")"
+    return Table(spec.table, ddl, list(schema), locator)
+
+
+TABLES = {kind: _table(kind) for kind in DatasetKind}
 _LOAD_COLUMNS = ["dataset", "market_date", "loaded_at"]
 
-TABLES = {
-    DatasetKind.LMP: Table(
-        "lmp",
-        f"""CREATE TABLE IF NOT EXISTS lmp ({_COMMON}
-            location VARCHAR NOT NULL,
-            location_type VARCHAR NOT NULL,
-            lmp DOUBLE, energy DOUBLE, congestion DOUBLE, loss DOUBLE, ghg DOUBLE,
-            dataset VARCHAR NOT NULL, market_date DATE NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (iso, market, location, interval_start))""",
-        ["interval_start", "interval_end", "iso", "market", "location", "location_type",
-         "lmp", "energy", "congestion", "loss", "ghg"],
-    ),
-    DatasetKind.AS_PRICE: Table(
-        "as_price",
-        f"""CREATE TABLE IF NOT EXISTS as_price ({_COMMON}
-            region VARCHAR NOT NULL,
-            product VARCHAR NOT NULL,
-            iso_product VARCHAR NOT NULL,
-            price DOUBLE,
-            dataset VARCHAR NOT NULL, market_date DATE NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
-            PRIMARY KEY (iso, market, region, product, interval_start))""",
-        ["interval_start", "interval_end", "iso", "market", "region", "product", "iso_product",
-         "price"],
-    ),
-}  # fmt: skip
 
-CATALOG_VIEW = """
-CREATE OR REPLACE VIEW catalog AS
-SELECT iso, dataset, 'lmp' AS table_name, market,
+def _catalog_view() -> str:
+    parts = [
+        f"""SELECT iso, dataset, '{t.name}' AS table_name,
+       {"market" if "market" in t.columns else "NULL::VARCHAR"} AS market,
        min(market_date) AS first_date, max(market_date) AS last_date,
        count(DISTINCT market_date) AS days, count(*) AS rows,
-       count(DISTINCT location) AS locations,
+       count(DISTINCT {t.locator}) AS locations,
        min(interval_start) AS first_interval, max(interval_end) AS last_interval_end,
        max(loaded_at) AS last_loaded_at
-FROM lmp GROUP BY iso, dataset, market
-UNION ALL
-SELECT iso, dataset, 'as_price', market,
-       min(market_date), max(market_date), count(DISTINCT market_date), count(*),
-       count(DISTINCT region || '/' || product),
-       min(interval_start), max(interval_end), max(loaded_at)
-FROM as_price GROUP BY iso, dataset, market
-ORDER BY iso, dataset
-"""
+FROM "{t.name}" GROUP BY ALL"""
+        for t in TABLES.values()
+    ]
+    return (
+        "CREATE OR REPLACE VIEW catalog AS\n"
+        + "\nUNION ALL\n".join(parts)
+        + "\nORDER BY iso, dataset"
+    )
 
 
 @contextlib.contextmanager
@@ -98,7 +95,7 @@ def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("SET TimeZone = 'UTC'")
     for table in TABLES.values():
         con.execute(table.ddl)
-    con.execute(CATALOG_VIEW)
+    con.execute(_catalog_view())
 
 
 @dataclass(frozen=True)
@@ -122,11 +119,11 @@ def load_partition(
     con.execute("BEGIN TRANSACTION")
     try:
         deleted = con.execute(
-            f"DELETE FROM {table.name} WHERE iso = ? AND dataset = ? AND market_date = ?",
+            f'DELETE FROM "{table.name}" WHERE iso = ? AND dataset = ? AND market_date = ?',
             [iso, dataset, market_date],
         ).fetchone()[0]
         inserted = con.execute(
-            f"""INSERT INTO {table.name} ({columns}, {", ".join(_LOAD_COLUMNS)})
+            f"""INSERT INTO "{table.name}" ({columns}, {", ".join(_LOAD_COLUMNS)})
                 SELECT {columns}, ?, ?, now() FROM read_parquet(?)""",
             [dataset, market_date, str(parquet)],
         ).fetchone()[0]

@@ -1,0 +1,66 @@
+"""What each kind of dataset (LMP, AS price, load, load forecast, fuel mix) means to the stages.
+
+One table, one place: the pandera model, the key that must be unique, the column a row is
+"located" by (node, region, area, fuel), the numeric columns checked against bounds, the column
+that fills the flattened table, and the DuckDB table. Stages look kinds up here instead of
+branching on them.
+"""
+
+from dataclasses import dataclass
+
+import pandera.polars as pa
+import polars as pl
+
+from power_assets.isos.base import DatasetKind
+from power_assets.schemas import (
+    AS_PRICE_KEY,
+    FUEL_MIX_KEY,
+    LMP_KEY,
+    LOAD_FORECAST_KEY,
+    LOAD_KEY,
+    AsPriceSchema,
+    FuelMixSchema,
+    LmpSchema,
+    LoadForecastSchema,
+    LoadSchema,
+)
+
+SERIES_SEPARATOR = "__"
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    model: type[pa.DataFrameModel]
+    key: list[str]
+    location: str  # what one flattened column stands for
+    value: str  # the value a flattened cell holds
+    bounded: list[str]  # columns checked against the ISO's bounds table
+    table: str  # DuckDB table
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.model.to_schema().columns)
+
+    def series_name(self) -> pl.Expr:
+        """The flattened column name of a row: location, or region__product for AS prices."""
+        if self.model is AsPriceSchema:
+            return pl.concat_str("region", "product", separator=SERIES_SEPARATOR)
+        return pl.col(self.location)
+
+
+KINDS: dict[DatasetKind, KindSpec] = {
+    DatasetKind.LMP: KindSpec(
+        LmpSchema, LMP_KEY, "location", "lmp",
+        ["lmp", "energy", "congestion", "loss", "ghg"], "lmp",
+    ),
+    DatasetKind.AS_PRICE: KindSpec(AsPriceSchema, AS_PRICE_KEY, "region", "price", ["price"], "as_price"),
+    DatasetKind.LOAD: KindSpec(LoadSchema, LOAD_KEY, "area", "load_mw", ["load_mw"], "load"),
+    DatasetKind.LOAD_FORECAST: KindSpec(
+        LoadForecastSchema, LOAD_FORECAST_KEY, "area", "load_mw", ["load_mw"], "load_forecast",
+    ),
+    DatasetKind.FUEL_MIX: KindSpec(FuelMixSchema, FUEL_MIX_KEY, "fuel", "mw", ["mw"], "fuel_mix"),
+}  # fmt: skip
+
+
+def kind_spec(kind: DatasetKind) -> KindSpec:
+    return KINDS[kind]
