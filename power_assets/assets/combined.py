@@ -52,12 +52,29 @@ def _outcome(frame: pl.DataFrame, path) -> PartitionOutcome:
     )
 
 
-def _build_product(product: str, layout: Layout, iso: IsoDefinition, day: date) -> pl.DataFrame:
+def _ancillary(layout: Layout, iso: IsoDefinition, day: date, log) -> pl.DataFrame | None:
+    """The ISO's AS prices as an hourly wide table, or None when it offers or allows none here."""
+    dataset = iso.combined.ancillary
+    if dataset is None:
+        return None
+    reason = iso.unavailable_reason(dataset)
+    if reason:
+        log(f"{iso.id} {day}: combined files without AS prices: {reason}")
+        return None
+    wide = _read(layout.flattened(iso.id, dataset, day))
+    if iso.dataset(dataset).interval < timedelta(hours=1):
+        wide = combine.hourly_mean(wide)
+    return wide
+
+
+def _build_product(
+    product: str, layout: Layout, iso: IsoDefinition, day: date, log
+) -> pl.DataFrame:
     sources = iso.combined
     if product == "da_as_hourly":
         return combine.da_as_hourly(
             _read(layout.flattened(iso.id, sources.day_ahead, day)),
-            _read(layout.flattened(iso.id, sources.ancillary, day)),
+            _ancillary(layout, iso, day, log),
         )
     da_as = _read(layout.combined_daily(iso.id, "da_as_hourly", day))
     if product == "da_as_rt_hourly":
@@ -71,7 +88,7 @@ def _daily_deps(product: str) -> list[str]:
     if product == "da_as_hourly":
         return sorted(
             {f"flattened__{i.combined.day_ahead}" for i in isos}
-            | {f"flattened__{i.combined.ancillary}" for i in isos}
+            | {f"flattened__{i.combined.ancillary}" for i in isos if i.combined.ancillary}
         )
     stage = "raw_parquet" if product == "da_as_rt_hourly" else "flattened"
     return ["combined__da_as_hourly", *sorted({f"{stage}__{i.combined.real_time}" for i in isos})]
@@ -92,7 +109,7 @@ def build_daily(product: str) -> dg.AssetsDefinition:
         layout = storage.layout()
 
         def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
-            frame = _build_product(product, layout, iso, partition.day)
+            frame = _build_product(product, layout, iso, partition.day, context.log.warning)
             path = layout.combined_daily(iso.id, product, partition.day)
             atomic_write_parquet(path, frame)
             return _outcome(frame, path)

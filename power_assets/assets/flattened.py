@@ -77,7 +77,7 @@ def build_flattened(dataset_id: str) -> dg.AssetsDefinition:
                 },
             )  # fmt: skip
 
-        yield from run_partitions(context, key, work, RULES)
+        yield from run_partitions(context, key, work, RULES, dataset_id=dataset_id)
 
     return flattened
 

@@ -54,7 +54,7 @@ def build_raw_download(dataset_id: str) -> dg.AssetsDefinition:
                 }
             )
 
-        yield from run_partitions(context, key, work)
+        yield from run_partitions(context, key, work, dataset_id=dataset_id)
 
     return raw_download
 
@@ -86,7 +86,7 @@ def build_raw_csv(dataset_id: str) -> dg.AssetsDefinition:
                 }
             )
 
-        yield from run_partitions(context, key, work)
+        yield from run_partitions(context, key, work, dataset_id=dataset_id)
 
     return raw_csv
 

@@ -58,6 +58,9 @@ def stage_asset(
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=check_specs(name, rules) or None,
+        # A dataset that cannot be fetched here (e.g. missing credentials) is skipped: the step
+        # succeeds without a materialization and its downstream steps are skipped with it.
+        output_required=False,
         kinds=kinds,
         pool=pool,
         description=description,
@@ -69,15 +72,27 @@ def run_partitions(
     asset_key: str,
     work: Callable[[IsoDefinition, MarketPartition], PartitionOutcome],
     rules: Sequence[CheckRule] = (),
+    dataset_id: str | None = None,
 ) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
     outcomes: dict[str, PartitionOutcome] = {}
     failures: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     for partition in partitions_of(context):
+        iso = get_iso(partition.iso)
+        reason = iso.unavailable_reason(dataset_id) if dataset_id else None
+        if reason:
+            skipped[partition.key] = reason
+            continue
         try:
-            outcomes[partition.key] = work(get_iso(partition.iso), partition)
+            outcomes[partition.key] = work(iso, partition)
         except PowerAssetsError as exc:
             context.log.error(f"{asset_key} {partition.key}: {exc}")
             failures[partition.key] = str(exc)
+    for reason in sorted(set(skipped.values())):
+        keys = sorted(k for k, r in skipped.items() if r == reason)
+        context.log.warning(
+            f"{asset_key}: skipped {len(keys)} partition(s) ({keys[0]}...): {reason}"
+        )
     if failures:
         for key, outcome in outcomes.items():
             yield dg.AssetMaterialization(asset_key, partition=key, metadata=outcome.metadata)
@@ -86,6 +101,16 @@ def run_partitions(
             f"partition(s) failed: "
             + "; ".join(f"{key}: {reason}" for key, reason in sorted(failures.items())),
             metadata={"failed_partitions": sorted(failures)},
+        )
+    if not outcomes:
+        return  # everything skipped: no materialization rather than an empty one
+    if skipped:
+        for key, outcome in outcomes.items():
+            yield dg.AssetMaterialization(asset_key, partition=key, metadata=outcome.metadata)
+        raise dg.Failure(
+            description=f"{asset_key}: {len(skipped)} partition(s) skipped ("
+            + "; ".join(sorted(set(skipped.values())))
+            + ") while others ran; run the available ISOs separately",
         )
     yield dg.MaterializeResult(
         metadata=summarize(outcomes), check_results=[evaluate(r, outcomes) for r in rules]

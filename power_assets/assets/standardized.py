@@ -96,7 +96,7 @@ def build_raw_parquet(dataset_id: str) -> dg.AssetsDefinition:
                 findings_for(frame, iso, dataset_id, partition),
             )
 
-        yield from run_partitions(context, key, work, RULES)
+        yield from run_partitions(context, key, work, RULES, dataset_id=dataset_id)
 
     return raw_parquet
 

@@ -64,7 +64,7 @@ def build_warehouse(dataset_id: str) -> dg.AssetsDefinition:
                     }
                 )
 
-            yield from run_partitions(context, key, work)
+            yield from run_partitions(context, key, work, dataset_id=dataset_id)
 
     return warehouse
 

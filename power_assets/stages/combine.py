@@ -21,11 +21,24 @@ def _prefixed(wide: pl.DataFrame, prefix: str) -> pl.DataFrame:
     return wide.rename({c: f"{prefix}__{c}" for c in wide.columns if c not in TIME_COLUMNS})
 
 
-def da_as_hourly(da_wide: pl.DataFrame, as_wide: pl.DataFrame) -> pl.DataFrame:
-    """Hourly DA LMPs and AS prices on the DA grid (both are hourly, start-labelled)."""
-    joined = _prefixed(da_wide, "da").join(
-        _prefixed(as_wide, "as").drop("interval_end"), on="interval_start", how="left"
+def hourly_mean(wide: pl.DataFrame) -> pl.DataFrame:
+    """A sub-hourly wide table averaged per hour (start-labelled), e.g. 5-minute reserve prices."""
+    values = [c for c in wide.columns if c not in TIME_COLUMNS]
+    return (
+        wide.group_by(pl.col("interval_start").dt.truncate("1h"), maintain_order=True)
+        .agg(pl.col(values).mean())
+        .with_columns((pl.col("interval_start") + pl.duration(hours=1)).alias("interval_end"))
+        .select(*TIME_COLUMNS, *values)
     )
+
+
+def da_as_hourly(da_wide: pl.DataFrame, as_wide: pl.DataFrame | None) -> pl.DataFrame:
+    """Hourly DA LMPs and AS prices on the DA grid; without AS prices, DA alone."""
+    joined = _prefixed(da_wide, "da")
+    if as_wide is not None:
+        joined = joined.join(
+            _prefixed(as_wide, "as").drop("interval_end"), on="interval_start", how="left"
+        )
     return joined.sort("interval_start")
 
 
