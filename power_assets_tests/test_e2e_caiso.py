@@ -9,13 +9,12 @@ import dagster as dg
 import duckdb
 import polars as pl
 import pytest
-from dagster_duckdb import DuckDBResource
 
-from power_assets.definitions import DAILY_PIPELINE_JOB, build_defs
+from power_assets.definitions import DAILY_PIPELINE_JOB
+from power_assets.demo.caiso_extra_fixtures import FakeOutlook
 from power_assets.demo.oasis_fixtures import DEMO_NODES, Faults
 from power_assets.demo.oasis_server import FakeOasis
-from power_assets.io.http import IsoHttpClient
-from power_assets.resources import StorageResource
+from power_assets_tests.e2e_support import loopback_defs, query
 
 pytestmark = pytest.mark.e2e
 
@@ -23,19 +22,15 @@ SPRING, FALL = date(2024, 3, 10), date(2024, 11, 3)
 NODES = len(DEMO_NODES)
 
 
-def _defs(oasis: FakeOasis, root: Path) -> dg.Definitions:
-    return build_defs(
-        resources={
-            "storage": StorageResource(data_dir=str(root / "data")),
-            "iso_http": IsoHttpClient(
-                base_urls={"CAISO": oasis.base_url},
-                min_spacing_s={"CAISO": 0.0},
-                max_retries=1,
-                backoff_base_s=0.01,
-            ),
-            "warehouse": DuckDBResource(database=str(root / "data" / "power.duckdb")),
-        }
-    )
+@pytest.fixture(autouse=True)
+def outlook():
+    """CAISO's Today's Outlook (fuel mix, demand) beside OASIS, as the pipeline needs both."""
+    with FakeOutlook() as server:
+        yield server
+
+
+def _defs(oasis: FakeOasis, root: Path, outlook: FakeOutlook) -> dg.Definitions:
+    return loopback_defs(root, {"CAISO": oasis.base_url, "CAISO:outlook": outlook.base_url})
 
 
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, key: str, **kwargs):
@@ -67,9 +62,9 @@ def instance():
         yield inst
 
 
-def test_two_dst_days_through_every_stage_then_rerun_changes_nothing(tmp_path, instance):
+def test_two_dst_days_through_every_stage_then_rerun_changes_nothing(tmp_path, instance, outlook):
     with FakeOasis(generate=True) as oasis:
-        defs = _defs(oasis, tmp_path)
+        defs = _defs(oasis, tmp_path, outlook)
         for day in (SPRING, FALL):
             result = _run(defs, instance, f"{day}|CAISO")
             assert result.success
@@ -110,12 +105,21 @@ def test_two_dst_days_through_every_stage_then_rerun_changes_nothing(tmp_path, i
         "lmp_rt15": NODES * (92 + 100),
     }
     assert dupes == 0
-    assert catalog == [("as_da", 2), ("lmp_da", 2), ("lmp_rt15", 2), ("lmp_rt5", 2)]
+    assert sorted(catalog) == [
+        ("as_da", 2), ("fuel_mix", 2), ("lmp_da", 2), ("lmp_rt15", 2), ("lmp_rt5", 2),
+        ("load", 2), ("load_forecast", 2),
+    ]  # fmt: skip
+    fall_load = query(
+        tmp_path,
+        "SELECT count(DISTINCT interval_start) FROM load WHERE market_date = ?",
+        [FALL],
+    )
+    assert fall_load == [(300,)]
 
 
-def test_repeated_fall_back_hour_keeps_both_values_in_duckdb(tmp_path, instance):
+def test_repeated_fall_back_hour_keeps_both_values_in_duckdb(tmp_path, instance, outlook):
     with FakeOasis(generate=True) as oasis:
-        assert _run(_defs(oasis, tmp_path), instance, f"{FALL}|CAISO").success
+        assert _run(_defs(oasis, tmp_path, outlook), instance, f"{FALL}|CAISO").success
     with duckdb.connect(str(tmp_path / "data" / "power.duckdb"), read_only=True) as con:
         one_am = con.execute(
             "SELECT count(*) FROM lmp WHERE dataset = 'lmp_da' AND location = 'TH_NP15_GEN-APND' "
@@ -132,9 +136,11 @@ def test_repeated_fall_back_hour_keeps_both_values_in_duckdb(tmp_path, instance)
         (Faults(absurd_price=1e9), "raw_parquet__lmp_da:values_within_bounds"),
     ],
 )
-def test_blocking_checks_stop_bad_data_before_it_spreads(tmp_path, instance, faults, failing_check):
+def test_blocking_checks_stop_bad_data_before_it_spreads(
+    tmp_path, instance, outlook, faults, failing_check
+):
     with FakeOasis(generate=True, faults={"PRC_LMP": faults}) as oasis:
-        result = _run(_defs(oasis, tmp_path), instance, f"{SPRING}|CAISO")
+        result = _run(_defs(oasis, tmp_path, outlook), instance, f"{SPRING}|CAISO")
     assert not result.success
     assert _checks(result)[failing_check] is False
     data = tmp_path / "data" / "CAISO"
@@ -149,11 +155,11 @@ def test_blocking_checks_stop_bad_data_before_it_spreads(tmp_path, instance, fau
     assert loaded == 0
 
 
-def test_missing_intervals_warn_per_location_but_do_not_block(tmp_path, instance):
+def test_missing_intervals_warn_per_location_but_do_not_block(tmp_path, instance, outlook):
     gone = datetime(2024, 3, 10, 12, tzinfo=UTC)
     faults = Faults(drop_intervals=[gone], drop_nodes=["TH_SP15_GEN-APND"])
     with FakeOasis(generate=True, faults={"PRC_LMP": faults}) as oasis:
-        result = _run(_defs(oasis, tmp_path), instance, f"{SPRING}|CAISO")
+        result = _run(_defs(oasis, tmp_path, outlook), instance, f"{SPRING}|CAISO")
     assert result.success
     evaluation = next(
         e
@@ -168,18 +174,18 @@ def test_missing_intervals_warn_per_location_but_do_not_block(tmp_path, instance
     }
 
 
-def test_unpublished_day_fails_clearly_instead_of_succeeding_empty(tmp_path, instance):
+def test_unpublished_day_fails_clearly_instead_of_succeeding_empty(tmp_path, instance, outlook):
     with FakeOasis(generate=True, unpublished_days={SPRING}) as oasis:
-        result = _run(_defs(oasis, tmp_path), instance, f"{SPRING}|CAISO")
+        result = _run(_defs(oasis, tmp_path, outlook), instance, f"{SPRING}|CAISO")
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type_value == "STEP_FAILURE")
     assert "no data" in str(failure.event_specific_data.error.message).lower()
-    assert not (tmp_path / "data" / "CAISO" / "raw_parquet").exists()
+    assert not (tmp_path / "data" / "CAISO" / "raw_parquet" / "lmp_da").exists()
 
 
-def test_single_run_backfill_over_a_range_materializes_each_day(tmp_path, instance):
+def test_single_run_backfill_over_a_range_materializes_each_day(tmp_path, instance, outlook):
     with FakeOasis(generate=True) as oasis:
-        defs = _defs(oasis, tmp_path)
+        defs = _defs(oasis, tmp_path, outlook)
         job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
         result = job.execute_in_process(
             instance=instance,

@@ -260,7 +260,10 @@ def test_invalid_requests_get_oasis_error_zips(changes, code):
 
 def test_recordings_round_trip(tmp_path):
     written = record_demo(tmp_path, [FALL_BACK])
-    assert len(written) == len({p.name for p in written}) == 2 + 2 * 25
+    zips = [p for p in written if p.suffix == ".zip"]
+    # lmp_da, as_da, 25 hours each of rt5 and rt15, and 3 SLD_FCST runs; plus 2 Outlook CSVs.
+    assert len(zips) == len({p.name for p in zips}) == 2 + 2 * 25 + 3
+    assert sorted(p.name for p in written if p.suffix == ".csv") == ["demand.csv", "fuelsource.csv"]
     requests = [CAISO.requests_for_day(ds, FALL_BACK)[-1] for ds in ("lmp_da", "lmp_rt5", "as_da")]
     with FakeOasis(recordings_dir=tmp_path, generate=False) as server:
         for request in requests:
@@ -276,10 +279,17 @@ def test_recordings_round_trip(tmp_path):
 def test_repository_recordings_match_the_generator(tmp_path):
     shipped = sorted(RECORDINGS_DIR.glob("*.zip"))
     assert shipped, "run: python -m power_assets.demo.oasis_server --record ... --days ..."
-    fresh = {p.name: p for p in record_demo(tmp_path, [FALL_BACK, date(2024, 11, 4)])}
+    written = record_demo(tmp_path, [FALL_BACK, date(2024, 11, 4)])
+    fresh = {p.name: p for p in written if p.suffix == ".zip"}
     assert sorted(p.name for p in shipped) == sorted(fresh)
     for path in shipped:
-        assert frame(path.read_bytes()).equals(frame(fresh[path.name].read_bytes())), path.name
+        if path.name.startswith("SLD_FCST"):
+            assert path.read_bytes() == fresh[path.name].read_bytes(), path.name
+        else:
+            assert frame(path.read_bytes()).equals(frame(fresh[path.name].read_bytes())), path.name
+    for path in (p for p in written if p.suffix == ".csv"):
+        shipped_csv = RECORDINGS_DIR / path.relative_to(tmp_path)
+        assert shipped_csv.read_bytes() == path.read_bytes(), path
 
 
 def test_throttle_every_nth_request_answers_429_html():

@@ -82,6 +82,8 @@ def test_day_without_rows_flattens_to_the_bare_grid():
 def test_one_missing_hour_of_hourly_data_is_not_filled():
     long = lmp_long(SPRING, timedelta(hours=1), ["A"], market="DAM")
     hole = long["interval_start"][5:6]
-    wide, report = flatten(long.filter(~pl.col("interval_start").is_in(hole.implode())), DA, PACIFIC, SPRING)
+    wide, report = flatten(
+        long.filter(~pl.col("interval_start").is_in(hole.implode())), DA, PACIFIC, SPRING
+    )
     assert wide["A"][5] is None
     assert report.filled_cells == 0

@@ -4,7 +4,7 @@ with checks that no standardized value was lost and that long gaps are visible.
 
 import dagster as dg
 
-from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
+from power_assets.assets.partitions import MarketPartition, all_iso_ids, market_day_partitions
 from power_assets.assets.runner import CheckRule, PartitionOutcome, run_partitions, stage_asset
 from power_assets.io.files import atomic_write_parquet
 from power_assets.isos import IsoDefinition, registered_datasets
@@ -36,7 +36,7 @@ def build_flattened(dataset_id: str) -> dg.AssetsDefinition:
         key,
         group="flattened",
         deps=[f"raw_parquet__{dataset_id}"],
-        partitions_def=market_day_partitions(isos_offering(dataset_id)),
+        partitions_def=market_day_partitions(all_iso_ids()),
         rules=RULES,
         kinds={"polars", "parquet"},
         description=f"{dataset_id} with one column per location at its native interval; gaps "

@@ -46,8 +46,12 @@ def yearly_partitions(iso_ids: Iterable[str]) -> dg.MultiPartitionsDefinition:
     )
 
 
-def isos_offering(dataset_id: str) -> list[str]:
-    return sorted(iso.id for iso in registered_isos() if dataset_id in iso.datasets)
+def all_iso_ids() -> list[str]:
+    """Every registered ISO: one partition space for every asset, so one job spans them all.
+
+    A partition of an ISO that does not offer a dataset materializes as "not offered" (no file).
+    """
+    return sorted(iso.id for iso in registered_isos())
 
 
 def isos_with_combined() -> list[str]:

@@ -4,7 +4,7 @@
 
 import dagster as dg
 
-from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
+from power_assets.assets.partitions import MarketPartition, all_iso_ids, market_day_partitions
 from power_assets.assets.runner import PartitionOutcome, run_partitions, stage_asset
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import IsoDefinition, registered_datasets
@@ -24,7 +24,7 @@ def build_raw_download(dataset_id: str) -> dg.AssetsDefinition:
         key,
         group="raw",
         deps=[],
-        partitions_def=market_day_partitions(isos_offering(dataset_id)),
+        partitions_def=market_day_partitions(all_iso_ids()),
         kinds={"httpx"},
         description=f"Responses for {dataset_id} exactly as the ISO served them, with URL, fetch "
         "time, size and sha256 in a sidecar JSON; data/{ISO}/raw_downloads/.",
@@ -66,7 +66,7 @@ def build_raw_csv(dataset_id: str) -> dg.AssetsDefinition:
         key,
         group="raw",
         deps=[f"raw_download__{dataset_id}"],
-        partitions_def=market_day_partitions(isos_offering(dataset_id)),
+        partitions_def=market_day_partitions(all_iso_ids()),
         description=f"{dataset_id} responses extracted (nested ZIP, gzip, tar) into "
         "data/{ISO}/csv_files/ with a metadata.json tracing every file to its response.",
     )

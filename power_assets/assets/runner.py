@@ -79,6 +79,10 @@ def run_partitions(
     skipped: dict[str, str] = {}
     for partition in partitions_of(context):
         iso = get_iso(partition.iso)
+        if dataset_id and dataset_id not in iso.datasets:
+            note = f"{iso.id} does not offer {dataset_id}; nothing to do"
+            outcomes[partition.key] = PartitionOutcome({"offered": False, "note": note})
+            continue
         reason = iso.unavailable_reason(dataset_id) if dataset_id else None
         if reason:
             skipped[partition.key] = reason

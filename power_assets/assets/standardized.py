@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from power_assets import quality
-from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
+from power_assets.assets.partitions import MarketPartition, all_iso_ids, market_day_partitions
 from power_assets.assets.runner import CheckRule, PartitionOutcome, run_partitions, stage_asset
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.kinds import kind_spec
@@ -78,7 +78,7 @@ def build_raw_parquet(dataset_id: str) -> dg.AssetsDefinition:
         key,
         group="standardized",
         deps=[f"raw_csv__{dataset_id}"],
-        partitions_def=market_day_partitions(isos_offering(dataset_id)),
+        partitions_def=market_day_partitions(all_iso_ids()),
         rules=RULES,
         kinds={"polars", "parquet"},
         description=f"{dataset_id} as a standardized long table (UTC instants), validated by its "

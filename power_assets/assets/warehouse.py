@@ -5,7 +5,7 @@ or `as_price` table from its standardized parquet, idempotently.
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from power_assets.assets.partitions import MarketPartition, isos_offering, market_day_partitions
+from power_assets.assets.partitions import MarketPartition, all_iso_ids, market_day_partitions
 from power_assets.assets.runner import PartitionOutcome, run_partitions, stage_asset
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.resources import StorageResource
@@ -28,7 +28,7 @@ def build_warehouse(dataset_id: str) -> dg.AssetsDefinition:
         key,
         group="warehouse",
         deps=[f"raw_parquet__{dataset_id}"],
-        partitions_def=market_day_partitions(isos_offering(dataset_id)),
+        partitions_def=market_day_partitions(all_iso_ids()),
         pool=DUCKDB_POOL,
         kinds={"duckdb"},
         description=f"{dataset_id} rows in the DuckDB store (table lmp or as_price), replaced per "

@@ -30,6 +30,7 @@ from types import TracebackType
 from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
+from power_assets.demo.caiso_extra_fixtures import demand_csv, fuelsource_csv, sld_fcst_response
 from power_assets.demo.oasis_fixtures import (
     DEMO_NODES,
     PACIFIC,
@@ -221,6 +222,14 @@ class FakeOasis:
         return Response(200, "application/x-zip-compressed", body, _zip_filename(body))
 
     def _payload(self, params: dict[str, str]) -> bytes:
+        if params.get("queryname") == "SLD_FCST" and self.recordings_dir is not None:
+            recorded = self.recordings_dir / recording_name(params)
+            if recorded.is_file():
+                return recorded.read_bytes()
+        if self.generate:
+            forecast = sld_fcst_response(params, self.unpublished_days)
+            if forecast is not None:
+                return forecast
         queryname, start, end = self._validate(params)
         if _trading_days(start, end) & self.unpublished_days:
             raise OasisRequestError(*NO_DATA)
@@ -324,6 +333,17 @@ def record_demo(recordings_dir: Path, days: Iterable[date]) -> list[Path]:
                 path = recordings_dir / recording_name(params)
                 path.write_bytes(body)
                 written.append(path)
+    for day in days:
+        for request in caiso.requests_for_day("load_forecast", day):
+            body = sld_fcst_response(dict(request.params))
+            path = recordings_dir / recording_name(dict(request.params))
+            path.write_bytes(body)
+            written.append(path)
+        for name, generate in (("fuelsource.csv", fuelsource_csv), ("demand.csv", demand_csv)):
+            path = recordings_dir / "outlook" / "history" / f"{day:%Y%m%d}" / name
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(generate(day))
+            written.append(path)
     return written
 
 

@@ -23,6 +23,7 @@ from power_assets.definitions import (
     YEARLY_ROLLUP_JOB,
     build_defs,
 )
+from power_assets.demo.caiso_extra_fixtures import FakeOutlook
 from power_assets.demo.oasis_server import FakeOasis
 from power_assets.io.http import IsoHttpClient
 from power_assets.resources import StorageResource
@@ -36,14 +37,19 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
     data_dir = data_dir.resolve()
     database = data_dir / "power.duckdb"
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
-    with FakeOasis(recordings_dir=RECORDINGS, generate=False) as oasis:
+    with (
+        FakeOasis(recordings_dir=RECORDINGS, generate=False) as oasis,
+        FakeOutlook(recordings_dir=RECORDINGS / "outlook") as outlook,
+    ):
         print(f"Serving recorded CAISO OASIS responses at {oasis.base_url}")
+        print(f"Serving recorded CAISO Today's Outlook files at {outlook.base_url}")
         defs = build_defs(
             resources={
                 "storage": StorageResource(data_dir=str(data_dir)),
                 # The recordings are served on loopback, so OASIS's 5 s spacing is not needed.
                 "iso_http": IsoHttpClient(
-                    base_urls={"CAISO": oasis.base_url}, min_spacing_s={"CAISO": 0.0}
+                    base_urls={"CAISO": oasis.base_url, "CAISO:outlook": outlook.base_url},
+                    min_spacing_s={"CAISO": 0.0},
                 ),
                 "warehouse": DuckDBResource(database=str(database)),
             }
@@ -81,7 +87,8 @@ def print_summary(data_dir: Path, database: Path) -> None:
     with duckdb.connect(str(database), read_only=True) as con:
         print(f"\nDuckDB {database}: catalog")
         rows = con.execute(
-            "SELECT iso, dataset, market, first_date, last_date, days, rows, locations FROM catalog"
+            "SELECT iso, dataset, coalesce(market, '-'), first_date, last_date, days, rows, "
+            "locations FROM catalog"
         ).fetchall()
         print(f"  {'iso':<6}{'dataset':<10}{'market':<8}{'first':<12}{'last':<12}"
               f"{'days':>5}{'rows':>9}{'locs':>6}")  # fmt: skip

@@ -15,6 +15,8 @@ from power_assets.isos.base import (
     ValueBound,
 )
 from power_assets.isos.caiso import Caiso
+from power_assets.isos.isone import Isone
+from power_assets.isos.nyiso import Nyiso
 
 # Every id users will see, including ISOs whose modules are still to come.
 ISO_IDS = ("CAISO", "ERCOT", "ISONE", "NYISO", "PJM", "MISO", "SPP")
@@ -23,7 +25,7 @@ DATASET_IDS = (
     "as_da", "as_rt", "load", "load_forecast", "fuel_mix",
 )  # fmt: skip
 
-_ISOS: dict[str, IsoDefinition] = {iso.id: iso for iso in (Caiso(),)}
+_ISOS: dict[str, IsoDefinition] = {iso.id: iso for iso in (Caiso(), Isone(), Nyiso())}
 
 
 def get_iso(iso_id: str) -> IsoDefinition:

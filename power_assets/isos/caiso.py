@@ -24,6 +24,7 @@ from power_assets.errors import (
     MalformedFileError,
     SchemaDriftError,
 )
+from power_assets.isos import caiso_extra as extra
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
@@ -107,6 +108,8 @@ class Caiso(IsoDefinition):
     name: ClassVar[str] = "California ISO (OASIS)"
     timezone: ClassVar[str] = "America/Los_Angeles"
     default_base_url: ClassVar[str] = "http://oasis.caiso.com/oasisapi"
+    # Today's Outlook (fuel mix, demand) lives on www.caiso.com, not on OASIS.
+    extra_base_urls: ClassVar[dict[str, str]] = {"outlook": extra.OUTLOOK_BASE_URL}
     min_request_spacing_s: ClassVar[float] = 5.0
     datasets: ClassVar[dict[str, DatasetSpec]] = {
         "lmp_da": DatasetSpec(
@@ -125,6 +128,7 @@ class Caiso(IsoDefinition):
             "as_da", DatasetKind.AS_PRICE, "DAM", HOUR, IntervalLabel.START,
             "Day-ahead ancillary-service clearing prices, all regions (PRC_AS)", request_window=DAY,
         ),
+        **extra.EXTRA_DATASETS,
     }  # fmt: skip
     combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_da", "lmp_rt5")
     value_bounds: ClassVar[tuple[ValueBound, ...]] = (
@@ -137,11 +141,14 @@ class Caiso(IsoDefinition):
             DatasetKind.AS_PRICE, 2000, 2100, -1.0, 5_000.0,
             "AS bid cap $250 plus scarcity pricing; AS prices are not negative (-1 allows rounding)",
         ),
+        *extra.EXTRA_VALUE_BOUNDS,
     )  # fmt: skip
 
     def requests_for_day(
         self, dataset_id: str, day: date, today: date | None = None
     ) -> list[DownloadRequest]:
+        if dataset_id in extra.EXTRA_DATASETS:
+            return extra.extra_requests_for_day(self.id, dataset_id, day, self.market_day_bounds)
         query = OASIS_QUERIES[self.dataset(dataset_id).id]
         return [
             DownloadRequest(
@@ -166,6 +173,8 @@ class Caiso(IsoDefinition):
         ]
 
     def check_payload(self, content: bytes, source: str) -> None:
+        if extra.is_outlook_source(source):
+            return extra.check_outlook_payload(content, source)
         if content[:4] != b"PK\x03\x04":
             if b"Acceptable Use Policy" in content[:2048]:
                 # OASIS throttles with an HTML page, sometimes under HTTP 200 rather than 429.
@@ -188,6 +197,8 @@ class Caiso(IsoDefinition):
             raise MalformedFileError(f"{source}: corrupt ZIP from OASIS: {exc}") from exc
 
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
+        if dataset_id in extra.EXTRA_PARSERS:
+            return extra.EXTRA_PARSERS[dataset_id](paths)
         spec = self.dataset(dataset_id)
         query = OASIS_QUERIES[spec.id]
         frames = [frame for path in paths for frame in _read_oasis_file(path, query, spec.kind)]
