@@ -308,12 +308,13 @@ def test_fuel_mix_is_resampled_to_five_minute_means(tmp_path: Path) -> None:
     ]}}  # fmt: skip
     frame = parsed(tmp_path, "fuel_mix", "genfuelmix_20241103.json", json.dumps(body).encode())
     validate_standardized(frame, FuelMixSchema, "fuel mix")
-    assert sorted(frame.select("fuel", "interval_start", "mw").rows()) == [
-        ("Solar", utc(2024, 11, 3, 5, 0), 0.0),
-        ("Wind", utc(2024, 11, 3, 5, 0), 150.0),
-        ("Wind", utc(2024, 11, 3, 5, 5), 50.0),
-        ("Wind", utc(2024, 11, 3, 6, 0), 7.0),  # 01:02 EST: the second 01:00 hour
-    ]
+    rows = {(f, s): mw for f, s, mw in frame.select("fuel", "interval_start", "mw").rows()}
+    assert rows[("Wind", utc(2024, 11, 3, 5, 0))] == 150.0  # mean of two snapshots
+    assert rows[("Wind", utc(2024, 11, 3, 5, 5))] == 50.0
+    assert rows[("Wind", utc(2024, 11, 3, 5, 55))] == 50.0  # held until the next snapshot
+    assert rows[("Wind", utc(2024, 11, 3, 6, 0))] == 7.0  # 01:02 EST: the second 01:00 hour
+    assert rows[("Solar", utc(2024, 11, 3, 6, 0))] == 0.0
+    assert len(rows) == 2 * 13  # 05:00 .. 06:00 for both fuels
     assert set(frame["interval_end"] - frame["interval_start"]) == {timedelta(minutes=5)}
 
 

@@ -72,8 +72,17 @@ def test_genfuelmix_resampled_means_match_the_raw_json(isone: Path, stamp: str) 
     got = {
         (fuel, start): mw for fuel, start, mw in frame.select("fuel", "interval_start", "mw").rows()
     }
-    assert got == pytest.approx(expected)
-    assert frame.height == len(expected)
+    # Every interval with snapshots holds their mean ...
+    assert {k: got[k] for k in expected} == pytest.approx(expected)
+    # ... and every other interval holds the fuel's latest earlier snapshot (sample and hold).
+    last = max(start for _, start in expected)
+    for fuel in {f for f, _ in expected}:
+        held, cursor = None, min(s for f, s in expected if f == fuel)
+        while cursor <= last:
+            held = expected.get((fuel, cursor), held)
+            assert got[(fuel, cursor)] == pytest.approx(held), (fuel, cursor)
+            cursor += timedelta(minutes=5)
+    assert len(got) == frame.height
     assert set(frame["interval_end"] - frame["interval_start"]) == {timedelta(minutes=5)}
 
 

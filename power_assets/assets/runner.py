@@ -58,9 +58,6 @@ def stage_asset(
         partitions_def=partitions_def,
         backfill_policy=dg.BackfillPolicy.single_run(),
         check_specs=check_specs(name, rules) or None,
-        # A dataset that cannot be fetched here (e.g. missing credentials) is skipped: the step
-        # succeeds without a materialization and its downstream steps are skipped with it.
-        output_required=False,
         kinds=kinds,
         pool=pool,
         description=description,
@@ -85,7 +82,10 @@ def run_partitions(
             continue
         reason = iso.unavailable_reason(dataset_id) if dataset_id else None
         if reason:
+            # Recorded (and logged) as skipped, with no file written, so the rest of the graph
+            # (e.g. combined files without AS prices) still runs; re-materialize once possible.
             skipped[partition.key] = reason
+            outcomes[partition.key] = PartitionOutcome({"skipped": reason})
             continue
         try:
             outcomes[partition.key] = work(iso, partition)
@@ -105,16 +105,6 @@ def run_partitions(
             f"partition(s) failed: "
             + "; ".join(f"{key}: {reason}" for key, reason in sorted(failures.items())),
             metadata={"failed_partitions": sorted(failures)},
-        )
-    if not outcomes:
-        return  # everything skipped: no materialization rather than an empty one
-    if skipped:
-        for key, outcome in outcomes.items():
-            yield dg.AssetMaterialization(asset_key, partition=key, metadata=outcome.metadata)
-        raise dg.Failure(
-            description=f"{asset_key}: {len(skipped)} partition(s) skipped ("
-            + "; ".join(sorted(set(skipped.values())))
-            + ") while others ran; run the available ISOs separately",
         )
     yield dg.MaterializeResult(
         metadata=summarize(outcomes), check_results=[evaluate(r, outcomes) for r in rules]

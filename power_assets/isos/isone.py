@@ -144,7 +144,8 @@ class Isone(IsoDefinition):
         "fuel_mix": _spec("fuel_mix", DatasetKind.FUEL_MIX, "RT", FIVE_MIN,
             "Generation by fine fuel category (web services genfuelmix), resampled: each "
             "record's BeginDate floored to 5 minutes, the mean of a fuel's records per interval; "
-            "intervals without records have no row"),
+            "a snapshot holds until the next one, so intervals without a record carry the "
+            "fuel's last value (within the file's span)"),
         "load": _spec("load", DatasetKind.LOAD, "RT", HOUR,
             "Hourly system load (web services hourlysysload): Load, which includes ARD demand "
             "(NativeLoad excludes it), area as published (NEPOOL AREA)"),
@@ -412,16 +413,28 @@ def _float(column: str, frame: pl.DataFrame, source: str) -> pl.Expr:
 def _fuel_mix(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     # genfuelmix publishes a snapshot whenever the mix changes (irregular times): floor each to its
     # 5-minute interval and average a fuel's snapshots within it.
-    out = (
+    # A snapshot stays true until the next one, so an interval without a record holds the fuel's
+    # last value (sample and hold) between the file's first and last snapshot.
+    means = (
         frame.with_columns(_float("GenMw", frame, source).alias("mw"))
         .group_by(pl.col("begin").dt.truncate("5m").alias("interval_start"), "FuelCategory")
         .agg(pl.col("mw").mean())
-        .select(
-            *_interval(FIVE_MIN),
-            pl.col("FuelCategory").cast(pl.String).alias("fuel"),
-            pl.col("mw"),
-        )
+        .with_columns(pl.col("FuelCategory").cast(pl.String).alias("fuel"))
     )
+    if means.is_empty():
+        return means.select(*_interval(FIVE_MIN), "fuel", "mw").select(FUEL_MIX_COLUMNS)
+    first, last = means["interval_start"].min(), means["interval_start"].max()
+    grid = pl.DataFrame(
+        {"interval_start": pl.datetime_range(first, last, "5m", time_zone="UTC", eager=True)}
+    ).with_columns(pl.col("interval_start").dt.cast_time_unit(means["interval_start"].dtype.time_unit))
+    held = (
+        means.select("fuel").unique().join(grid, how="cross")
+        .join(means.select("fuel", "interval_start", "mw"), on=["fuel", "interval_start"], how="left")
+        .sort("fuel", "interval_start")
+        .with_columns(pl.col("mw").forward_fill().over("fuel"))
+        .filter(pl.col("mw").is_not_null())
+    )  # fmt: skip
+    out = held.select(*_interval(FIVE_MIN), "fuel", "mw")
     return out.sort("fuel", "interval_start").select(FUEL_MIX_COLUMNS)
 
 
