@@ -90,11 +90,11 @@ def print_summary(data_dir: Path, database: Path) -> None:
             "SELECT iso, dataset, coalesce(market, '-'), first_date, last_date, days, rows, "
             "locations FROM catalog"
         ).fetchall()
-        print(f"  {'iso':<6}{'dataset':<10}{'market':<8}{'first':<12}{'last':<12}"
+        print(f"  {'iso':<6}{'dataset':<15}{'market':<8}{'first':<12}{'last':<12}"
               f"{'days':>5}{'rows':>9}{'locs':>6}")  # fmt: skip
         for iso, dataset, market, first, last, days, n, locs in rows:
             print(
-                f"  {iso:<6}{dataset:<10}{market:<8}{first!s:<12}{last!s:<12}{days:>5}{n:>9}{locs:>6}"
+                f"  {iso:<6}{dataset:<15}{market:<8}{first!s:<12}{last!s:<12}{days:>5}{n:>9}{locs:>6}"
             )
     print(
         "\nNext:\n"

@@ -426,7 +426,9 @@ def _fuel_mix(frame: pl.DataFrame, source: str) -> pl.DataFrame:
     first, last = means["interval_start"].min(), means["interval_start"].max()
     grid = pl.DataFrame(
         {"interval_start": pl.datetime_range(first, last, "5m", time_zone="UTC", eager=True)}
-    ).with_columns(pl.col("interval_start").dt.cast_time_unit(means["interval_start"].dtype.time_unit))
+    ).with_columns(
+        pl.col("interval_start").dt.cast_time_unit(means["interval_start"].dtype.time_unit)
+    )
     held = (
         means.select("fuel").unique().join(grid, how="cross")
         .join(means.select("fuel", "interval_start", "mw"), on=["fuel", "interval_start"], how="left")
