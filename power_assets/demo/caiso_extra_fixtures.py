@@ -12,17 +12,16 @@ spring-forward 02:xx rows blank or absent, the fall-back 01:xx hour repeated or 
 """
 
 import math
-import threading
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Literal, Self
+from typing import Literal
 from urllib.parse import urlsplit
 
+from power_assets.demo.loopback import LoopbackServer
 from power_assets.demo.oasis_fixtures import (
     PACIFIC,
     UTC,
@@ -272,7 +271,7 @@ class OutlookRequest:
     status: int
 
 
-class FakeOutlook:
+class FakeOutlook(LoopbackServer):
     """`history/YYYYMMDD/{fuelsource,demand}.csv` on 127.0.0.1, generated on request.
 
     `unpublished_days` answer 404 with an HTML page; `html_days` answer an HTML page under 200
@@ -291,52 +290,15 @@ class FakeOutlook:
         self.recordings_dir = recordings_dir
         self.unpublished_days, self.html_days = set(unpublished_days), set(html_days)
         self.fall_back = fall_back
-        self._lock = threading.Lock()
-        self._requests: list[OutlookRequest] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> Self:
-        server = _Server(("127.0.0.1", 0), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:  # fmt: skip
-        self.stop()
+        self._init_loopback()
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("FakeOutlook is not running")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/outlook"
-
-    @property
-    def requests(self) -> list[OutlookRequest]:
-        with self._lock:
-            return list(self._requests)
+        return f"http://127.0.0.1:{self.port}/outlook"
 
     def handle(self, path: str) -> tuple[int, str, bytes]:
         status, content_type, body = self._respond(path)
-        with self._lock:
-            self._requests.append(OutlookRequest(path, status))
+        self._log_request(OutlookRequest(path, status))
         return status, content_type, body
 
     def _respond(self, path: str) -> tuple[int, str, bytes]:
@@ -360,14 +322,7 @@ class FakeOutlook:
         return 200, "text/csv", generators[parts[3]](day, fall_back=self.fall_back)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeOutlook
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
     def do_GET(self) -> None:
         status, content_type, body = self.server.fake.handle(urlsplit(self.path).path)
         self.send_response(status)
@@ -378,3 +333,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
         pass
+
+
+FakeOutlook.handler = _Handler
+FakeOutlook.thread_name = "fake-outlook"

@@ -16,9 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from power_assets.demo.isone_fixtures import (
@@ -32,6 +30,7 @@ from power_assets.demo.isone_fixtures import (
     reserve_price_json,
     rt5_lmp_csv,
 )
+from power_assets.demo.loopback import LoopbackServer
 
 STATIC = "/static-transform/csv/histRpts/"
 API = "/api/v1.1/"
@@ -74,7 +73,7 @@ class Response:
     headers: tuple[tuple[str, str], ...] = ()
 
 
-class FakeIsone:
+class FakeIsone(LoopbackServer):
     """ISO Express and ISO-NE web services on 127.0.0.1; use as a context manager.
 
     `base_url` serves `/static-transform/csv/histRpts/...`, `webservices_base_url` the JSON
@@ -104,48 +103,8 @@ class FakeIsone:
         self.faults: dict[str, Faults] = dict(faults or {})
         self.maintenance = maintenance
         self.fail_first_with_503 = fail_first_with_503
-        self._port = port
-        self._lock = threading.Lock()
-        self._requests: list[IsoneRequest] = []
+        self._init_loopback(port)
         self._count = 0
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> Self:
-        server = _Server(("127.0.0.1", self._port), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="fake-isone", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeIsone is not running")
-        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:
@@ -154,12 +113,6 @@ class FakeIsone:
     @property
     def webservices_base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/api/v1.1"
-
-    @property
-    def requests(self) -> list[IsoneRequest]:
-        """A snapshot of every request received so far, in arrival order."""
-        with self._lock:
-            return list(self._requests)
 
     def handle(self, path: str, authorization: str | None, accept: str | None) -> Response:
         """The response to one GET; also records it. Called from the handler threads."""
@@ -234,14 +187,7 @@ def _basic_user(authorization: str | None) -> str | None:
     return decoded.partition(":")[0]
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeIsone
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         response = self.server.fake.handle(
@@ -257,6 +203,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
         pass
+
+
+FakeIsone.handler = _Handler
+FakeIsone.thread_name = "fake-isone"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,11 +20,10 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Self
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
+from power_assets.demo.loopback import LoopbackServer
 from power_assets.demo.nyiso_fixtures import FOLDERS, Faults, nyiso_csv, nyiso_month_zip
 
 _FILE = re.compile(
@@ -53,7 +52,7 @@ class Response:
     body: bytes
 
 
-class FakeNyiso:
+class FakeNyiso(LoopbackServer):
     """MIS `csv/` files on 127.0.0.1, generated on demand.
 
     `faults` maps a folder (e.g. "realtime") to the Faults applied to its files;
@@ -72,57 +71,11 @@ class FakeNyiso:
         self.unpublished_days: set[date] = set(unpublished_days)
         self.faults: dict[str, Faults] = dict(faults or {})
         self.html_with_200: set[str] = set(html_with_200)
-        self._port = port
-        self._lock = threading.Lock()
-        self._requests: list[NyisoRequest] = []
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> Self:
-        server = _Server(("127.0.0.1", self._port), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="fake-nyiso", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeNyiso is not running")
-        return self._server.server_address[1]
+        self._init_loopback(port)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/public"
-
-    @property
-    def requests(self) -> list[NyisoRequest]:
-        """A snapshot of every request received so far, in arrival order."""
-        with self._lock:
-            return list(self._requests)
 
     def handle(self, path: str) -> Response:
         arrived = time.monotonic()
@@ -173,14 +126,7 @@ def _empty_zip(body: bytes) -> bool:
         return not archive.namelist()
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeNyiso
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
     def do_GET(self) -> None:
         response = self.server.fake.handle(urlsplit(self.path).path)
         self.send_response(response.status)
@@ -191,6 +137,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
         pass
+
+
+FakeNyiso.handler = _Handler
+FakeNyiso.thread_name = "fake-nyiso"
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,13 +24,12 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 from urllib.parse import parse_qsl, urlsplit
 
 from power_assets.demo.caiso_extra_fixtures import demand_csv, fuelsource_csv, sld_fcst_response
+from power_assets.demo.loopback import LoopbackServer
 from power_assets.demo.oasis_fixtures import (
     DEMO_NODES,
     PACIFIC,
@@ -115,7 +114,7 @@ def _zip_filename(body: bytes) -> str:
         return f"{Path(archive.namelist()[0]).stem}.zip"
 
 
-class FakeOasis:
+class FakeOasis(LoopbackServer):
     """OASIS `SingleZip` on 127.0.0.1, answered from recordings, the generator, or "no data".
 
     Use as a context manager; `base_url` is what the pipeline's base-URL setting takes.
@@ -140,60 +139,14 @@ class FakeOasis:
         self.faults: dict[str, Faults] = dict(faults or {})
         self.throttle_every = throttle_every
         self.fail_first_with_503 = fail_first_with_503
-        self._port = port
-        self._lock = threading.Lock()
-        self._requests: list[OasisRequest] = []
+        self._init_loopback(port)
         self._count = 0
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
-
-    def start(self) -> Self:
-        server = _Server(("127.0.0.1", self._port), _Handler)
-        server.fake = self
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, args=(0.05,), name="fake-oasis", daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("FakeOasis is not running")
-        return self._server.server_address[1]
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/oasisapi"
-
-    @property
-    def requests(self) -> list[OasisRequest]:
-        """A snapshot of every request received so far, in arrival order."""
-        with self._lock:
-            return list(self._requests)
 
     # -- answering ---------------------------------------------------------------------------
 
@@ -295,14 +248,7 @@ def _trading_days(start: datetime, end: datetime) -> set[date]:
     return {first + timedelta(days=n) for n in range((last - first).days + 1)}
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    fake: FakeOasis
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
-
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         params = _params(parse_qsl(url.query, keep_blank_values=True))
@@ -317,6 +263,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
         pass
+
+
+FakeOasis.handler = _Handler
+FakeOasis.thread_name = "fake-oasis"
 
 
 def record_demo(recordings_dir: Path, days: Iterable[date]) -> list[Path]:

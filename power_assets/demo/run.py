@@ -31,6 +31,8 @@ from power_assets.resources import StorageResource
 RECORDINGS = Path(__file__).with_name("recordings")
 # The fall-back day (25 hours) and an ordinary day.
 DEMO_DAYS = (date(2024, 11, 3), date(2024, 11, 4))
+# Step-by-step DEBUG logs are for the UI; the terminal shows warnings and the summary.
+QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
 def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
@@ -58,7 +60,7 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
         for day in days:
             key = f"{day.isoformat()}|CAISO"
             result = job.execute_in_process(
-                partition_key=key, instance=instance, raise_on_error=False
+                partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET
             )
             status = "ok" if result.success else "FAILED"
             print(f"daily_pipeline {key}: {status}")
@@ -69,7 +71,7 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
             (YEARLY_ROLLUP_JOB, f"{days[0]:%Y}-01-01|CAISO"),
         ):
             result = defs.resolve_job_def(job_name).execute_in_process(
-                partition_key=key, instance=instance, raise_on_error=False
+                partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET
             )
             print(f"{job_name} {key}: {'ok' if result.success else 'FAILED'}")
             if not result.success:

@@ -1,0 +1,72 @@
+"""The lifecycle every fake ISO shares: a threaded HTTP server on 127.0.0.1, started and stopped
+as a context manager, with a thread-safe log of the requests it answered.
+
+Only the plumbing lives here; what each fake answers stays in its own module.
+"""
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+from typing import Any, ClassVar, Self
+
+
+class LoopbackServer:
+    """Base of the fake ISOs. Subclasses set `handler` (whose `self.server.fake` is the fake),
+    `thread_name`, and call `_init_loopback(port)` from their `__init__`."""
+
+    handler: ClassVar[type[BaseHTTPRequestHandler]]
+    thread_name: ClassVar[str] = "fake-iso"
+
+    def _init_loopback(self, port: int = 0) -> None:
+        self._port = port
+        self._lock = threading.Lock()
+        self._requests: list[Any] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> Self:
+        server = ThreadingHTTPServer(("127.0.0.1", self._port), self.handler)
+        server.daemon_threads = True
+        server.fake = self  # type: ignore[attr-defined]
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, args=(0.05,), name=self.thread_name, daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError(f"{type(self).__name__} is not running")
+        return self._server.server_address[1]
+
+    @property
+    def requests(self) -> list[Any]:
+        """A snapshot of every request received so far, in arrival order."""
+        with self._lock:
+            return list(self._requests)
+
+    def _log_request(self, entry: Any) -> None:
+        with self._lock:
+            self._requests.append(entry)
