@@ -16,12 +16,11 @@ import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
-from power_assets.demo.loopback import LoopbackServer
+from power_assets.demo.loopback import LoopbackServer, QuietHandler
 from power_assets.demo.oasis_fixtures import (
     PACIFIC,
     UTC,
@@ -322,17 +321,9 @@ class FakeOutlook(LoopbackServer):
         return 200, "text/csv", generators[parts[3]](day, fall_back=self.fall_back)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
-        status, content_type, body = self.server.fake.handle(urlsplit(self.path).path)
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
-        pass
+        self.reply(*self.server.fake.handle(urlsplit(self.path).path))
 
 
 FakeOutlook.handler = _Handler

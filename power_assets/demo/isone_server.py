@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
 from power_assets.demo.isone_fixtures import (
@@ -30,7 +29,7 @@ from power_assets.demo.isone_fixtures import (
     reserve_price_json,
     rt5_lmp_csv,
 )
-from power_assets.demo.loopback import LoopbackServer
+from power_assets.demo.loopback import LoopbackServer, QuietHandler
 
 STATIC = "/static-transform/csv/histRpts/"
 API = "/api/v1.1/"
@@ -187,22 +186,13 @@ def _basic_user(authorization: str | None) -> str | None:
     return decoded.partition(":")[0]
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
         response = self.server.fake.handle(
             path, self.headers.get("Authorization"), self.headers.get("Accept")
         )
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        for name, value in response.headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
-        pass
+        self.reply(response.status, response.content_type, response.body, response.headers)
 
 
 FakeIsone.handler = _Handler

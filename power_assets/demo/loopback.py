@@ -70,3 +70,20 @@ class LoopbackServer:
     def _log_request(self, entry: Any) -> None:
         with self._lock:
             self._requests.append(entry)
+
+
+class QuietHandler(BaseHTTPRequestHandler):
+    """Request handler base: one call writes a whole response; nothing is logged to stderr
+    (tests read the fake's request log instead)."""
+
+    def reply(self, status: int, content_type: str, body: bytes, headers=()) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass

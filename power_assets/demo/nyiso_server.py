@@ -20,10 +20,9 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler
 from urllib.parse import urlsplit
 
-from power_assets.demo.loopback import LoopbackServer
+from power_assets.demo.loopback import LoopbackServer, QuietHandler
 from power_assets.demo.nyiso_fixtures import FOLDERS, Faults, nyiso_csv, nyiso_month_zip
 
 _FILE = re.compile(
@@ -126,17 +125,10 @@ def _empty_zip(body: bytes) -> bool:
         return not archive.namelist()
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         response = self.server.fake.handle(urlsplit(self.path).path)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
-        pass
+        self.reply(response.status, response.content_type, response.body)
 
 
 FakeNyiso.handler = _Handler

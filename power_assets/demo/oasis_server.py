@@ -24,12 +24,11 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from power_assets.demo.caiso_extra_fixtures import demand_csv, fuelsource_csv, sld_fcst_response
-from power_assets.demo.loopback import LoopbackServer
+from power_assets.demo.loopback import LoopbackServer, QuietHandler
 from power_assets.demo.oasis_fixtures import (
     DEMO_NODES,
     PACIFIC,
@@ -248,21 +247,14 @@ def _trading_days(start: datetime, end: datetime) -> set[date]:
     return {first + timedelta(days=n) for n in range((last - first).days + 1)}
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(QuietHandler):
     def do_GET(self) -> None:
         url = urlsplit(self.path)
         params = _params(parse_qsl(url.query, keep_blank_values=True))
         response = self.server.fake.handle(url.path, params)
-        self.send_response(response.status)
-        self.send_header("Content-Type", response.content_type)
-        if response.filename:
-            self.send_header("Content-Disposition", f"inline; filename={response.filename};")
-        self.send_header("Content-Length", str(len(response.body)))
-        self.end_headers()
-        self.wfile.write(response.body)
-
-    def log_message(self, format: str, *args: object) -> None:  # quiet: tests read .requests
-        pass
+        disposition = f"inline; filename={response.filename};" if response.filename else None
+        headers = [("Content-Disposition", disposition)] if disposition else []
+        self.reply(response.status, response.content_type, response.body, headers)
 
 
 FakeOasis.handler = _Handler
