@@ -39,7 +39,7 @@ _JITTER_FRACTION = 0.1
 
 @dataclass(frozen=True)
 class FetchResult:
-    """A successful GET: the body and how it was obtained."""
+    """A successful response: the body and how it was obtained."""
 
     url: str  # as requested (before redirects)
     status_code: int
@@ -149,6 +149,10 @@ def _read_epoch(fd: int) -> float:
         return float("-inf")  # a torn or foreign file must not block downloads
 
 
+class _Unauthorized(Exception):
+    """HTTP 401: credentials missing, wrong, or a token that expired early."""
+
+
 class HttpFetcher:
     """GETs with retries for one ISO, over one shared `httpx.Client`.
 
@@ -200,17 +204,38 @@ class HttpFetcher:
         payload_check: Callable[[bytes, str], None] | None = None,
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers_factory: Callable[[], Mapping[str, str]] | None = None,
+        on_unauthorized: Callable[[], None] | None = None,
     ) -> FetchResult:
-        """GET `url`, retrying transient failures; `payload_check(content, url)` vets 2xx bodies.
+        """GET (or POST `body` to) `url`, retrying transient failures; `payload_check(content,
+        url)` vets 2xx bodies.
 
         The payload check is given the redacted URL as its source, since it ends up in messages.
+        `headers_factory` is called per attempt (a bearer token may be refreshed between retries);
+        after a 401, `on_unauthorized` (drop a cached token) is called and the request retried once.
         """
         safe_url = redact_url(url)
         attempts = self.max_retries + 1
         failure = _Failure("no attempt made", None, None)
+        reauthorized = False
         for attempt in range(1, attempts + 1):
             self.spacer.wait_turn()
-            outcome = self._attempt(url, safe_url, payload_check, attempt, headers, auth)
+            sent = dict(headers or {})
+            if headers_factory is not None:
+                sent.update(headers_factory())
+            try:
+                outcome = self._attempt(
+                    url, safe_url, payload_check, attempt, sent or None, auth, method, body
+                )
+            except _Unauthorized as exc:
+                if on_unauthorized is None or reauthorized:
+                    raise DownloadError(f"{safe_url}: HTTP 401: {exc}") from None
+                on_unauthorized()
+                reauthorized = True
+                failure = _Failure("HTTP 401 (credentials refreshed)", None, None)
+                continue
             if isinstance(outcome, FetchResult):
                 return outcome
             failure = outcome
@@ -239,10 +264,14 @@ class HttpFetcher:
         attempt: int,
         headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
+        method: str = "GET",
+        body: bytes | None = None,
     ) -> "FetchResult | _Failure":
-        """One GET: the result, a retryable failure, or a raised non-retryable error."""
+        """One request: the result, a retryable failure, or a raised non-retryable error."""
         try:
-            response = self._client.get(url, headers=headers, auth=auth)
+            response = self._client.request(
+                method, url, headers=headers, auth=auth, content=body
+            )
         except httpx.TransportError as exc:
             return _Failure(f"{type(exc).__name__}: {exc}".replace(url, safe_url), exc, None)
         except httpx.HTTPError as exc:  # e.g. too many redirects: retrying will not help
@@ -253,6 +282,8 @@ class HttpFetcher:
             if status in (429, 503):
                 retry_after = parse_retry_after(response.headers.get("Retry-After"))
             return _Failure(f"HTTP {status}", None, retry_after)
+        if status == 401:
+            raise _Unauthorized(response.content[:200].decode("utf-8", errors="replace"))
         if not 200 <= status < 300:
             snippet = response.content[:200].decode("utf-8", errors="replace")
             raise DownloadError(f"{safe_url}: HTTP {status}: {snippet!r}")
@@ -279,6 +310,18 @@ class HttpFetcher:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _AuthSession:
+    """What an ISO may use to obtain credentials: token POSTs through the same client."""
+
+    def __init__(self, client: "IsoHttpClient"):
+        self._client = client
+
+    def post_form(
+        self, iso: IsoDefinition, endpoint: str, path: str, form: dict[str, str]
+    ) -> bytes:
+        return self._client.post_form(iso, endpoint, path, form)
 
 
 class IsoHttpClient(dg.ConfigurableResource):
@@ -346,12 +389,39 @@ class IsoHttpClient(dg.ConfigurableResource):
             return fetcher
 
     def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> FetchResult:
+        session = _AuthSession(self)
         return self.fetcher(iso).get(
             request.url(self.base_url(iso, request.endpoint)),
             payload_check=iso.check_payload,
             headers=dict(request.headers) or None,
             auth=iso.credentials(request) if request.needs_auth else None,
+            method=request.method,
+            body=request.json_body.encode() if request.json_body is not None else None,
+            headers_factory=(
+                (lambda: iso.auth_headers(request, session)) if request.needs_auth else None
+            ),
+            on_unauthorized=iso.forget_auth if request.needs_auth else None,
         )
+
+    def post_form(
+        self, iso: IsoDefinition, endpoint: str, path: str, form: dict[str, str]
+    ) -> bytes:
+        """POST a form (a token request) to one of the ISO's endpoints; the response body.
+
+        The form holds secrets: errors name the URL and the status, never the form.
+        """
+        url = f"{self.base_url(iso, endpoint).rstrip('/')}/{path.lstrip('/')}"
+        client = self.fetcher(iso)._client
+        try:
+            response = client.post(url, data=form)
+        except httpx.HTTPError as exc:
+            raise DownloadError(f"{redact_url(url)}: {type(exc).__name__}") from None
+        if not 200 <= response.status_code < 300:
+            raise DownloadError(
+                f"{redact_url(url)}: HTTP {response.status_code} from the token service "
+                "(check the configured username and password)"
+            )
+        return response.content
 
     def with_transport(self, transport: httpx.BaseTransport) -> "IsoHttpClient":
         """A copy whose fetchers send through `transport` (tests use `httpx.MockTransport`)."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Protocol
 
 import polars as pl
 
@@ -55,7 +55,7 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class DownloadRequest:
-    """One HTTP GET that fetches part (or all) of a dataset's market day.
+    """One HTTP request (GET, or POST with a JSON body) that fetches part (or all) of a dataset's market day.
 
     A request may fetch an archive that serves many market days (NYISO's monthly ZIPs): then
     `shared` is set, the response is kept once under raw_downloads/{dataset}/_shared/, `member`
@@ -76,6 +76,8 @@ class DownloadRequest:
     final_after: datetime | None = None  # content is final once fetched after this (UTC)
     needs_auth: bool = False  # send the ISO's credentials (see IsoDefinition.credentials)
     headers: tuple[tuple[str, str], ...] = ()  # e.g. Accept: application/json
+    method: str = "GET"
+    json_body: str | None = None  # a JSON document to POST (ERCOT's archive download)
 
     @property
     def final_from(self) -> datetime:
@@ -112,6 +114,16 @@ class CombinedSources:
     day_ahead: str
     ancillary: str | None
     real_time: str
+
+
+class Lister(Protocol):
+    def __call__(self, request: DownloadRequest) -> bytes: ...
+
+
+class AuthSession(Protocol):
+    def post_form(self, iso: "IsoDefinition", endpoint: str, path: str, form: dict[str, str]) -> bytes:
+        """POST a form to one of the ISO's endpoints (e.g. a token service); the response body."""
+        ...
 
 
 class IsoDefinition(abc.ABC):
@@ -174,6 +186,50 @@ class IsoDefinition(abc.ABC):
         """Why a dataset cannot be fetched in this environment (e.g. missing credentials), or
         None. Stages skip such datasets with this message instead of failing or writing nothing."""
         return None
+
+    def plan_day(
+        self, dataset_id: str, day: date, lister: "Lister", today: date | None = None
+    ) -> list[DownloadRequest]:
+        """The requests for one market day, for ISOs that must first ask what exists.
+
+        ERCOT lists a report's documents before it can name one; `lister` performs such a listing
+        request (rate-limited like any other) and returns its body. Default: `requests_for_day`.
+        """
+        return self.requests_for_day(dataset_id, day, today)
+
+    def plan_final_after(self, dataset_id: str, day: date) -> datetime | None:
+        """From when no new document can appear for the day, so a listing made later stands.
+
+        Only meaningful for ISOs whose `plan_day` lists documents; None (default): always plan.
+        """
+        return None
+
+    def auth_headers(self, request: DownloadRequest, session: "AuthSession") -> dict[str, str]:
+        """Headers that authenticate `request` (e.g. a bearer token), built from the environment.
+
+        `session` can POST a token request through the same HTTP client. Default: none.
+        """
+        return {}
+
+    def forget_auth(self) -> None:
+        """Drop cached credentials (a token the server refused); the next request gets new ones."""
+
+    def dropped_file_day(self, name: str) -> tuple[str, date] | None:
+        """(dataset, market day) of a file in a user's bulk archive, from its name alone.
+
+        None when the name is not one of this ISO's data files. Drives drop-folder ingestion.
+        """
+        return None
+
+    def choose_dropped_files(self, dataset_id: str, day: date, names: list[str]) -> list[str]:
+        """Which of the dropped files naming this dataset and day to ingest (default: all)."""
+        return names
+
+    def parse_with_notes(
+        self, dataset_id: str, paths: Sequence[Path]
+    ) -> tuple[pl.DataFrame, dict[str, int]]:
+        """`parse`, plus counts worth reporting (e.g. files lacking a column, rows superseded)."""
+        return self.parse(dataset_id, paths), {}
 
     @abc.abstractmethod
     def check_payload(self, content: bytes, source: str) -> None:

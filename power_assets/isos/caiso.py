@@ -7,10 +7,11 @@ ambiguous, whatever the DST state of the Pacific market day.
 """
 
 import io
+import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import ClassVar
 from xml.etree import ElementTree
@@ -101,6 +102,15 @@ OASIS_QUERIES: dict[str, OasisQuery] = {
 }
 
 HOUR, DAY = timedelta(hours=1), timedelta(days=1)
+
+# Drop-folder names: (query, market run) -> dataset. SLD_FCST's hourly runs feed load_forecast.
+_DROPPED_DATASETS = {(q.queryname, q.market_run_id): ds for ds, q in OASIS_QUERIES.items()} | {
+    ("SLD_FCST", run): "load_forecast" for run in extra.SLD_FCST_RUNS
+}
+_OASIS_NAME = re.compile(
+    r"(?P<start>\d{8})_(?P<end>\d{8})_(?P<report>[A-Za-z0-9_]+?)_\d{8}_\d{2}_\d{2}_\d{2}_v\d+\.csv",
+    re.IGNORECASE,
+)
 
 
 class Caiso(IsoDefinition):
@@ -195,6 +205,25 @@ class Caiso(IsoDefinition):
                         _raise_if_error_document(archive.read(name), f"{source}!{name}")
         except zipfile.BadZipFile as exc:
             raise MalformedFileError(f"{source}: corrupt ZIP from OASIS: {exc}") from exc
+
+    def dropped_file_day(self, name: str) -> tuple[str, date] | None:
+        """An OASIS CSV covering one market day -> (dataset, day), from its query and market run.
+
+        `20240101_20240101_PRC_LMP_DAM_20240102_10_00_00_v12.csv`: start and end operating
+        dates, query, market run, build time, version. Multi-day files are None: their rows
+        would have to be split between partitions.
+        """
+        match = _OASIS_NAME.fullmatch(name.rsplit("/", 1)[-1])
+        if match is None or match["start"] != match["end"]:
+            return None
+        query, _, run = match["report"].upper().rpartition("_")
+        dataset = _DROPPED_DATASETS.get((query, run))
+        if dataset is None:
+            return None
+        try:
+            return dataset, datetime.strptime(match["start"], "%Y%m%d").date()
+        except ValueError:
+            return None
 
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
         if dataset_id in extra.EXTRA_PARSERS:

@@ -15,6 +15,7 @@ Time labels, checked against real files (see each DatasetSpec):
 """
 
 import io
+import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -79,6 +80,15 @@ MIS_SOURCES: dict[str, MisSource] = {
     "load_forecast": MisSource("isolf", ("",), load_forecast_table),
     "fuel_mix": MisSource("rtfuelmix", ("",), fuel_mix_table),
 }
+
+# Drop-folder names: (MIS folder, suffix) -> dataset, for every source but the multi-day isolf.
+_DROPPED_DATASETS = {
+    (source.folder, suffix): dataset
+    for dataset, source in MIS_SOURCES.items()
+    if dataset != "load_forecast"
+    for suffix in source.suffixes
+}
+_DAILY_NAME = re.compile(r"(?P<day>\d{8})(?P<folder>[A-Za-z]+?)(?P<suffix>_zone|_gen)?\.csv", re.I)
 
 
 class Nyiso(IsoDefinition):
@@ -213,6 +223,23 @@ class Nyiso(IsoDefinition):
             member=daily,
             final_after=market_day_bounds(self.timezone, next_month)[0],
         )
+
+    def dropped_file_day(self, name: str) -> tuple[str, date] | None:
+        """A daily MIS CSV (`20240105damlbmp_zone.csv`) -> (dataset, that day).
+
+        Monthly `_csv.zip` archives are containers: their members are matched, not they. isolf is
+        left out: one file serves six target days, so no single day is its own.
+        """
+        match = _DAILY_NAME.fullmatch(name.rsplit("/", 1)[-1])
+        if match is None:
+            return None
+        dataset = _DROPPED_DATASETS.get((match["folder"].lower(), (match["suffix"] or "").lower()))
+        if dataset is None:
+            return None
+        try:
+            return dataset, datetime.strptime(match["day"], "%Y%m%d").date()
+        except ValueError:
+            return None
 
     def check_payload(self, content: bytes, source: str) -> None:
         """A CSV request must get a NYISO CSV, a ZIP request a readable ZIP of CSVs.

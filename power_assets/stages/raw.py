@@ -52,6 +52,7 @@ class DownloadRecord:
     member: str | None = None  # the file inside a shared archive that holds this day
 
 
+_DROP_FIELDS = ("file_name", "url", "status", "window_start", "window_end", "fetched_at", "bytes", "sha256")
 # What a sidecar records about the fetch itself; the rest of a record describes the request.
 _FETCH_FIELDS = ("url", "status", "fetched_at", "bytes", "sha256")
 
@@ -122,6 +123,44 @@ def _reusable(path: Path, request: DownloadRequest) -> DownloadRecord | None:
     return _record(request, meta, reused=True)
 
 
+def request_to_json(request: DownloadRequest) -> dict[str, Any]:
+    out = asdict(request)
+    for name in ("window_start", "window_end", "final_after"):
+        out[name] = out[name].isoformat() if out[name] is not None else None
+    return out
+
+
+def request_from_json(data: dict[str, Any]) -> DownloadRequest:
+    fields = dict(data)
+    for name in ("window_start", "window_end", "final_after"):
+        if fields.get(name) is not None:
+            fields[name] = datetime.fromisoformat(fields[name])
+    for name in ("params", "headers"):
+        fields[name] = tuple(tuple(pair) for pair in fields.get(name) or ())
+    return DownloadRequest(**fields)
+
+
+def _settled_plan(
+    iso: IsoDefinition, dataset_id: str, day: date, folder: Path
+) -> list[DownloadRequest] | None:
+    """The requests of an earlier run, when its listing was made after the day settled.
+
+    ISOs that must list documents first (ERCOT) would otherwise list again on every re-run; once
+    no new document can appear for the day, the earlier plan stands and nothing is requested.
+    """
+    settled_at = iso.plan_final_after(dataset_id, day)
+    path = folder / MANIFEST
+    if settled_at is None or not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        planned_at = datetime.fromisoformat(manifest["planned_at"])
+        requests = [request_from_json(r) for r in manifest["requests"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return requests if planned_at >= settled_at and requests else None
+
+
 def download_day(
     iso: IsoDefinition,
     dataset_id: str,
@@ -132,11 +171,34 @@ def download_day(
     force: bool = False,
     log: Callable[[str], None] = lambda _msg: None,
 ) -> DayDownload:
-    """Fetch (or reuse) every response of one market day; raise IsoNoDataError if none has data."""
+    """Fetch (or reuse) every response of one market day; raise IsoNoDataError if none has data.
+
+    Files the user dropped into the ISO's drop folders (bulk archives) take precedence: when any
+    exist for this dataset and day they are ingested and nothing is requested from the ISO.
+    """
+    # Imported here: drop-folder ingestion writes the same sidecars and imports from this module.
+    from power_assets.stages.drop import ingest_dropped_day
+
     folder = layout.raw_downloads(iso.id, dataset_id, day)
+    dropped = ingest_dropped_day(layout, iso, dataset_id, day)
+    if dropped is not None:
+        records = [DownloadRecord(**{k: d[k] for k in _DROP_FIELDS}) for d in dropped]
+        log(f"{iso.id} {dataset_id} {day}: {len(records)} file(s) from the drop folder")
+        atomic_write_json(
+            folder / MANIFEST,
+            {"iso": iso.id, "dataset": dataset_id, "day": day.isoformat(), "source": "drop_folder",
+             "files": [asdict(r) for r in records]},
+        )  # fmt: skip
+        return DayDownload(iso.id, dataset_id, day, records)
     records: list[DownloadRecord] = []
     fetched_now: set[Path] = set()
-    for request in iso.requests_for_day(dataset_id, day):
+    planned_at = datetime.now(UTC)
+    requests = None if force else _settled_plan(iso, dataset_id, day, folder)
+    if requests is None:
+        requests = iso.plan_day(dataset_id, day, lambda listing: http.fetch(iso, listing).content)
+    else:
+        planned_at = datetime.fromisoformat(json.loads((folder / MANIFEST).read_text())["planned_at"])
+    for request in requests:
         path = kept_path(layout, iso.id, dataset_id, day, request)
         # A shared archive fetched earlier in this same call is reused even under force.
         cached = None if force and path not in fetched_now else _reusable(path, request)
@@ -173,7 +235,8 @@ def download_day(
         )
     atomic_write_json(
         folder / MANIFEST,
-        {"iso": iso.id, "dataset": dataset_id, "day": day.isoformat(),
+        {"iso": iso.id, "dataset": dataset_id, "day": day.isoformat(), "source": "iso",
+         "planned_at": planned_at.isoformat(), "requests": [request_to_json(r) for r in requests],
          "files": [asdict(r) for r in records]},
     )  # fmt: skip
     return download

@@ -5,7 +5,7 @@ repeats boundary intervals across chunks), and the day is cut to the ISO-local m
 cut is counted and reported, never dropped silently.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -29,6 +29,8 @@ class StandardizeReport:
     files: int
     rows_outside_request_window: int = 0
     rows_outside_market_day: int = 0
+    # ISO-specific counts worth seeing, e.g. ERCOT files without DSTFlag, superseded rows.
+    notes: dict[str, int] = field(default_factory=dict)
 
     def metadata(self) -> dict[str, object]:
         return {
@@ -39,6 +41,7 @@ class StandardizeReport:
             "source_files": self.files,
             "rows_outside_request_window": self.rows_outside_request_window,
             "rows_outside_market_day": self.rows_outside_market_day,
+            **self.notes,
         }
 
 
@@ -63,11 +66,18 @@ def standardize_day(
     folder = layout.csv_files(iso.id, dataset_id, day)
     parts: list[pl.DataFrame] = []
     outside_window = 0
+    notes: dict[str, int] = {}
+    # Files fetched for the same window are parsed in one call, so an ISO publishing a day as
+    # many small files (ERCOT: 96 real-time files) reads them in one scan, not file by file.
+    by_window: dict[tuple[str, str], list[Path]] = {}
     for entry in meta["files"]:
-        path = folder / entry["path"]
-        frame = iso.parse(dataset_id, [path])
-        start = datetime.fromisoformat(entry["source"]["window_start"])
-        end = datetime.fromisoformat(entry["source"]["window_end"])
+        window = (entry["source"]["window_start"], entry["source"]["window_end"])
+        by_window.setdefault(window, []).append(folder / entry["path"])
+    for (window_start, window_end), paths in by_window.items():
+        frame, file_notes = iso.parse_with_notes(dataset_id, paths)
+        for name, count in file_notes.items():
+            notes[name] = notes.get(name, 0) + count
+        start, end = datetime.fromisoformat(window_start), datetime.fromisoformat(window_end)
         inside = frame.filter(pl.col("interval_start").is_between(start, end, closed="left"))
         outside_window += frame.height - inside.height
         parts.append(inside)
@@ -90,6 +100,7 @@ def standardize_day(
         files=len(meta["files"]),
         rows_outside_request_window=outside_window,
         rows_outside_market_day=combined.height - in_day.height,
+        notes=notes,
     )
     return in_day, report
 

@@ -1,0 +1,147 @@
+"""ERCOT's reports: which report type feeds which dataset, and which market day a document covers.
+
+ERCOT names every document `cdr.{reportTypeId:08}.{16 digits}.{post date}.{post time}.{friendly}`
+(MIS downloads, Public API archives and users' bulk archives alike; archives may prefix the docId).
+The post date is when ERCOT published it, not the day the data is for: the day-ahead market for
+day D posts on D-1, the 15-minute real-time file ending at 24:00 of D is named `_{D+1}_0000`. This
+module turns a document name into the market day it covers, so stage 1 picks documents by delivery
+day whichever source they come from.
+"""
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+# Leaf CSVs end `.csv`; MIS/API documents `_csv.zip`; `_xml.zip` twins are never wanted.
+_CDR = re.compile(
+    r"cdr\.(?P<report>\d{8})\.\d+\.(?P<date>\d{8})\.(?P<time>\d{6})\d*\."
+    r"(?P<friendly>[A-Za-z0-9_]+?)(?:_(?P<fmt>csv|xml))?\.(?P<ext>csv|xml|zip)$",
+    re.IGNORECASE,
+)
+# A date (and time) embedded in the friendly name: SPPHLZNP6905_20240101_0015, ..._retry_...
+_EMBEDDED = re.compile(r"_(?P<date>\d{8})_(?P<time>\d{4}|\d{6})$")
+
+
+@dataclass(frozen=True)
+class ErcotDocument:
+    """What a document's name (or its listing entry) says about it."""
+
+    report_type_id: int
+    posted: datetime  # local wall time ERCOT published it (naive; from the name or the listing)
+    friendly: str  # e.g. DAMSPNP4190, SPPHLZNP6905_20240101_0015
+    is_csv: bool
+
+    @property
+    def embedded(self) -> datetime | None:
+        """The date/time in the friendly name (interval end or SCED run), local wall time."""
+        match = _EMBEDDED.search(self.friendly)
+        if match is None:
+            return None
+        stamp = match["date"] + match["time"].ljust(6, "0")
+        return datetime.strptime(stamp, "%Y%m%d%H%M%S")
+
+    @property
+    def is_retry(self) -> bool:
+        return "_retry" in self.friendly.lower()
+
+
+def parse_document_name(name: str) -> ErcotDocument | None:
+    """The document a file or archive-member name stands for, or None if it is not ERCOT-named."""
+    match = _CDR.search(name.rsplit("/", 1)[-1])
+    if match is None:
+        return None
+    fmt = (match["fmt"] or match["ext"]).lower()
+    return ErcotDocument(
+        report_type_id=int(match["report"]),
+        posted=datetime.strptime(match["date"] + match["time"], "%Y%m%d%H%M%S"),
+        friendly=match["friendly"],
+        is_csv=fmt == "csv" or (match["ext"].lower() == "csv"),
+    )
+
+
+def listed_document(report_type_id: int, friendly: str, posted: datetime) -> ErcotDocument:
+    """A document described by a listing (MIS or Public API archive) rather than a file name."""
+    friendly = re.sub(r"_(csv|xml)$", "", friendly, flags=re.IGNORECASE)
+    is_csv = not friendly.lower().endswith("xml")
+    return ErcotDocument(report_type_id, posted.replace(tzinfo=None), friendly, is_csv)
+
+
+def _posted_next_day(doc: ErcotDocument) -> date:
+    return doc.posted.date() + timedelta(days=1)
+
+
+def _posted_previous_day(doc: ErcotDocument) -> date:
+    return doc.posted.date() - timedelta(days=1)
+
+
+def _interval_end_day(doc: ErcotDocument) -> date:
+    # The file of the interval ending at 24:00 is named for 00:00 of the next day.
+    end = doc.embedded
+    if end is None:
+        return doc.posted.date()
+    return (end - timedelta(seconds=1)).date()
+
+
+def _run_day(doc: ErcotDocument) -> date:
+    run = doc.embedded
+    return run.date() if run is not None else doc.posted.date()
+
+
+@dataclass(frozen=True)
+class ErcotReport:
+    """One ERCOT report feeding one dataset."""
+
+    dataset: str
+    report_type_id: int
+    emil_id: str  # e.g. NP4-190-CD: the Public API product
+    friendly_prefix: str  # e.g. DAMSPNP4190
+    delivery_day: Callable[[ErcotDocument], date]
+    # Keep only the newest document per market day (forecasts: the last vintage before the day).
+    latest_only: bool = False
+    # Documents for day D keep arriving until this long after D ends (local time).
+    settles_after: timedelta = timedelta(hours=2)
+
+    def covers(self, doc: ErcotDocument, day: date) -> bool:
+        return (
+            doc.report_type_id == self.report_type_id
+            and doc.is_csv
+            and self.delivery_day(doc) == day
+        )
+
+
+REPORTS: dict[str, ErcotReport] = {
+    report.dataset: report
+    for report in (
+        ErcotReport("lmp_da", 12331, "NP4-190-CD", "DAMSPNP4190", _posted_next_day),
+        ErcotReport("lmp_rt15", 12301, "NP6-905-CD", "SPPHLZNP6905", _interval_end_day),
+        ErcotReport("lmp_rt5", 12300, "NP6-788-CD", "LMPSROSNODENP6788", _run_day),
+        ErcotReport("as_da", 12329, "NP4-188-CD", "DAMCPCNP4188", _posted_next_day),
+        # Actual load for operating day D is posted early on D+1.
+        ErcotReport(
+            "load", 13101, "NP6-345-CD", "ACTUALLOADOFWEATHERZONENP6345", _posted_previous_day,
+            settles_after=timedelta(days=1, hours=12),
+        ),
+        # Seven-day forecast: the last one issued before the market day starts.
+        ErcotReport(
+            "load_forecast", 12311, "NP3-560-CD", "LFCCONGESTNP3560", _posted_next_day,
+            latest_only=True, settles_after=timedelta(0),
+        ),
+    )
+}  # fmt: skip
+REPORTS_BY_TYPE: dict[int, ErcotReport] = {r.report_type_id: r for r in REPORTS.values()}
+
+
+def select_documents(
+    report: ErcotReport, day: date, docs: list[tuple[ErcotDocument, Any]]
+) -> list[tuple[ErcotDocument, Any]]:
+    """The documents covering `day`, oldest first; for `latest_only` reports just the newest.
+
+    Corrections (`_retry` files, re-posted days) are kept alongside the originals: the parser
+    keeps, per key, the row of the most recently posted file, so a correction supersedes.
+    """
+    chosen = sorted((pair for pair in docs if report.covers(pair[0], day)), key=lambda p: p[0].posted)
+    if report.latest_only and chosen:
+        return chosen[-1:]
+    return chosen
