@@ -269,9 +269,7 @@ class HttpFetcher:
     ) -> "FetchResult | _Failure":
         """One request: the result, a retryable failure, or a raised non-retryable error."""
         try:
-            response = self._client.request(
-                method, url, headers=headers, auth=auth, content=body
-            )
+            response = self._client.request(method, url, headers=headers, auth=auth, content=body)
         except httpx.TransportError as exc:
             return _Failure(f"{type(exc).__name__}: {exc}".replace(url, safe_url), exc, None)
         except httpx.HTTPError as exc:  # e.g. too many redirects: retrying will not help

@@ -15,6 +15,7 @@ from power_assets.isos.base import (
     ValueBound,
 )
 from power_assets.isos.caiso import Caiso
+from power_assets.isos.ercot import Ercot
 from power_assets.isos.isone import Isone
 from power_assets.isos.nyiso import Nyiso
 
@@ -25,7 +26,7 @@ DATASET_IDS = (
     "as_da", "as_rt", "load", "load_forecast", "fuel_mix",
 )  # fmt: skip
 
-_ISOS: dict[str, IsoDefinition] = {iso.id: iso for iso in (Caiso(), Isone(), Nyiso())}
+_ISOS: dict[str, IsoDefinition] = {iso.id: iso for iso in (Caiso(), Ercot(), Isone(), Nyiso())}
 
 
 def get_iso(iso_id: str) -> IsoDefinition:

@@ -121,7 +121,9 @@ class Lister(Protocol):
 
 
 class AuthSession(Protocol):
-    def post_form(self, iso: "IsoDefinition", endpoint: str, path: str, form: dict[str, str]) -> bytes:
+    def post_form(
+        self, iso: "IsoDefinition", endpoint: str, path: str, form: dict[str, str]
+    ) -> bytes:
         """POST a form to one of the ISO's endpoints (e.g. a token service); the response body."""
         ...
 
@@ -213,6 +215,7 @@ class IsoDefinition(abc.ABC):
 
     def forget_auth(self) -> None:
         """Drop cached credentials (a token the server refused); the next request gets new ones."""
+        return None
 
     def dropped_file_day(self, name: str) -> tuple[str, date] | None:
         """(dataset, market day) of a file in a user's bulk archive, from its name alone.

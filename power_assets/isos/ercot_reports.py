@@ -141,7 +141,9 @@ def select_documents(
     Corrections (`_retry` files, re-posted days) are kept alongside the originals: the parser
     keeps, per key, the row of the most recently posted file, so a correction supersedes.
     """
-    chosen = sorted((pair for pair in docs if report.covers(pair[0], day)), key=lambda p: p[0].posted)
+    chosen = sorted(
+        (pair for pair in docs if report.covers(pair[0], day)), key=lambda p: p[0].posted
+    )
     if report.latest_only and chosen:
         return chosen[-1:]
     return chosen

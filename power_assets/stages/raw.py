@@ -52,7 +52,16 @@ class DownloadRecord:
     member: str | None = None  # the file inside a shared archive that holds this day
 
 
-_DROP_FIELDS = ("file_name", "url", "status", "window_start", "window_end", "fetched_at", "bytes", "sha256")
+_DROP_FIELDS = (
+    "file_name",
+    "url",
+    "status",
+    "window_start",
+    "window_end",
+    "fetched_at",
+    "bytes",
+    "sha256",
+)
 # What a sidecar records about the fetch itself; the rest of a record describes the request.
 _FETCH_FIELDS = ("url", "status", "fetched_at", "bytes", "sha256")
 
@@ -197,7 +206,9 @@ def download_day(
     if requests is None:
         requests = iso.plan_day(dataset_id, day, lambda listing: http.fetch(iso, listing).content)
     else:
-        planned_at = datetime.fromisoformat(json.loads((folder / MANIFEST).read_text())["planned_at"])
+        planned_at = datetime.fromisoformat(
+            json.loads((folder / MANIFEST).read_text())["planned_at"]
+        )
     for request in requests:
         path = kept_path(layout, iso.id, dataset_id, day, request)
         # A shared archive fetched earlier in this same call is reused even under force.

@@ -1,0 +1,122 @@
+"""Stage-2 benchmark: one synthetic ERCOT real-time day, 96 RT SPP files of ~1,000 settlement points.
+
+Baseline (same run, same files): a bare `polars.scan_csv(files).collect()` with default options.
+Ours: ERCOT's stage-2 parse of the same 96 files (header check per file, one scan per header,
+whitespace stripping, DST-aware UTC instants, LZ/LZEW naming, correction handling) plus pandera
+validation, as `raw_parquet__lmp_rt15` does it. Each side runs in its own fresh subprocess so peak
+RSS is its own; wall time is the median of interleaved repetitions.
+
+    python3 tasks.py bench ercot [--repeat N] [--points N]
+"""
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+WORKER = r"""
+import json, resource, sys, time
+from pathlib import Path
+import polars as pl
+kind, folder, repeat = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+paths = sorted(folder.glob("*.csv"))
+if kind == "ours":
+    from power_assets.isos import get_iso
+    from power_assets.schemas import LmpSchema, validate_standardized
+    ercot = get_iso("ERCOT")
+times = []
+for _ in range(repeat):
+    t0 = time.perf_counter()
+    if kind == "baseline":
+        frame = pl.scan_csv(paths).collect()
+    else:
+        frame, _notes = ercot.parse_with_notes("lmp_rt15", paths)
+        validate_standardized(frame, LmpSchema, str(folder))
+    times.append(time.perf_counter() - t0)
+peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"times": times, "rows": frame.height, "peak_mb": peak_mb}))
+"""
+
+
+def write_day(folder: Path, day: date, points: int) -> int:
+    """96 RT SPP files in ERCOT's format (cdr names, one per 15-minute interval); their bytes."""
+    names = [f"RN{i:04d}_RN" for i in range(points - 24)]
+    types = ["RN"] * len(names)
+    for zone in ("AEN", "CPS", "HOUSTON", "LCRA", "NORTH", "RAYBN", "SOUTH", "WEST"):
+        names += [f"LZ_{zone}", f"LZ_{zone}"]
+        types += ["LZ", "LZEW"]
+    names += ["HB_HOUSTON", "HB_NORTH", "HB_PAN", "HB_SOUTH", "HB_WEST", "HB_BUSAVG", "HB_HUBAVG"]
+    types += ["HU"] * 5 + ["SH", "AH"]
+    total = 0
+    for hour in range(1, 25):
+        for interval in range(1, 5):
+            end = datetime.combine(day, datetime.min.time()) + timedelta(
+                hours=hour - 1, minutes=15 * interval
+            )
+            lines = [
+                "DeliveryDate,DeliveryHour,DeliveryInterval,SettlementPointName,"
+                "SettlementPointType,SettlementPointPrice,DSTFlag"
+            ]
+            lines += [
+                f"{day:%m/%d/%Y},{hour},{interval},{name},{kind},"
+                f"{20 + (i * 7 + hour * 13 + interval) % 400 / 10:.2f},N"
+                for i, (name, kind) in enumerate(zip(names, types, strict=True))
+            ]
+            posted = end + timedelta(minutes=2)
+            name = (
+                f"cdr.00012301.0000000000000000.{posted:%Y%m%d}.{posted:%H%M%S}."
+                f"SPPHLZNP6905_{end:%Y%m%d}_{end:%H%M}.csv"
+            )
+            data = ("\n".join(lines) + "\n").encode()
+            (folder / name).write_bytes(data)
+            total += len(data)
+    return total
+
+
+def _run(kind: str, folder: Path, repeat: int) -> dict:
+    out = subprocess.run(
+        [sys.executable, "-c", WORKER, kind, str(folder), str(repeat)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return json.loads(out.stdout)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeat", type=int, default=5, help="timed repetitions per process")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved process rounds")
+    parser.add_argument("--points", type=int, default=1000, help="settlement points per file")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        size = write_day(folder, date(2024, 11, 4), args.points)
+        results: dict[str, list[float]] = {"baseline": [], "ours": []}
+        peaks = {"baseline": 0.0, "ours": 0.0}
+        rows = {}
+        for _ in range(args.rounds):
+            for kind in ("baseline", "ours"):
+                result = _run(kind, folder, args.repeat)
+                results[kind].extend(result["times"][1:] or result["times"])
+                peaks[kind] = max(peaks[kind], result["peak_mb"])
+                rows[kind] = result["rows"]
+    base, ours = statistics.median(results["baseline"]), statistics.median(results["ours"])
+    print(f"input: 96 RT SPP files x {args.points} settlement points ({size / 1e6:.2f} MB)")
+    print(
+        f"baseline pl.scan_csv(96 files)  : {base * 1000:8.1f} ms median, {rows['baseline']:>7} rows, "
+        f"peak RSS {peaks['baseline']:7.1f} MB"
+    )
+    print(
+        f"stage 2 ERCOT lmp_rt15 + schema : {ours * 1000:8.1f} ms median, {rows['ours']:>7} rows, "
+        f"peak RSS {peaks['ours']:7.1f} MB"
+    )
+    ratio = ours / base
+    print(f"ratio stage2 / baseline: {ratio:.2f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

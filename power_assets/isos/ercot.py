@@ -1,0 +1,412 @@
+"""ERCOT: where each market day's documents come from, authentication, and payload checks.
+
+ERCOT serves every report as documents that must be listed before they can be fetched, so this ISO
+plans a day (`plan_day`) instead of naming fixed URLs:
+
+1. the MIS (no account): `IceDocListJsonWS?reportTypeId=` lists recent documents, and
+   `mirDownload?doclookupId=` returns one `_csv.zip` each. The MIS keeps only recent days.
+2. the Public API archive (account + subscription key, from the environment), for any older day:
+   `GET /archive/{emil}?postDatetimeFrom=&postDatetimeTo=` lists documents, and
+   `POST /archive/{emil}/download {"docIds": [...]}` returns them as one ZIP of ZIPs. The bearer
+   token comes from ERCOT's B2C ROPC flow and is refreshed before it expires.
+
+Either way documents are chosen by the market day they cover (`ercot_reports`), never by the
+day they were posted. Bulk archives a user already holds are matched by the same names through
+`dropped_file_day` (stage 1 ingests them before any request is planned). Parsing lives in
+`ercot_parsing`.
+"""
+
+import hashlib
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
+
+import polars as pl
+
+from power_assets.errors import (
+    DownloadError,
+    IsoErrorResponse,
+    IsoNoDataError,
+    MalformedFileError,
+)
+from power_assets.isos.base import (
+    AuthSession,
+    CombinedSources,
+    DatasetKind,
+    DatasetSpec,
+    DownloadRequest,
+    IntervalLabel,
+    IsoDefinition,
+    Lister,
+    ValueBound,
+)
+from power_assets.isos.ercot_parsing import parse_ercot
+from power_assets.isos.ercot_reports import (
+    REPORTS,
+    REPORTS_BY_TYPE,
+    ErcotDocument,
+    ErcotReport,
+    listed_document,
+    parse_document_name,
+    select_documents,
+)
+
+TIMEZONE = "America/Chicago"
+CENTRAL = ZoneInfo(TIMEZONE)
+MIS_LIST_PATH = "misapp/servlets/IceDocListJsonWS"
+MIS_DOWNLOAD_PATH = "misdownload/servlets/mirDownload"
+USERNAME_ENV = "POWER_ASSETS_ERCOT_USERNAME"
+PASSWORD_ENV = "POWER_ASSETS_ERCOT_PASSWORD"
+SUBSCRIPTION_KEY_ENV = "POWER_ASSETS_ERCOT_SUBSCRIPTION_KEY"
+# ERCOT's published public client of the B2C ROPC flow (not a secret: the same for every user).
+ROPC_CLIENT_ID = "fec253ea-0d06-4272-a5e6-b478baeecd70"
+# Refresh a token this long before ERCOT says it expires (it lives one hour).
+TOKEN_MARGIN_S = 300.0
+ARCHIVE_PAGE_SIZE = 1000
+# docIds per archive download: one RT day (96-100 documents) fits in one request.
+ARCHIVE_BATCH = 500
+HOUR, FIFTEEN_MIN, FIVE_MIN = timedelta(hours=1), timedelta(minutes=15), timedelta(minutes=5)
+
+
+class _TokenCache:
+    """One bearer token per process, shared by threads, refreshed before it expires."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._token: str | None = None
+        self._user: str | None = None
+        self._expires_at = 0.0
+
+    def get(self, iso: IsoDefinition, session: AuthSession, username: str, password: str) -> str:
+        with self._lock:
+            now = time.time()
+            if self._token and self._user == username and now < self._expires_at - TOKEN_MARGIN_S:
+                return self._token
+            body = session.post_form(
+                iso, "token", "token",
+                {
+                    "username": username, "password": password, "grant_type": "password",
+                    "scope": f"openid {ROPC_CLIENT_ID} offline_access",
+                    "client_id": ROPC_CLIENT_ID, "response_type": "id_token",
+                },
+            )  # fmt: skip
+            try:
+                answer = json.loads(body)
+                token = answer.get("id_token") or answer["access_token"]
+                lifetime = float(answer.get("expires_in", 3600))
+            except (ValueError, KeyError, TypeError, AttributeError):
+                raise DownloadError(
+                    "ERCOT token service: the answer holds no id_token/access_token"
+                ) from None
+            self._token, self._user, self._expires_at = token, username, now + lifetime
+            return token
+
+    def clear(self) -> None:
+        with self._lock:
+            self._token = None
+
+
+class Ercot(IsoDefinition):
+    id: ClassVar[str] = "ERCOT"
+    name: ClassVar[str] = "Electric Reliability Council of Texas"
+    timezone: ClassVar[str] = TIMEZONE
+    default_base_url: ClassVar[str] = "https://www.ercot.com"
+    extra_base_urls: ClassVar[dict[str, str]] = {
+        "api": "https://api.ercot.com/api/public-reports",
+        "token": "https://ercotb2c.b2clogin.com/ercotb2c.onmicrosoft.com/B2C_1_PUBAPI-ROPC-FLOW/oauth2/v2.0",
+    }
+    # The Public API allows about 30 requests a minute; the MIS is as touchy.
+    min_request_spacing_s: ClassVar[float] = 2.0
+    datasets: ClassVar[dict[str, DatasetSpec]] = {
+        spec.id: spec
+        for spec in (
+            DatasetSpec(
+                "lmp_da", DatasetKind.LMP, "DAM", HOUR, IntervalLabel.END,
+                "DAM settlement point prices (NP4-190-CD, report 12331): hubs, load zones, resource nodes",
+            ),
+            DatasetSpec(
+                "lmp_rt15", DatasetKind.LMP, "RTM", FIFTEEN_MIN, IntervalLabel.END,
+                "Real-time 15-minute settlement point prices (NP6-905-CD, report 12301), one file "
+                "per interval; load zones as LZ_* and their energy-weighted twins as LZ_*_LZEW",
+            ),
+            DatasetSpec(
+                "lmp_rt5", DatasetKind.LMP, "SCED", FIVE_MIN, IntervalLabel.START,
+                "SCED 5-minute LMPs by settlement point (NP6-788-CD, report 12300); runs of one "
+                "interval averaged",
+            ),
+            DatasetSpec(
+                "as_da", DatasetKind.AS_PRICE, "DAM", HOUR, IntervalLabel.END,
+                "DAM clearing prices for capacity, MCPC (NP4-188-CD, report 12329)",
+            ),
+            DatasetSpec(
+                "load", DatasetKind.LOAD, "ACTUAL", HOUR, IntervalLabel.END,
+                "Actual system load by weather zone, hourly (NP6-345-CD, report 13101)",
+            ),
+            DatasetSpec(
+                "load_forecast", DatasetKind.LOAD_FORECAST, "FORECAST", HOUR, IntervalLabel.END,
+                "Seven-day load forecast by forecast zone (NP3-560-CD, report 12311): the last "
+                "forecast issued before the market day",
+            ),
+        )
+    }  # fmt: skip
+    combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_da", "lmp_rt15")
+    value_bounds: ClassVar[tuple[ValueBound, ...]] = (
+        ValueBound(
+            DatasetKind.LMP, 2000, 2021, -5_000.0, 25_000.0,
+            "System-wide offer cap $9,000 until 2021; real-time adders (ORDC, reliability "
+            "deployment) and congestion push settlement prices well beyond cap and floor",
+        ),
+        ValueBound(
+            DatasetKind.LMP, 2022, 2100, -5_000.0, 15_000.0,
+            "System-wide offer cap $5,000 from 2022, plus real-time adders and congestion",
+        ),
+        ValueBound(
+            DatasetKind.AS_PRICE, 2000, 2100, -1.0, 30_000.0,
+            "MCPCs reached ~$25,000/MW in February 2021; never negative (-1 allows rounding)",
+        ),
+        ValueBound(
+            DatasetKind.LOAD, 2000, 2100, -1_000.0, 120_000.0,
+            "ERCOT peak ~86 GW; weather zones smaller; small negatives from metering",
+        ),
+        ValueBound(
+            DatasetKind.LOAD_FORECAST, 2000, 2100, -1_000.0, 120_000.0,
+            "Same range as actual load",
+        ),
+    )  # fmt: skip
+
+    def __init__(self) -> None:
+        self._tokens = _TokenCache()
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def requests_for_day(
+        self, dataset_id: str, day: date, today: date | None = None
+    ) -> list[DownloadRequest]:
+        """ERCOT's documents cannot be named without listing them first: see `plan_day`."""
+        return []
+
+    def plan_day(
+        self, dataset_id: str, day: date, lister: Lister, today: date | None = None
+    ) -> list[DownloadRequest]:
+        report = REPORTS[self.dataset(dataset_id).id]
+        today = today or datetime.now(CENTRAL).date()
+        if day > today + timedelta(days=1):
+            raise IsoNoDataError(
+                f"ERCOT {dataset_id} {day}", "not-published", "the market day is in the future"
+            )
+        requests = self._mis_requests(report, day, lister)
+        if requests:
+            return requests
+        if self.api_credentials() is not None:
+            return self._archive_requests(report, day, lister)
+        raise IsoNoDataError(
+            f"ERCOT {dataset_id} {day}",
+            "not-listed",
+            f"the MIS lists no {report.emil_id} document for {day} (it keeps only recent days). "
+            f"For history set {USERNAME_ENV}, {PASSWORD_ENV} and {SUBSCRIPTION_KEY_ENV} (ERCOT "
+            "Public API), or drop ERCOT's archives into data/ERCOT/raw_downloads/",
+        )
+
+    def plan_final_after(self, dataset_id: str, day: date) -> datetime | None:
+        report = REPORTS[self.dataset(dataset_id).id]
+        return self.market_day_bounds(day)[1] + report.settles_after
+
+    def _day_request(self, report: ErcotReport, day: date, **fields: Any) -> DownloadRequest:
+        start, end = self.market_day_bounds(day)
+        return DownloadRequest(
+            iso=self.id, dataset=report.dataset, window_start=start, window_end=end, **fields
+        )
+
+    def _mis_requests(
+        self, report: ErcotReport, day: date, lister: Lister
+    ) -> list[DownloadRequest]:
+        listing = self._day_request(
+            report, day, path=MIS_LIST_PATH,
+            params=(("reportTypeId", str(report.report_type_id)),),
+            file_name=f"doclist_{report.report_type_id}.json",
+        )  # fmt: skip
+        source = f"ERCOT MIS document list {report.report_type_id}"
+        entries = []
+        for doc_info in _mis_documents(lister(listing), source):
+            name = str(doc_info.get("ConstructedName", ""))
+            doc = parse_document_name(name)
+            if doc is None:
+                continue
+            published = doc_info.get("PublishDate")
+            if published:
+                posted = datetime.fromisoformat(str(published)).astimezone(CENTRAL)
+                doc = ErcotDocument(doc.report_type_id, posted.replace(tzinfo=None),
+                                    doc.friendly, doc.is_csv)  # fmt: skip
+            entries.append((doc, (str(doc_info["DocID"]), name)))
+        return [
+            self._day_request(
+                report,
+                day,
+                path=MIS_DOWNLOAD_PATH,
+                params=(("doclookupId", doc_id),),
+                file_name=_safe_name(name),
+                # A document never changes once posted; corrections come as new documents.
+                final_after=_utc(doc.posted),
+            )
+            for doc, (doc_id, name) in select_documents(report, day, entries)
+        ]
+
+    def _archive_requests(
+        self, report: ErcotReport, day: date, lister: Lister
+    ) -> list[DownloadRequest]:
+        emil = report.emil_id.lower()
+        # Documents about day D are posted from D-1 (day-ahead) to early D+1 (last intervals,
+        # actual load): list that whole span, then choose by delivery day.
+        posted_from = datetime.combine(day - timedelta(days=1), datetime.min.time())
+        posted_to = datetime.combine(day + timedelta(days=2), datetime.min.time())
+        entries: list[tuple[ErcotDocument, int]] = []
+        page, pages = 1, 1
+        while page <= pages:
+            listing = self._day_request(
+                report, day, endpoint="api", path=f"archive/{emil}", needs_auth=True,
+                params=(
+                    ("postDatetimeFrom", posted_from.isoformat(timespec="seconds")),
+                    ("postDatetimeTo", posted_to.isoformat(timespec="seconds")),
+                    ("size", str(ARCHIVE_PAGE_SIZE)), ("page", str(page)),
+                ),
+                file_name=f"archive_{emil}.json", headers=(("Accept", "application/json"),),
+            )  # fmt: skip
+            body = _json(lister(listing), f"ERCOT archive listing {report.emil_id}")
+            pages = int(body.get("_meta", {}).get("totalPages") or 1)
+            for archive in body.get("archives") or []:
+                posted = datetime.fromisoformat(str(archive["postDatetime"]))
+                doc = listed_document(report.report_type_id, str(archive["friendlyName"]), posted)
+                entries.append((doc, int(archive["docId"])))
+            page += 1
+        chosen = select_documents(report, day, entries)
+        if not chosen:
+            raise IsoNoDataError(
+                f"ERCOT archive {report.emil_id} {day}", "not-listed",
+                f"no {report.emil_id} document posted between {posted_from} and {posted_to} "
+                f"covers {day}",
+            )  # fmt: skip
+        requests = []
+        for first in range(0, len(chosen), ARCHIVE_BATCH):
+            batch = chosen[first : first + ARCHIVE_BATCH]
+            doc_ids = [doc_id for _, doc_id in batch]
+            digest = hashlib.sha256(json.dumps(doc_ids).encode()).hexdigest()[:10]
+            requests.append(
+                self._day_request(
+                    report,
+                    day,
+                    endpoint="api",
+                    path=f"archive/{emil}/download",
+                    params=(),
+                    method="POST",
+                    json_body=json.dumps({"docIds": doc_ids}),
+                    needs_auth=True,
+                    headers=(("Content-Type", "application/json"),),
+                    file_name=f"{emil}_{day:%Y%m%d}_{digest}.zip",
+                    final_after=_utc(max(doc.posted for doc, _ in batch)),
+                )
+            )
+        return requests
+
+    # --- credentials --------------------------------------------------------------------------
+
+    @staticmethod
+    def api_credentials() -> tuple[str, str, str] | None:
+        """(username, password, subscription key) from the environment, or None if incomplete."""
+        values = tuple(os.environ.get(name, "") for name in
+                       (USERNAME_ENV, PASSWORD_ENV, SUBSCRIPTION_KEY_ENV))  # fmt: skip
+        return values if all(values) else None  # type: ignore[return-value]
+
+    def auth_headers(self, request: DownloadRequest, session: AuthSession) -> dict[str, str]:
+        credentials = self.api_credentials()
+        if credentials is None:
+            raise DownloadError(
+                f"ERCOT Public API needs {USERNAME_ENV}, {PASSWORD_ENV} and {SUBSCRIPTION_KEY_ENV}"
+            )
+        username, password, key = credentials
+        token = self._tokens.get(self, session, username, password)
+        return {"Ocp-Apim-Subscription-Key": key, "Authorization": f"Bearer {token}"}
+
+    def forget_auth(self) -> None:
+        self._tokens.clear()
+
+    # --- payloads and parsing ---------------------------------------------------------------
+
+    def check_payload(self, content: bytes, source: str) -> None:
+        head = content[:512].lstrip(b"\xef\xbb\xbf \t\r\n")
+        if head[:4] == b"PK\x03\x04":
+            return
+        if head[:1] in (b"{", b"["):
+            body = _json(content, source)
+            if isinstance(body, dict) and ("ListDocsByRptTypeRes" in body or "_meta" in body):
+                return
+            if isinstance(body, dict) and {"code", "message"} <= body.keys():
+                raise IsoErrorResponse(source, str(body["code"]), str(body["message"]))
+            return
+        what = "an HTML page (maintenance or error)" if head[:1] == b"<" else "not a document"
+        raise MalformedFileError(
+            f"{source}: ERCOT answered {what}: {len(content)} bytes starting {content[:60]!r}"
+        )
+
+    def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
+        return self.parse_with_notes(dataset_id, list(paths))[0]
+
+    def parse_with_notes(
+        self, dataset_id: str, paths: Sequence[Path]
+    ) -> tuple[pl.DataFrame, dict[str, int]]:
+        spec = self.dataset(dataset_id)
+        paths = [Path(p) for p in paths]
+        if not paths:
+            raise MalformedFileError(f"ERCOT {dataset_id}: no data files to parse")
+        return parse_ercot(spec.id, paths, self.id)
+
+    # --- bulk archives ----------------------------------------------------------------------
+
+    def dropped_file_day(self, name: str) -> tuple[str, date] | None:
+        doc = parse_document_name(name)
+        if doc is None or not doc.is_csv or not name.lower().endswith(".csv"):
+            return None
+        report = REPORTS_BY_TYPE.get(doc.report_type_id)
+        return (report.dataset, report.delivery_day(doc)) if report else None
+
+    def choose_dropped_files(self, dataset_id: str, day: date, names: list[str]) -> list[str]:
+        report = REPORTS[dataset_id]
+        docs = [(doc, name) for name in names if (doc := parse_document_name(name))]
+        return [name for _, name in select_documents(report, day, docs)]
+
+
+def _utc(local_wall: datetime) -> datetime:
+    return local_wall.replace(tzinfo=CENTRAL).astimezone(ZoneInfo("UTC"))
+
+
+def _json(content: bytes, source: str) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError as exc:
+        raise MalformedFileError(f"{source}: not JSON: {exc}; starts {content[:60]!r}") from None
+
+
+def _mis_documents(content: bytes, source: str) -> list[dict[str, Any]]:
+    """The `Document` entries of an MIS listing (one entry may come as an object, not a list)."""
+    body = _json(content, source)
+    listing = (body or {}).get("ListDocsByRptTypeRes") if isinstance(body, dict) else None
+    if listing is None:
+        raise MalformedFileError(f"{source}: no ListDocsByRptTypeRes in the MIS answer")
+    entries = listing.get("DocumentList") or []
+    if isinstance(entries, dict):
+        entries = [entries]
+    return [
+        entry["Document"] for entry in entries if isinstance(entry, dict) and "Document" in entry
+    ]
+
+
+def _safe_name(name: str) -> str:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    if not base or base in (".", ".."):
+        raise MalformedFileError(f"ERCOT MIS: unusable document name {name!r}")
+    return base
