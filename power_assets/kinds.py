@@ -1,4 +1,4 @@
-"""What each kind of dataset (LMP, AS price, load, load forecast, fuel mix) means to the stages.
+"""What each kind of dataset (LMP, AS price and quantity, load, load forecast, fuel mix) means to the stages.
 
 One table, one place: the pandera model, the key that must be unique, the column a row is
 "located" by (node, region, area, fuel), the numeric columns checked against bounds, the column
@@ -14,11 +14,13 @@ import polars as pl
 from power_assets.isos.base import DatasetKind
 from power_assets.schemas import (
     AS_PRICE_KEY,
+    AS_QUANTITY_KEY,
     FUEL_MIX_KEY,
     LMP_KEY,
     LOAD_FORECAST_KEY,
     LOAD_KEY,
     AsPriceSchema,
+    AsQuantitySchema,
     FuelMixSchema,
     LmpSchema,
     LoadForecastSchema,
@@ -36,16 +38,22 @@ class KindSpec:
     value: str  # the value a flattened cell holds
     bounded: list[str]  # columns checked against the ISO's bounds table
     table: str  # DuckDB table
+    # Columns naming one flattened series, joined by SERIES_SEPARATOR (default: `location`).
+    series: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
         return list(self.model.to_schema().columns)
 
+    @property
+    def series_columns(self) -> tuple[str, ...]:
+        return self.series or (self.location,)
+
     def series_name(self) -> pl.Expr:
-        """The flattened column name of a row: location, or region__product for AS prices."""
-        if self.model is AsPriceSchema:
-            return pl.concat_str("region", "product", separator=SERIES_SEPARATOR)
-        return pl.col(self.location)
+        """The flattened column name of a row: location, or e.g. region__product for AS prices."""
+        if len(self.series_columns) == 1:
+            return pl.col(self.location)
+        return pl.concat_str(*self.series_columns, separator=SERIES_SEPARATOR)
 
 
 KINDS: dict[DatasetKind, KindSpec] = {
@@ -53,7 +61,14 @@ KINDS: dict[DatasetKind, KindSpec] = {
         LmpSchema, LMP_KEY, "location", "lmp",
         ["lmp", "energy", "congestion", "loss", "ghg"], "lmp",
     ),
-    DatasetKind.AS_PRICE: KindSpec(AsPriceSchema, AS_PRICE_KEY, "region", "price", ["price"], "as_price"),
+    DatasetKind.AS_PRICE: KindSpec(
+        AsPriceSchema, AS_PRICE_KEY, "region", "price", ["price"], "as_price",
+        ("region", "product"),
+    ),
+    DatasetKind.AS_QUANTITY: KindSpec(
+        AsQuantitySchema, AS_QUANTITY_KEY, "region", "mw", ["mw"], "as_quantity",
+        ("region", "product", "quantity_type"),
+    ),
     DatasetKind.LOAD: KindSpec(LoadSchema, LOAD_KEY, "area", "load_mw", ["load_mw"], "load"),
     DatasetKind.LOAD_FORECAST: KindSpec(
         LoadForecastSchema, LOAD_FORECAST_KEY, "area", "load_mw", ["load_mw"], "load_forecast",

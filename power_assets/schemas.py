@@ -56,6 +56,24 @@ class AsPriceSchema(_IntervalModel):
         ordered = True
 
 
+class AsQuantitySchema(_IntervalModel):
+    """Ancillary-service quantities: one row per region, product, quantity type and interval, MW.
+
+    `quantity_type` says which quantity, e.g. "cleared" (awarded in the market) or
+    "self_arranged" (provided by load-serving entities outside it).
+    """
+
+    region: pl.Utf8
+    product: pl.Utf8
+    iso_product: pl.Utf8
+    quantity_type: pl.Utf8
+    mw: pl.Float64 = pa.Field(nullable=True)
+
+    class Config:
+        strict = True
+        ordered = True
+
+
 class _AreaIntervalModel(pa.DataFrameModel):
     interval_start: UtcInstant
     interval_end: UtcInstant
@@ -108,6 +126,7 @@ class FuelMixSchema(_AreaIntervalModel):
 
 LMP_COLUMNS: list[str] = list(LmpSchema.to_schema().columns)
 AS_PRICE_COLUMNS: list[str] = list(AsPriceSchema.to_schema().columns)
+AS_QUANTITY_COLUMNS: list[str] = list(AsQuantitySchema.to_schema().columns)
 LOAD_COLUMNS: list[str] = list(LoadSchema.to_schema().columns)
 LOAD_FORECAST_COLUMNS: list[str] = list(LoadForecastSchema.to_schema().columns)
 FUEL_MIX_COLUMNS: list[str] = list(FuelMixSchema.to_schema().columns)
@@ -115,6 +134,7 @@ FUEL_MIX_COLUMNS: list[str] = list(FuelMixSchema.to_schema().columns)
 # Key columns: one row per key in a correct table (what the duplicate check and DuckDB enforce).
 LMP_KEY = ["iso", "market", "location", "interval_start"]
 AS_PRICE_KEY = ["iso", "market", "region", "product", "interval_start"]
+AS_QUANTITY_KEY = ["iso", "market", "region", "product", "quantity_type", "interval_start"]
 LOAD_KEY = ["iso", "area", "interval_start"]
 LOAD_FORECAST_KEY = ["iso", "area", "forecast_type", "publish_time", "interval_start"]
 FUEL_MIX_KEY = ["iso", "fuel", "interval_start"]

@@ -33,7 +33,7 @@ LOCATIONS = len(POINTS)  # LZ and LZEW twins are distinct locations
 DAM_LOCATIONS = len({name for name, _ in POINTS})  # DAM has no LZEW rows
 DATASETS = {
     "lmp_da": "lmp", "lmp_rt15": "lmp", "lmp_rt5": "lmp", "as_da": "as_price",
-    "load": "load", "load_forecast": "load_forecast",
+    "as_cleared_da": "as_quantity", "load": "load", "load_forecast": "load_forecast",
 }  # fmt: skip
 
 
@@ -87,6 +87,7 @@ def test_two_days_from_the_mis_through_every_stage_into_duckdb(tmp_path, instanc
     assert _count(tmp_path, "lmp", "lmp_rt5", FALL)[1] == hours * 12
     assert _count(tmp_path, "as_price", "as_da", FALL) == (hours * 5, hours)
     assert _count(tmp_path, "load", "load", FALL) == (hours * 9, hours)
+    assert _count(tmp_path, "as_quantity", "as_cleared_da", FALL) == (hours * 8, hours)
     assert _count(tmp_path, "lmp", "lmp_rt15", SPRING) == (92 * LOCATIONS, 92)
     assert _count(tmp_path, "lmp", "lmp_rt5", SPRING)[1] == 23 * 12
 

@@ -44,7 +44,9 @@ def findings_for(
     columns = kind.bounded
     outside = quality.out_of_bounds(frame, columns, bound)
     by = kind.location
-    gaps = quality.interval_gaps(frame, by, iso.timezone, partition.day, spec.interval)
+    # Per series (e.g. each AS product of a region), so one product's missing hour is seen.
+    series = frame.with_columns(kind.series_name().alias("series"))
+    gaps = quality.interval_gaps(series, "series", iso.timezone, partition.day, spec.interval)
     gaps = gaps.filter((pl.col("missing").list.len() > 0) | (pl.col("off_grid").list.len() > 0))
     return {
         "no_duplicate_keys": (duplicates.height, duplicates.head(MAX_LISTED).to_dicts()),
@@ -64,7 +66,7 @@ def findings_for(
                 or 0
             ),
             {
-                row[by]: {"missing": row["missing"][:24], "off_grid": row["off_grid"][:24]}
+                row["series"]: {"missing": row["missing"][:24], "off_grid": row["off_grid"][:24]}
                 for row in gaps.head(MAX_LISTED).iter_rows(named=True)
             },
         ),

@@ -355,11 +355,16 @@ class ErcotDoc:
     posted: datetime  # aware, America/Chicago
     csv_name: str  # the constructed name ending `.csv` instead of `_csv.zip`
     csv: bytes
+    # Further CSVs of a multi-file document (the 2-Day AS Reports), (name, bytes).
+    extra: tuple[tuple[str, bytes], ...] = ()
+
+    def members(self) -> dict[str, bytes]:
+        return {self.csv_name: self.csv, **dict(self.extra)}
 
 
 def doc_zip(doc: ErcotDoc) -> bytes:
     """The document's ZIP as downloaded from MIS or the Public API: one CSV named csv_name."""
-    return zip_members({doc.csv_name: doc.csv}, doc.posted.replace(tzinfo=None))
+    return zip_members(doc.members(), doc.posted.replace(tzinfo=None))
 
 
 def make_doc(report_type_id: int, friendly: str, posted: datetime, csv: bytes) -> ErcotDoc:
@@ -430,6 +435,8 @@ def documents_for_day(
     with `sced`, 276/288/300 SCED runs, each posted a minute after it ran; actual load on D+1 at
     04:30; two load forecast vintages on D-1 (09:30 and 23:30).
     """
+    from power_assets.demo.ercot_disclosure_fixtures import disclosure_doc
+
     points = settlement_points() if points is None else points
     before = day - timedelta(days=1)
     docs = [
@@ -441,6 +448,7 @@ def documents_for_day(
                  _at(day + timedelta(days=1), 4, 30, 17), actual_load_csv(day)),
         *(make_doc(LOAD_FORECAST, "LFCCONGESTNP3560", issued,
                    load_forecast_csv(before, issued)) for issued in forecast_issue_times(day)),
+        disclosure_doc(day),
     ]  # fmt: skip
     return sorted(docs, key=lambda doc: (doc.posted.astimezone(UTC), doc.report_type_id))
 
@@ -471,7 +479,7 @@ def bulk_archive(
         if levels == 3:
             members = {doc.constructed_name: doc_zip(doc) for doc in docs}
         else:
-            members = {doc.csv_name: doc.csv for doc in docs}
+            members = {name: csv for doc in docs for name, csv in doc.members().items()}
         daily[f"{day:%Y%m%d}.zip"] = zip_members(members, datetime.combine(day, time(0)))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

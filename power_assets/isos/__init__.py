@@ -23,7 +23,7 @@ from power_assets.isos.nyiso import Nyiso
 ISO_IDS = ("CAISO", "ERCOT", "ISONE", "NYISO", "PJM", "MISO", "SPP")
 DATASET_IDS = (
     "lmp_da", "lmp_rt5", "lmp_rt15", "lmp_rt_hourly", "lmp_hasp",
-    "as_da", "as_rt", "load", "load_forecast", "fuel_mix",
+    "as_da", "as_rt", "as_cleared_da", "load", "load_forecast", "fuel_mix",
 )  # fmt: skip
 
 _ISOS: dict[str, IsoDefinition] = {iso.id: iso for iso in (Caiso(), Ercot(), Isone(), Nyiso())}

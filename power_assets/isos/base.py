@@ -30,6 +30,7 @@ class DatasetKind(StrEnum):
 
     LMP = "lmp"
     AS_PRICE = "as_price"
+    AS_QUANTITY = "as_quantity"
     LOAD = "load"
     LOAD_FORECAST = "load_forecast"
     FUEL_MIX = "fuel_mix"

@@ -46,6 +46,7 @@ from power_assets.isos.base import (
     Lister,
     ValueBound,
 )
+from power_assets.isos.ercot_disclosure import member_day, parse_as_disclosure
 from power_assets.isos.ercot_parsing import parse_ercot
 from power_assets.isos.ercot_reports import (
     REPORTS,
@@ -145,6 +146,11 @@ class Ercot(IsoDefinition):
                 "DAM clearing prices for capacity, MCPC (NP4-188-CD, report 12329)",
             ),
             DatasetSpec(
+                "as_cleared_da", DatasetKind.AS_QUANTITY, "DAM", HOUR, IntervalLabel.END,
+                "DAM ancillary services cleared and self-arranged, MW per product (2-Day AS "
+                "Reports, NP3-911-ER, report 13057; disclosed two days after the operating day)",
+            ),
+            DatasetSpec(
                 "load", DatasetKind.LOAD, "ACTUAL", HOUR, IntervalLabel.END,
                 "Actual system load by weather zone, hourly (NP6-345-CD, report 13101)",
             ),
@@ -169,6 +175,10 @@ class Ercot(IsoDefinition):
         ValueBound(
             DatasetKind.AS_PRICE, 2000, 2100, -1.0, 30_000.0,
             "MCPCs reached ~$25,000/MW in February 2021; never negative (-1 allows rounding)",
+        ),
+        ValueBound(
+            DatasetKind.AS_QUANTITY, 2000, 2100, -1.0, 20_000.0,
+            "System-wide AS requirements are a few thousand MW per product; never negative",
         ),
         ValueBound(
             DatasetKind.LOAD, 2000, 2100, -1_000.0, 120_000.0,
@@ -261,10 +271,12 @@ class Ercot(IsoDefinition):
         self, report: ErcotReport, day: date, lister: Lister
     ) -> list[DownloadRequest]:
         emil = report.emil_id.lower()
-        # Documents about day D are posted from D-1 (day-ahead) to early D+1 (last intervals,
-        # actual load): list that whole span, then choose by delivery day.
+        # Documents about day D are posted from D-1 (day-ahead) until the report settles (the
+        # last intervals just after midnight, actual load on D+1, disclosures on D+2): list
+        # that whole span, then choose by delivery day.
         posted_from = datetime.combine(day - timedelta(days=1), datetime.min.time())
-        posted_to = datetime.combine(day + timedelta(days=2), datetime.min.time())
+        posted_to = datetime.combine(day + timedelta(days=1), datetime.min.time())
+        posted_to += report.settles_after + timedelta(hours=12)
         entries: list[tuple[ErcotDocument, int]] = []
         page, pages = 1, 1
         while page <= pages:
@@ -363,11 +375,16 @@ class Ercot(IsoDefinition):
         paths = [Path(p) for p in paths]
         if not paths:
             raise MalformedFileError(f"ERCOT {dataset_id}: no data files to parse")
+        if spec.kind is DatasetKind.AS_QUANTITY:
+            return parse_as_disclosure(paths, self.id)
         return parse_ercot(spec.id, paths, self.id)
 
     # --- bulk archives ----------------------------------------------------------------------
 
     def dropped_file_day(self, name: str) -> tuple[str, date] | None:
+        disclosed = member_day(name)
+        if disclosed is not None:  # 2-Day AS Reports members are not cdr-named
+            return "as_cleared_da", disclosed
         doc = parse_document_name(name)
         if doc is None or not doc.is_csv or not name.lower().endswith(".csv"):
             return None
@@ -375,6 +392,8 @@ class Ercot(IsoDefinition):
         return (report.dataset, report.delivery_day(doc)) if report else None
 
     def choose_dropped_files(self, dataset_id: str, day: date, names: list[str]) -> list[str]:
+        if self.dataset(dataset_id).kind is DatasetKind.AS_QUANTITY:
+            return names
         report = REPORTS[dataset_id]
         docs = [(doc, name) for name in names if (doc := parse_document_name(name))]
         return [name for _, name in select_documents(report, day, docs)]

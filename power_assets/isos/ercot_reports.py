@@ -76,6 +76,10 @@ def _posted_previous_day(doc: ErcotDocument) -> date:
     return doc.posted.date() - timedelta(days=1)
 
 
+def _posted_two_days_later(doc: ErcotDocument) -> date:
+    return doc.posted.date() - timedelta(days=2)
+
+
 def _interval_end_day(doc: ErcotDocument) -> date:
     # The file of the interval ending at 24:00 is named for 00:00 of the next day.
     end = doc.embedded
@@ -122,6 +126,11 @@ REPORTS: dict[str, ErcotReport] = {
         ErcotReport(
             "load", 13101, "NP6-345-CD", "ACTUALLOADOFWEATHERZONENP6345", _posted_previous_day,
             settles_after=timedelta(days=1, hours=12),
+        ),
+        # 2-Day AS Reports: one ZIP of CSVs per operating day, disclosed two days later.
+        ErcotReport(
+            "as_cleared_da", 13057, "NP3-911-ER", "2DAYASREPORTS", _posted_two_days_later,
+            settles_after=timedelta(days=2, hours=12),
         ),
         # Seven-day forecast: the last one issued before the market day starts.
         ErcotReport(

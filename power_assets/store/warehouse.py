@@ -48,7 +48,7 @@ def _table(kind: DatasetKind) -> Table:
         "loaded_at TIMESTAMPTZ NOT NULL",
         f"PRIMARY KEY ({', '.join(spec.key)})",
     ]
-    locator = "region || '/' || product" if kind is DatasetKind.AS_PRICE else spec.location
+    locator = " || '/' || ".join(spec.series_columns)
     ddl = f'CREATE TABLE IF NOT EXISTS "{spec.table}" (\n    ' + ",\n    ".join(columns) + ")"
     return Table(spec.table, ddl, list(schema), locator)
 
