@@ -65,9 +65,11 @@ def test_days_gone_from_the_mis_need_the_api_and_the_error_says_so(docs, tmp_pat
     for name in (USERNAME_ENV, PASSWORD_ENV, SUBSCRIPTION_KEY_ENV):
         monkeypatch.delenv(name, raising=False)
     later = datetime(2025, 6, 1, tzinfo=UTC)
-    with FakeErcot(docs, mis_retention_days=3, now=later) as fake:
-        with pytest.raises(IsoNoDataError) as raised:
-            _plan(Ercot(), _client(fake, tmp_path), "lmp_da")
+    with (
+        FakeErcot(docs, mis_retention_days=3, now=later) as fake,
+        pytest.raises(IsoNoDataError) as raised,
+    ):
+        _plan(Ercot(), _client(fake, tmp_path), "lmp_da")
     message = str(raised.value)
     assert all(v in message for v in (USERNAME_ENV, PASSWORD_ENV, SUBSCRIPTION_KEY_ENV))
     assert "raw_downloads" in message
