@@ -28,6 +28,7 @@ if kind == "ours":
     from power_assets.isos import get_iso
     from power_assets.schemas import LmpSchema, validate_standardized
     ercot = get_iso("ERCOT")
+import_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 times = []
 for _ in range(repeat):
     t0 = time.perf_counter()
@@ -38,7 +39,7 @@ for _ in range(repeat):
         validate_standardized(frame, LmpSchema, str(folder))
     times.append(time.perf_counter() - t0)
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"times": times, "rows": frame.height, "peak_mb": peak_mb}))
+print(json.dumps({"times": times, "rows": frame.height, "peak_mb": peak_mb, "import_mb": import_mb}))
 """
 
 
@@ -96,22 +97,24 @@ def main(argv: list[str] | None = None) -> int:
         size = write_day(folder, date(2024, 11, 4), args.points)
         results: dict[str, list[float]] = {"baseline": [], "ours": []}
         peaks = {"baseline": 0.0, "ours": 0.0}
+        imports = {"baseline": 0.0, "ours": 0.0}
         rows = {}
         for _ in range(args.rounds):
             for kind in ("baseline", "ours"):
                 result = _run(kind, folder, args.repeat)
                 results[kind].extend(result["times"][1:] or result["times"])
                 peaks[kind] = max(peaks[kind], result["peak_mb"])
+                imports[kind] = max(imports[kind], result["import_mb"])
                 rows[kind] = result["rows"]
     base, ours = statistics.median(results["baseline"]), statistics.median(results["ours"])
     print(f"input: 96 RT SPP files x {args.points} settlement points ({size / 1e6:.2f} MB)")
     print(
         f"baseline pl.scan_csv(96 files)  : {base * 1000:8.1f} ms median, {rows['baseline']:>7} rows, "
-        f"peak RSS {peaks['baseline']:7.1f} MB"
+        f"peak RSS {peaks['baseline']:7.1f} MB ({imports['baseline']:.0f} MB after imports)"
     )
     print(
         f"stage 2 ERCOT lmp_rt15 + schema : {ours * 1000:8.1f} ms median, {rows['ours']:>7} rows, "
-        f"peak RSS {peaks['ours']:7.1f} MB"
+        f"peak RSS {peaks['ours']:7.1f} MB ({imports['ours']:.0f} MB after imports)"
     )
     ratio = ours / base
     print(f"ratio stage2 / baseline: {ratio:.2f}x")

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import threading
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -82,10 +83,7 @@ def find_dropped(
     """The dropped files of one dataset and market day, one per leaf name, as the ISO chooses."""
     by_name: dict[str, tuple[tuple[int, str], DroppedFile]] = {}
     for archive, entry in _refreshed_index(layout, iso).items():
-        for chain, name, size in entry["leaves"]:
-            # Asked afresh rather than read from the index, so a changed rule applies at once.
-            if iso.dropped_file_day(name) != (dataset_id, day):
-                continue
+        for chain, name, size in _classified(iso, archive, entry).get((dataset_id, day), []):
             found = DroppedFile(Path(archive), tuple(chain), name, size, dataset_id, day)
             # The same leaf in two archives: the most recently modified archive wins.
             rank = (entry["mtime_ns"], archive)
@@ -136,6 +134,32 @@ def ingest_dropped_day(
 
 # -- the index -----------------------------------------------------------------------------------
 
+# In-process memos: a single-run backfill asks about hundreds of days; a year of ERCOT archives is
+# over 100,000 leaves, too many to re-read and re-classify for each of them. Keyed by what the
+# files on disk look like, so a changed archive or index is read again.
+_memo_lock = threading.Lock()
+_index_memo: dict[Path, tuple[tuple[int, int], dict[str, dict[str, Any]]]] = {}
+_classified_memo: dict[tuple[str, str, int, int], dict[tuple[str, date], list[Any]]] = {}
+
+
+def _classified(
+    iso: IsoDefinition, archive: str, entry: dict[str, Any]
+) -> dict[tuple[str, date], list[Any]]:
+    """An archive's leaves grouped by (dataset, market day), as the ISO names them today (the
+    rule is asked afresh per process, not stored in the index, so a changed rule applies)."""
+    key = (iso.id, archive, entry["mtime_ns"], entry["size"])
+    with _memo_lock:
+        grouped = _classified_memo.get(key)
+    if grouped is None:
+        grouped = {}
+        for leaf in entry["leaves"]:
+            found = iso.dropped_file_day(leaf[1])
+            if found is not None:
+                grouped.setdefault(found, []).append(leaf)
+        with _memo_lock:
+            _classified_memo[key] = grouped
+    return grouped
+
 
 def _refreshed_index(layout: Layout, iso: IsoDefinition) -> dict[str, dict[str, Any]]:
     """Every drop-folder file's matching leaves; only new or changed files are opened."""
@@ -162,10 +186,29 @@ def _refreshed_index(layout: Layout, iso: IsoDefinition) -> dict[str, dict[str, 
 def _write_index(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
     if new != old and (new or path.is_file()):
         atomic_write_json(path, {"version": INDEX_VERSION, "archives": new})
+        stat = path.stat()
+        with _memo_lock:
+            _index_memo[path] = ((stat.st_mtime_ns, stat.st_size), new)
 
 
 def _read_index(path: Path) -> dict[str, dict[str, Any]]:
     """The cached index, or {} when it is missing, torn, or of another layout (then rebuilt)."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return {}
+    seen_as = (stat.st_mtime_ns, stat.st_size)
+    with _memo_lock:
+        memo = _index_memo.get(path)
+    if memo is not None and memo[0] == seen_as:
+        return memo[1]
+    archives = _parse_index(path)
+    with _memo_lock:
+        _index_memo[path] = (seen_as, archives)
+    return archives
+
+
+def _parse_index(path: Path) -> dict[str, dict[str, Any]]:
     try:
         payload = json.loads(path.read_text())
         if payload["version"] != INDEX_VERSION:
