@@ -1,29 +1,23 @@
-"""Reading ERCOT report CSVs (plain, in MIS document zips, or in nested archives) into tables.
+"""ERCOT report tables to standardized long tables: what each report's columns mean.
 
-What belongs here: everything that turns the files of one ERCOT dataset into its standardized
-long table: header checks, value stripping and casting, hour-ending and SCED-timestamp time
-rules, SCED run averaging, and corrections (a re-posted file supersedes the original's rows).
-Which report feeds which dataset, and what a document name means, lives in `ercot_reports`;
-requests live in `ercot`.
-
-ERCOT publishes one small CSV per interval (96 RT SPP files, ~288 SCED files a day), so files
-are read in as few polars scans as possible: grouped by their raw header line, one scan per
-group, all columns as strings, then stripped and cast with expressions.
+What belongs here: per dataset, turning the rows of its report into the standardized model:
+hour-ending and SCED-timestamp time rules (DSTFlag, RepeatedHourFlag, hour ending 25, files
+numbering the fall-back day 1..25), LZ vs LZEW locations, AS product names, wide load tables to
+long, SCED run averaging, and corrections (a re-posted file supersedes the original's rows).
+Reading the files (in few polars scans) lives in `ercot_csv`; which report feeds which dataset
+and what a document name means in `ercot_reports`; requests in `ercot`.
 """
 
-import csv
-import io
-import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from power_assets.errors import MalformedFileError, SchemaDriftError, UnknownDatasetError
-from power_assets.isos.ercot_reports import REPORTS, ErcotDocument, parse_document_name
+from power_assets.errors import MalformedFileError, UnknownDatasetError
+from power_assets.isos.ercot_csv import Layout, Source, read_all, require, sources_of
+from power_assets.isos.ercot_reports import REPORTS
 from power_assets.market_time import hour_ending_starts
 from power_assets.schemas import (
     AS_PRICE_COLUMNS,
@@ -43,16 +37,6 @@ AS_PRODUCTS = {
     "REGUP": "REG_UP", "REGDN": "REG_DOWN", "RRS": "RRS", "NSPIN": "NON_SPIN", "ECRS": "ECRS",
 }  # fmt: skip
 _TIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """The stripped header of one report; `flag` (DSTFlag/RepeatedHourFlag) may be absent.
-    Only the numeric `values` may be empty; an empty name or time means a broken row."""
-
-    columns: tuple[str, ...]
-    values: tuple[str, ...]
-    flag: str = "DSTFlag"
 
 
 def _layout(header: str, values: Sequence[str], flag: str = "DSTFlag") -> Layout:
@@ -81,19 +65,6 @@ LAYOUTS = {
 }
 
 
-@dataclass(frozen=True)
-class _Source:
-    """One CSV to read: a file on disk, or a zip member held in memory."""
-
-    name: str  # what errors call it: the path, or `archive!member`
-    # (post time, position in paths, member index); a file without a cdr name counts as posted
-    # before every named one, and among its kind by position.
-    order: tuple[datetime, int, int]
-    posted: datetime | None  # local wall time from the cdr name, if it has one
-    path: Path | None = None
-    content: bytes | None = None
-
-
 def parse_ercot(
     dataset_id: str, paths: Sequence[Path], iso_id: str = "ERCOT"
 ) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -108,8 +79,8 @@ def parse_ercot(
         raise UnknownDatasetError(
             f"ERCOT parser knows no dataset {dataset_id!r}; it reads {', '.join(_DATASETS)}"
         )
-    sources = _sources(paths, REPORTS[dataset_id].report_type_id)
-    raw, without_flag = _read(sources, LAYOUTS[dataset_id])
+    sources = sources_of(paths, REPORTS[dataset_id].report_type_id)
+    raw, without_flag = read_all(sources, LAYOUTS[dataset_id])
     frame = dataset.build(raw, iso_id, sources)
     superseded = 0
     if dataset.supersede_key:
@@ -120,179 +91,13 @@ def parse_ercot(
     return out, {"files_without_dst_flag": without_flag, "rows_superseded": superseded}
 
 
-# --- reading ---------------------------------------------------------------------------------
-
-
-def _sources(paths: Sequence[Path], report_type_id: int) -> list[_Source]:
-    """Every CSV behind `paths`, oldest-posted first (files without a cdr name by position).
-
-    Archives may mix reports (users' bulk archives): members named for another report are
-    skipped; files passed directly are the caller's choice and always read.
-    """
-    found: list[_Source] = []
-    seen: set[Path] = set()
-    for position, path in enumerate(Path(p) for p in paths):
-        if path in seen:
-            continue
-        seen.add(path)
-        doc = parse_document_name(path.name)
-        with path.open("rb") as handle:
-            is_zip = handle.read(4) == b"PK\x03\x04"
-        if not is_zip:
-            posted = doc.posted if doc else None
-            found.append(_Source(str(path), (posted or datetime.min, position, 0), posted, path))
-            continue
-        members = []
-        for name, content in _zip_csvs(path.read_bytes(), str(path)):
-            doc = _document(name)
-            if doc is None or doc.report_type_id == report_type_id:
-                members.append((name, content, doc.posted if doc else None))
-        if not members:
-            raise MalformedFileError(f"{path}: archive holds no CSV of report {report_type_id}")
-        for index, (name, content, posted) in enumerate(members):
-            order = (posted or datetime.min, position, index)
-            found.append(_Source(name, order, posted, content=content))
-    return sorted(found, key=lambda source: source.order)
-
-
-def _document(name: str) -> ErcotDocument | None:
-    """The innermost ERCOT document a (possibly `archive!member`) name is part of."""
-    for part in reversed(name.split("!")):
-        doc = parse_document_name(part)
-        if doc is not None:
-            return doc
-    return None
-
-
-def _zip_csvs(content: bytes, source: str) -> list[tuple[str, bytes]]:
-    """(`source!member`, bytes) of the CSVs in a zip, descending into nested zips."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(content)) as archive:
-            members = [(info.filename, archive.read(info)) for info in archive.infolist()]
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise MalformedFileError(f"{source}: unreadable zip archive: {exc}") from exc
-    found = []
-    for name, data in members:
-        inner = f"{source}!{name}"
-        if name.lower().endswith(".zip"):
-            found.extend(_zip_csvs(data, inner))
-        elif name.lower().endswith(".csv"):
-            found.append((inner, data))
-    return found
-
-
-def _first_line(source: _Source) -> str:
-    if source.path is not None:
-        with source.path.open("rb") as handle:
-            line = handle.readline()
-    else:
-        line = (source.content or b"").split(b"\n", 1)[0]
-    return line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
-
-
-def check_header(line: str, layout: Layout, source: str) -> tuple[list[str], bool]:
-    """The file's columns under their canonical names, and whether it has the DST flag.
-
-    Names are compared stripped and case-insensitively; anything missing (except the flag) or
-    extra is schema drift naming `source`.
-    """
-    if not line.strip():
-        raise MalformedFileError(f"{source}: empty file (no header line)")
-    canonical = {column.lower(): column for column in layout.columns}
-    written = [name.strip() for name in next(csv.reader([line]))]
-    names = [canonical.get(name.lower(), name) for name in written]
-    unexpected = [w for w, n in zip(written, names, strict=True) if n not in layout.columns]
-    unexpected += sorted({n for n in names if n in layout.columns and names.count(n) > 1})
-    missing = [c for c in layout.columns if c not in names and c != layout.flag]
-    if missing or unexpected:
-        raise SchemaDriftError(source, missing, unexpected)
-    return names, layout.flag in names
-
-
-def _read(sources: list[_Source], layout: Layout) -> tuple[pl.DataFrame, int]:
-    """All rows under canonical names (stripped strings, values as Float64), plus `_source`
-    and `_rank` (the file's place in posting order)."""
-    groups: dict[str, list[_Source]] = {}
-    for source in sources:
-        groups.setdefault(_first_line(source), []).append(source)
-    ranks = {source.name: rank for rank, source in enumerate(sources)}
-    frames, without_flag = [], 0
-    for line, group in groups.items():
-        others = f" (and {len(group) - 1} other file(s) with this header)" if len(group) > 1 else ""
-        names, has_flag = check_header(line, layout, group[0].name + others)
-        without_flag += 0 if has_flag else len(group)
-        frame = _read_group(group, names)
-        if not has_flag:
-            frame = frame.with_columns(pl.lit("N").alias(layout.flag))
-        frames.append(frame.select(*layout.columns, "_source"))
-    if not frames:
-        empty = {c: pl.String for c in (*layout.columns, "_source")}
-        frames.append(pl.DataFrame(schema=empty))
-    # One file is one chunk; expressions over thousands of tiny chunks are slow.
-    raw = pl.concat(frames, how="vertical").rechunk()
-    raw = raw.with_columns(
-        pl.col(layout.columns).str.strip_chars(),
-        pl.col("_source").replace_strict(ranks, return_dtype=pl.Int64).alias("_rank"),
-    )
-    identity = [c for c in layout.columns if c not in layout.values]
-    # One pass to see whether any identity cell is empty; per column only to name it.
-    if raw.select(pl.any_horizontal(pl.col(identity).fill_null("") == "").any()).item():
-        for column in identity:
-            empty = pl.col(column).is_null() | (pl.col(column) == "")
-            _require(raw, empty, f"a row has no {column} (short or broken row)")
-    raw = _numbers(raw, layout.values)
-    return raw, without_flag
-
-
-def _read_group(group: list[_Source], names: list[str]) -> pl.DataFrame:
-    """One scan for the group's files on disk; zip members, already in memory, one by one."""
-    options = {"has_header": True, "new_columns": names, "infer_schema": False}
-    try:
-        frames = [
-            pl.read_csv(io.BytesIO(s.content), **options).with_columns(_source=pl.lit(s.name))
-            for s in group
-            if s.content is not None
-        ]
-        on_disk = [str(s.path) for s in group if s.path is not None]
-        if on_disk:
-            scan = pl.scan_csv(on_disk, include_file_paths="_source", glob=False, **options)
-            frames.append(scan.collect())
-        return pl.concat(frames, how="vertical")
-    except pl.exceptions.PolarsError as exc:
-        if len(group) > 1:  # name the culprit rather than the whole group
-            for source in group:
-                _read_group([source], names)
-        raise MalformedFileError(f"{group[0].name}: unreadable CSV: {exc}") from exc
-
-
 # --- values and times ------------------------------------------------------------------------
-
-
-def _require(frame: pl.DataFrame, bad: pl.Expr, problem: str) -> None:
-    """Raise MalformedFileError naming the file of the first row where `bad` holds; `problem`
-    is formatted with that row (`{HourEnding!r}`)."""
-    hits = frame.filter(bad.fill_null(False))
-    if hits.height:
-        row = hits.row(0, named=True)
-        message = problem.format(**row, tz=TIMEZONE)
-        raise MalformedFileError(f"{row['_source']}: {message} ({hits.height} such row(s))")
-
-
-def _numbers(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
-    """Cast value columns to Float64: an empty cell is null, anything unparsable an error."""
-    out = frame.with_columns(
-        pl.col(c).replace("", None).cast(pl.Float64, strict=False).alias(f"_{c}") for c in columns
-    )
-    for c in columns:
-        bad = (pl.col(c) != "") & pl.col(f"_{c}").is_null()
-        _require(out, bad, f"{c} value {{{c}!r}} is not a number")
-    return out.drop(columns).rename({f"_{c}": c for c in columns})
 
 
 def _flags(frame: pl.DataFrame, flag: str) -> pl.DataFrame:
     """`_repeated` from the DST flag: "Y" marks the repeated fall-back hour."""
     value = pl.col(flag).str.to_uppercase()
-    _require(frame, ~value.is_in(["Y", "N"]), f"{flag} {{{flag}!r}} is neither Y nor N")
+    require(frame, ~value.is_in(["Y", "N"]), f"{flag} {{{flag}!r}} is neither Y nor N")
     return frame.with_columns((value == "Y").alias("_repeated"))
 
 
@@ -317,9 +122,9 @@ def _hour_ending_starts(
         .alias("_hour"),
     )
     date, he = f"{date_column} {{{date_column}!r}}", f"{hour_column} {{{hour_column}!r}}"
-    _require(hours, pl.col("_day").is_null(), f"{date} is not a MM/DD/YYYY date")
+    require(hours, pl.col("_day").is_null(), f"{date} is not a MM/DD/YYYY date")
     bad_hour = pl.col("_hour").is_null() | ~pl.col("_hour").is_between(1, 25)
-    _require(hours, bad_hour, f"{he} is not an hour ending 1..25")
+    require(hours, bad_hour, f"{he} is not an hour ending 1..25")
     # A file that numbers the fall-back day 1..25 has no repeated HE 02: its HE n is simply
     # the n-th hour, i.e. HE 3 is the repeated 02 and HE n > 3 is HE n-1 of the flag scheme.
     day = ["_rank", "_day"]
@@ -338,7 +143,7 @@ def _hour_ending_starts(
         ).alias("interval_start")
     )
     problem = f"{he} with {flag} {{{flag}!r}} does not exist on that day in {{tz}} ({date})"
-    _require(placed, pl.col("interval_start").is_null(), problem)
+    require(placed, pl.col("interval_start").is_null(), problem)
     columns = ["_day", "_hour", "_position", "_repeated", "interval_start"]
     return frame.drop(columns, strict=False).join(
         placed.select(*raw_keys, *columns), on=raw_keys, how="left", nulls_equal=True
@@ -365,7 +170,7 @@ def _lmp_columns(frame: pl.DataFrame, iso: str, market: str, step: str) -> pl.Da
 # --- datasets --------------------------------------------------------------------------------
 
 
-def _lmp_da(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFrame:
+def _lmp_da(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
     frame = _hour_ending_starts(raw, "DeliveryDate", "HourEnding")
     frame = frame.with_columns(
         pl.col("SettlementPoint").alias("location"),
@@ -375,11 +180,11 @@ def _lmp_da(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFrame
     return _lmp_columns(frame, iso, "DAM", "1h")
 
 
-def _lmp_rt15(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFrame:
+def _lmp_rt15(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
     interval = pl.col("DeliveryInterval").cast(pl.Int64, strict=False)
     frame = raw.with_columns(interval.alias("_interval"))
     bad = pl.col("_interval").is_null() | ~pl.col("_interval").is_between(1, 4)
-    _require(frame, bad, "DeliveryInterval {DeliveryInterval!r} is not 1..4")
+    require(frame, bad, "DeliveryInterval {DeliveryInterval!r} is not 1..4")
     frame = _hour_ending_starts(frame, "DeliveryDate", "DeliveryHour")
     kind = pl.col("SettlementPointType")
     name = pl.col("SettlementPointName")
@@ -394,13 +199,13 @@ def _lmp_rt15(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFra
     return _lmp_columns(frame, iso, "RTM", "15m")
 
 
-def _lmp_rt5(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFrame:
+def _lmp_rt5(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
     stamp, text = pl.col("SCEDTimestamp"), "SCEDTimestamp {SCEDTimestamp!r}"
     wall = pl.coalesce(
         stamp.str.strptime(pl.Datetime("us"), f, strict=False) for f in _TIME_FORMATS
     )
     frame = _flags(raw, "RepeatedHourFlag").with_columns(wall.alias("_wall"))
-    _require(frame, pl.col("_wall").is_null(), f"{text} is not MM/DD/YYYY HH:MM:SS")
+    require(frame, pl.col("_wall").is_null(), f"{text} is not MM/DD/YYYY HH:MM:SS")
 
     first, second = (
         pl.col("_wall").dt.replace_time_zone(TIMEZONE, ambiguous=which, non_existent="null")
@@ -411,9 +216,9 @@ def _lmp_rt5(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFram
         instant.dt.convert_time_zone("UTC").alias("_instant"),
         (first != second).alias("_ambiguous"),
     )
-    _require(frame, pl.col("_instant").is_null(), f"{text} does not exist in {{tz}}")
+    require(frame, pl.col("_instant").is_null(), f"{text} does not exist in {{tz}}")
     not_repeated = pl.col("_repeated") & ~pl.col("_ambiguous")
-    _require(frame, not_repeated, f"RepeatedHourFlag Y on {text}, which is not a repeated hour")
+    require(frame, not_repeated, f"RepeatedHourFlag Y on {text}, which is not a repeated hour")
     frame = frame.with_columns(
         pl.col("_instant").dt.truncate("5m").alias("interval_start"),
         pl.col("SettlementPoint").alias("location"),
@@ -423,7 +228,7 @@ def _lmp_rt5(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFram
     return _lmp_columns(frame, iso, "SCED", "5m")
 
 
-def _as_da(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFrame:
+def _as_da(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
     frame = _hour_ending_starts(raw, "DeliveryDate", "HourEnding")
     code = pl.col("AncillaryType")
     return frame.with_columns(
@@ -447,12 +252,12 @@ def _wide_to_long(frame: pl.DataFrame, areas: Sequence[str], extra: list[str]) -
     )
 
 
-def _load(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFrame:
+def _load(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
     frame = _hour_ending_starts(raw, "OperDay", "HourEnding")
     return _wide_to_long(frame, LOAD_AREAS, []).with_columns(pl.lit(iso).alias("iso"))
 
 
-def _load_forecast(raw: pl.DataFrame, iso: str, sources: list[_Source]) -> pl.DataFrame:
+def _load_forecast(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
     unnamed = [source.name for source in sources if source.posted is None]
     if unnamed:
         raise MalformedFileError(
@@ -517,7 +322,7 @@ def average_runs(frame: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class _Dataset:
-    build: Callable[[pl.DataFrame, str, list[_Source]], pl.DataFrame]
+    build: Callable[[pl.DataFrame, str, list[Source]], pl.DataFrame]
     columns: list[str]
     supersede_key: list[str]  # empty: every vintage is kept
     sort: list[str]
