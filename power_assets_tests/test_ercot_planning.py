@@ -12,6 +12,7 @@ from power_assets.errors import IsoErrorResponse, IsoNoDataError, MalformedFileE
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import get_iso
 from power_assets.isos.ercot import PASSWORD_ENV, SUBSCRIPTION_KEY_ENV, USERNAME_ENV, Ercot
+from power_assets.isos.ercot_reports import REPORTS, parse_document_name
 
 DAY = date(2024, 11, 4)
 POINTS = settlement_points(2)
@@ -127,3 +128,41 @@ def test_error_documents_and_html_pages_are_not_data():
     with pytest.raises(IsoErrorResponse, match="400"):
         ercot.check_payload(b'{"code": 400, "message": "bad docIds"}', "archive download")
     ercot.check_payload(b"PK\x03\x04rest", "mirDownload")
+
+
+@pytest.mark.parametrize(
+    ("name", "dataset", "day"),
+    [
+        # The DAM for a day posts the day before.
+        ("cdr.00012331.0000000000000000.20240101.123005.DAMSPNP4190.csv", "lmp_da", date(2024, 1, 2)),
+        # MIS post times may carry milliseconds; the 24:00 interval is named for 00:00 next day.
+        ("cdr.00012301.0000000000000000.20240823.000201899.SPPHLZNP6905_20240823_0000_csv.zip",
+         "lmp_rt15", date(2024, 8, 22)),
+        ("cdr.00012301.0000000000000000.20230608.154702.SPPHLZNP6905_retry_20230608_1545.csv",
+         "lmp_rt15", date(2023, 6, 8)),
+        # A garbled post date ERCOT really published: the interval in the name still places it.
+        ("cdr.00012301.0000000000000000.2023202306110610.001705730.SPPHLZNP6905_20230611_0000_csv.zip",
+         "lmp_rt15", date(2023, 6, 10)),
+        ("cdr.00012300.0000000000000000.20251102.013100000.LMPSROSNODENP6788_20251102_013018_csv.zip",
+         "lmp_rt5", date(2025, 11, 2)),
+        ("1000100592.cdr.00012329.0000000000000000.20240430.123245.DAMCPCNP4188_csv.zip",
+         "as_da", date(2024, 5, 1)),
+    ],
+)  # fmt: skip
+def test_document_names_give_the_market_day_they_cover(name, dataset, day):
+    doc = parse_document_name(name)
+    assert doc is not None and doc.is_csv
+    assert REPORTS[dataset].covers(doc, day)
+    assert not REPORTS[dataset].covers(doc, day + timedelta(days=1))
+
+
+def test_xml_twins_and_unrelated_names_are_not_documents_to_read():
+    xml = parse_document_name("cdr.00012331.0000000000000000.20240101.123005.DAMSPNP4190_xml.zip")
+    assert xml is not None and not xml.is_csv
+    assert parse_document_name("20240101damlbmp_zone.csv") is None
+    assert (
+        Ercot().dropped_file_day(
+            "cdr.00012331.0000000000000000.20240101.123005.DAMSPNP4190_xml.zip"
+        )
+        is None
+    )

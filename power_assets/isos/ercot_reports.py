@@ -10,13 +10,13 @@ day whichever source they come from.
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
 # Leaf CSVs end `.csv`; MIS/API documents `_csv.zip`; `_xml.zip` twins are never wanted.
 _CDR = re.compile(
-    r"cdr\.(?P<report>\d{8})\.\d+\.(?P<date>\d{8})\.(?P<time>\d{6})\d*\."
+    r"cdr\.(?P<report>\d{8})\.\d+\.(?P<date>\d{8,})\.(?P<time>\d{6})\d*\."
     r"(?P<friendly>[A-Za-z0-9_]+?)(?:_(?P<fmt>csv|xml))?\.(?P<ext>csv|xml|zip)$",
     re.IGNORECASE,
 )
@@ -53,12 +53,21 @@ def parse_document_name(name: str) -> ErcotDocument | None:
     if match is None:
         return None
     fmt = (match["fmt"] or match["ext"]).lower()
-    return ErcotDocument(
+    doc = ErcotDocument(
         report_type_id=int(match["report"]),
-        posted=datetime.strptime(match["date"] + match["time"], "%Y%m%d%H%M%S"),
+        posted=datetime.min,
         friendly=match["friendly"],
         is_csv=fmt == "csv" or (match["ext"].lower() == "csv"),
     )
+    try:
+        posted = datetime.strptime(match["date"] + match["time"], "%Y%m%d%H%M%S")
+    except ValueError:
+        # ERCOT has published garbled post dates (`.2023202306110610.`); the interval in the
+        # friendly name still says when the document was for, so it stands in for the post time.
+        if doc.embedded is None:
+            return None
+        posted = doc.embedded
+    return replace(doc, posted=posted)
 
 
 def listed_document(report_type_id: int, friendly: str, posted: datetime) -> ErcotDocument:
