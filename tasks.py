@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One entry point for set-up and everyday commands; needs only Python 3.11+ and access to PyPI.
 
-    python3 tasks.py demo    install into .venv if needed, run the main job offline (two CAISO days)
+    python3 tasks.py demo    install into .venv if needed, run the main job offline (two days of CAISO and ERCOT)
     python3 tasks.py test    install into .venv if needed, then ruff and the whole pytest suite
     python3 tasks.py ui      the Dagster UI (dagster dev) on this project, same Dagster home as demo
     python3 tasks.py bench   the stage-2 benchmarks (`bench caiso` or `bench ercot` for one)

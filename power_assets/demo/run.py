@@ -1,9 +1,10 @@
-"""The offline demo: the main job over two CAISO market days, from recorded OASIS responses.
+"""The offline demo: the main job over two market days of CAISO and ERCOT, on loopback.
 
-Serves the recordings in `power_assets/demo/recordings` on loopback with the real OASIS URL shapes,
-points the CAISO base URL at it, runs `daily_pipeline` for each day through a persistent Dagster
-instance (so `dagster dev` shows the materializations afterwards), rolls the days up into the
-monthly and yearly files, and prints what was written and how to look at it.
+Serves the CAISO recordings in `power_assets/demo/recordings` (real OASIS and Today's Outlook
+responses) and a fake ERCOT MIS with generated documents in ERCOT's real formats, points the ISOs'
+base URLs at them, runs `daily_pipeline` for each day and ISO through a persistent Dagster instance
+(so `dagster dev` shows the materializations afterwards), rolls the days up into the monthly and
+yearly files, and prints what was written and how to look at it.
 """
 
 import argparse
@@ -24,6 +25,8 @@ from power_assets.definitions import (
     build_defs,
 )
 from power_assets.demo.caiso_extra_fixtures import FakeOutlook
+from power_assets.demo.ercot_fixtures import documents_for_day, settlement_points
+from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.oasis_server import FakeOasis
 from power_assets.io.http import IsoHttpClient
 from power_assets.resources import StorageResource
@@ -31,6 +34,7 @@ from power_assets.resources import StorageResource
 RECORDINGS = Path(__file__).with_name("recordings")
 # The fall-back day (25 hours) and an ordinary day.
 DEMO_DAYS = (date(2024, 11, 3), date(2024, 11, 4))
+DEMO_ISOS = ("CAISO", "ERCOT")
 # Step-by-step DEBUG logs are for the UI; the terminal shows warnings and the summary.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -39,26 +43,35 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
     data_dir = data_dir.resolve()
     database = data_dir / "power.duckdb"
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else None
+    points = settlement_points(20)
+    ercot_documents = [doc for day in days for doc in documents_for_day(day, points)]
     with (
         FakeOasis(recordings_dir=RECORDINGS, generate=False) as oasis,
         FakeOutlook(recordings_dir=RECORDINGS / "outlook") as outlook,
+        FakeErcot(ercot_documents) as ercot,
     ):
         print(f"Serving recorded CAISO OASIS responses at {oasis.base_url}")
         print(f"Serving recorded CAISO Today's Outlook files at {outlook.base_url}")
+        print(f"Serving a fake ERCOT MIS ({len(ercot_documents)} generated documents) at "
+              f"{ercot.base_url}")  # fmt: skip
         defs = build_defs(
             resources={
                 "storage": StorageResource(data_dir=str(data_dir)),
-                # The recordings are served on loopback, so OASIS's 5 s spacing is not needed.
+                # Everything is served on loopback, so the ISOs' request spacing is not needed.
                 "iso_http": IsoHttpClient(
-                    base_urls={"CAISO": oasis.base_url, "CAISO:outlook": outlook.base_url},
-                    min_spacing_s={"CAISO": 0.0},
+                    base_urls={
+                        "CAISO": oasis.base_url,
+                        "CAISO:outlook": outlook.base_url,
+                        "ERCOT": ercot.base_url,
+                    },
+                    min_spacing_s=dict.fromkeys(DEMO_ISOS, 0.0),
                 ),
                 "warehouse": DuckDBResource(database=str(database)),
             }
         )
         job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
-        for day in days:
-            key = f"{day.isoformat()}|CAISO"
+        for day, iso in ((day, iso) for iso in DEMO_ISOS for day in days):
+            key = f"{day.isoformat()}|{iso}"
             result = job.execute_in_process(
                 partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET
             )
@@ -66,10 +79,15 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
             print(f"daily_pipeline {key}: {status}")
             if not result.success:
                 return 1
-        for job_name, key in (
-            (MONTHLY_ROLLUP_JOB, f"{days[0]:%Y-%m}-01|CAISO"),
-            (YEARLY_ROLLUP_JOB, f"{days[0]:%Y}-01-01|CAISO"),
-        ):
+        rollups = [
+            (job, key)
+            for iso in DEMO_ISOS
+            for job, key in (
+                (MONTHLY_ROLLUP_JOB, f"{days[0]:%Y-%m}-01|{iso}"),
+                (YEARLY_ROLLUP_JOB, f"{days[0]:%Y}-01-01|{iso}"),
+            )
+        ]
+        for job_name, key in rollups:
             result = defs.resolve_job_def(job_name).execute_in_process(
                 partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET
             )
@@ -82,10 +100,11 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
 
 def print_summary(data_dir: Path, database: Path) -> None:
     print("\nWritten:")
-    for stage in ("raw_downloads", "csv_files", "raw_parquet", "flattened", "combined"):
-        files = [p for p in (data_dir / "CAISO" / stage).rglob("*") if p.is_file()]
-        size = sum(p.stat().st_size for p in files)
-        print(f"  data/CAISO/{stage + '/':<15} {len(files):>4} files  {size / 1e6:8.2f} MB")
+    for iso in DEMO_ISOS:
+        for stage in ("raw_downloads", "csv_files", "raw_parquet", "flattened", "combined"):
+            files = [p for p in (data_dir / iso / stage).rglob("*") if p.is_file()]
+            size = sum(p.stat().st_size for p in files)
+            print(f"  data/{iso}/{stage + '/':<15} {len(files):>5} files  {size / 1e6:8.2f} MB")
     with duckdb.connect(str(database), read_only=True) as con:
         print(f"\nDuckDB {database}: catalog")
         rows = con.execute(

@@ -1,0 +1,22 @@
+"""The README's first command: the offline demo runs the main job for both ISOs and stores them."""
+
+import duckdb
+import pytest
+
+from power_assets.demo.run import DEMO_DAYS, DEMO_ISOS, run_demo
+
+pytestmark = pytest.mark.e2e
+
+
+def test_demo_runs_every_stage_for_caiso_and_ercot_offline(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    assert run_demo(tmp_path / "data") == 0
+    out = capsys.readouterr().out
+    assert "FAILED" not in out
+    with duckdb.connect(str(tmp_path / "data" / "power.duckdb"), read_only=True) as con:
+        stored = con.execute("SELECT iso, dataset, days FROM catalog").fetchall()
+    assert {iso for iso, _, _ in stored} == set(DEMO_ISOS)
+    assert all(days == len(DEMO_DAYS) for _, _, days in stored)
+    assert {"lmp_da", "lmp_rt15", "as_da"} <= {d for iso, d, _ in stored if iso == "ERCOT"}
+    for iso in DEMO_ISOS:
+        assert (tmp_path / "data" / iso / "combined" / "da_as_rt_native" / "yearly").is_dir()
