@@ -11,12 +11,11 @@ Without ../shared/samples/caiso/temp.zip a synthetic day of 1,700 nodes in the s
 """
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from harness import measure, report
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = ROOT.parent / "shared" / "samples" / "caiso" / "temp.zip"
@@ -57,14 +56,6 @@ def _synthetic(directory: Path) -> Path:
     return path
 
 
-def _run(kind: str, path: Path, repeat: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", WORKER, kind, str(path), str(repeat)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return json.loads(out.stdout)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions per process")
@@ -73,30 +64,11 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         path = args.zip or (REAL if REAL.is_file() else _synthetic(Path(tmp)))
-        results = {"baseline": [], "ours": []}
-        peaks = {"baseline": 0.0, "ours": 0.0}
-        rows = {}
-        for _ in range(args.rounds):
-            for kind in ("baseline", "ours"):
-                result = _run(kind, path, args.repeat)
-                # The first call in a process pays imports and polars warm-up; keep the rest.
-                results[kind].extend(result["times"][1:] or result["times"])
-                peaks[kind] = max(peaks[kind], result["peak_mb"])
-                rows[kind] = result["rows"]
-    base, ours = statistics.median(results["baseline"]), statistics.median(results["ours"])
-    print(f"input: {path} ({path.stat().st_size / 1e6:.2f} MB zipped)")
-    print(
-        f"baseline unzip + pl.read_csv : {base * 1000:8.1f} ms median, {rows['baseline']:>7} raw rows, "
-        f"peak RSS {peaks['baseline']:7.1f} MB"
-    )
-    print(
-        f"stage 2 parse_file (lmp_da)   : {ours * 1000:8.1f} ms median, {rows['ours']:>7} std rows, "
-        f"peak RSS {peaks['ours']:7.1f} MB"
-    )
-    ratio = ours / base
-    print(
-        f"ratio stage2 / baseline: {ratio:.2f}x (target <= 1.50x) -> {'OK' if ratio <= 1.5 else 'OVER'}"
-    )
+        summary = measure(WORKER, path, args.rounds, args.repeat)
+        print(f"input: {path} ({path.stat().st_size / 1e6:.2f} MB zipped)")
+    labels = {"baseline": "baseline unzip + pl.read_csv", "ours": "stage 2 parse_file (lmp_da)"}
+    ratio = report(labels, summary)
+    print(f"target <= 1.50x -> {'OK' if ratio <= 1.5 else 'OVER'}")
     return 0
 
 

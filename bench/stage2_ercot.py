@@ -10,13 +10,12 @@ RSS is its own; wall time is the median of interleaved repetitions.
 """
 
 import argparse
-import json
-import statistics
-import subprocess
 import sys
 import tempfile
 from datetime import date, datetime, timedelta
 from pathlib import Path
+
+from harness import measure, report
 
 WORKER = r"""
 import json, resource, sys, time
@@ -78,14 +77,6 @@ def write_day(folder: Path, day: date, points: int) -> int:
     return total
 
 
-def _run(kind: str, folder: Path, repeat: int) -> dict:
-    out = subprocess.run(
-        [sys.executable, "-c", WORKER, kind, str(folder), str(repeat)],
-        check=True, capture_output=True, text=True,
-    )  # fmt: skip
-    return json.loads(out.stdout)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeat", type=int, default=5, help="timed repetitions per process")
@@ -95,29 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         size = write_day(folder, date(2024, 11, 4), args.points)
-        results: dict[str, list[float]] = {"baseline": [], "ours": []}
-        peaks = {"baseline": 0.0, "ours": 0.0}
-        imports = {"baseline": 0.0, "ours": 0.0}
-        rows = {}
-        for _ in range(args.rounds):
-            for kind in ("baseline", "ours"):
-                result = _run(kind, folder, args.repeat)
-                results[kind].extend(result["times"][1:] or result["times"])
-                peaks[kind] = max(peaks[kind], result["peak_mb"])
-                imports[kind] = max(imports[kind], result["import_mb"])
-                rows[kind] = result["rows"]
-    base, ours = statistics.median(results["baseline"]), statistics.median(results["ours"])
+        summary = measure(WORKER, folder, args.rounds, args.repeat)
     print(f"input: 96 RT SPP files x {args.points} settlement points ({size / 1e6:.2f} MB)")
-    print(
-        f"baseline pl.scan_csv(96 files)  : {base * 1000:8.1f} ms median, {rows['baseline']:>7} rows, "
-        f"peak RSS {peaks['baseline']:7.1f} MB ({imports['baseline']:.0f} MB after imports)"
-    )
-    print(
-        f"stage 2 ERCOT lmp_rt15 + schema : {ours * 1000:8.1f} ms median, {rows['ours']:>7} rows, "
-        f"peak RSS {peaks['ours']:7.1f} MB ({imports['ours']:.0f} MB after imports)"
-    )
-    ratio = ours / base
-    print(f"ratio stage2 / baseline: {ratio:.2f}x")
+    labels = {
+        "baseline": "baseline pl.scan_csv(96 files)",
+        "ours": "stage 2 ERCOT lmp_rt15 + schema",
+    }
+    report(labels, summary)
     return 0
 
 

@@ -28,6 +28,7 @@ from power_assets.demo.oasis_fixtures import (
     oasis_error_zip,
     zip_single,
 )
+from power_assets.demo.synthetic import bump
 from power_assets.isos.caiso_extra import DEMAND_OTHER, OUTLOOK_FUELS, SLD_FCST_HEADER
 from power_assets.market_time import market_day_bounds
 
@@ -58,14 +59,10 @@ def _noise(*keys: object) -> float:
     return zlib.crc32(repr(keys).encode()) / 2**32 - 0.5
 
 
-def _bump(hour: float, center: float, width: float) -> float:
-    return math.exp(-((hour - center) ** 2) / width)
-
-
 def _demand(instant: datetime) -> float:
     local = instant.astimezone(PACIFIC)
     hour = local.hour + local.minute / 60
-    base = 21_000 + 7_500 * _bump(hour, 18.5, 10.0) + 2_500 * _bump(hour, 8.0, 6.0)
+    base = 21_000 + 7_500 * bump(hour, 18.5, 10.0) + 2_500 * bump(hour, 8.0, 6.0)
     return base + 1_200 * math.sin(local.toordinal() * 0.7) + 150 * _noise("d", instant)
 
 
@@ -78,10 +75,10 @@ def _fuels(instant: datetime) -> dict[str, int]:
         "Wind": 3_000 + 1_500 * math.sin(instant.timestamp() / 40_000),
         "Geothermal": 800 + 20 * _noise("g", instant),
         "Biomass": 260.0, "Biogas": 160.0, "Small hydro": 240.0, "Coal": 3.0, "Nuclear": 2_250.0,
-        "Large Hydro": 2_400 + 800 * _bump(hour, 19.0, 8.0),
+        "Large Hydro": 2_400 + 800 * bump(hour, 19.0, 8.0),
         # Batteries charge through the solar peak (negative) and discharge into the evening.
-        "Batteries": -6_500 * _bump(hour, 12.5, 8.0) + 7_500 * _bump(hour, 19.5, 3.0),
-        "Imports": 6_500 - 4_500 * _bump(hour, 13.0, 12.0),
+        "Batteries": -6_500 * bump(hour, 12.5, 8.0) + 7_500 * bump(hour, 19.5, 3.0),
+        "Imports": 6_500 - 4_500 * bump(hour, 13.0, 12.0),
         "Other": 0.0,
     }  # fmt: skip
     mix["Natural Gas"] = max(1_200.0, _demand(instant) - sum(mix.values()))

@@ -16,14 +16,13 @@ standard-time, occurrence), DAM prices written with a leading space, trailing ze
 import io
 import math
 import zipfile
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from power_assets.demo.nyiso_fixtures import zip_members
+from power_assets.demo.synthetic import seed, unit, zip_members
 from power_assets.market_time import market_day_bounds
 
 TIMEZONE = "America/Chicago"
@@ -120,18 +119,6 @@ def _hour(day: date, hour_ending: int, repeated: bool) -> MarketHour:
 # -- the numbers ------------------------------------------------------------------------------
 
 
-def _unit(*keys: int) -> float:
-    """A deterministic pseudo-random number in [0, 1) from integers."""
-    acc = 0
-    for key in keys:
-        acc = ((acc ^ key) * 2654435761 + 40503) % 2**32
-    return acc / 2**32
-
-
-def _seed(text: str) -> int:
-    return zlib.crc32(text.encode())
-
-
 def _shape(hour: float) -> float:
     """Daily shape by local clock hour: night trough, morning ramp, evening peak (about 0.7-1.3)."""
     return (
@@ -164,17 +151,17 @@ def price(location: str, interval_start_utc: datetime, market: str, point_type: 
     if market not in MARKETS:
         raise KeyError(f"unknown market {market!r}; known: {', '.join(MARKETS)}")
     start = _floor(interval_start_utc, MARKETS[market])
-    hour, seed, minute = _local_hour(start), _seed(location), int(start.timestamp()) // 60
-    offset = ((seed % 801) - 400) / 100
+    hour, salt, minute = _local_hour(start), seed(location), int(start.timestamp()) // 60
+    offset = ((salt % 801) - 400) / 100
     value = 20.0 + 16.0 * _shape(hour) + (offset / 4 if location.startswith("HB_") else offset)
     if market == "lmp_rt15":
-        value += -1.5 + 6.0 * _unit(minute, seed % 9973)
+        value += -1.5 + 6.0 * unit(minute, salt % 9973)
     elif market == "lmp_rt5":
-        value += -2.0 + 8.0 * _unit(minute, seed % 9973, 5)
-    if location.endswith("_RN") and seed % 5 == 0 and 2 <= hour < 6:
+        value += -2.0 + 8.0 * unit(minute, salt % 9973, 5)
+    if location.endswith("_RN") and salt % 5 == 0 and 2 <= hour < 6:
         value -= 45.0  # curtailed wind behind a constraint
     if point_type == "LZEW":
-        value += 0.01 + 0.02 * _unit(minute, seed % 97)
+        value += 0.01 + 0.02 * unit(minute, salt % 97)
     return round(value, 2)
 
 
@@ -183,7 +170,7 @@ def mcpc(product: str, interval_start_utc: datetime) -> float:
     if product not in _AS_BASE:
         raise KeyError(f"unknown AS product {product!r}; known: {', '.join(AS_PRODUCTS)}")
     start = _floor(interval_start_utc, HOUR)
-    noise = 0.8 + 0.4 * _unit(int(start.timestamp()) // 3600, _seed(product) % 9973)
+    noise = 0.8 + 0.4 * unit(int(start.timestamp()) // 3600, seed(product) % 9973)
     return round(_AS_BASE[product] * _shape(_local_hour(start)) * noise, 2)
 
 
@@ -198,7 +185,7 @@ def actual_load(zone: str, interval_start_utc: datetime) -> float:
     if zone not in _ZONE_LOAD:
         raise KeyError(f"unknown weather zone {zone!r}; known: {', '.join(WEATHER_ZONES)}")
     start = _floor(interval_start_utc, HOUR)
-    noise = 0.97 + 0.06 * _unit(int(start.timestamp()) // 3600, _seed(zone) % 9973)
+    noise = 0.97 + 0.06 * unit(int(start.timestamp()) // 3600, seed(zone) % 9973)
     return round(_ZONE_LOAD[zone] * _shape(_local_hour(start)) * noise, 2)
 
 

@@ -42,7 +42,7 @@ from power_assets.demo.ercot_fixtures import (
     documents_for_day,
 )
 from power_assets.demo.loopback import LoopbackServer, QuietHandler
-from power_assets.demo.nyiso_fixtures import zip_members
+from power_assets.demo.synthetic import zip_members
 from power_assets.isos.ercot_reports import REPORTS
 
 MIS_LIST_PATH = "/misapp/servlets/IceDocListJsonWS"

@@ -15,11 +15,11 @@ genfuelmix snapshots at irregular times, Solar only in daylight and Other now an
 
 import json
 import math
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
+from power_assets.demo.synthetic import bump, unit
 from power_assets.isos.isone import (
     EASTERN,
     HOURLY_LMP_COLUMNS,
@@ -77,24 +77,11 @@ class Faults:
     wrong_trailer: int = 0
 
 
-def _unit(*keys: int | str) -> float:
-    """A deterministic pseudo-random number in [0, 1) from integers or strings."""
-    acc = 0
-    for key in keys:
-        value = zlib.crc32(key.encode()) if isinstance(key, str) else key
-        acc = ((acc ^ value) * 2654435761 + 40503) % 2**32
-    return acc / 2**32
-
-
-def _bump(hour: float, center: float, width: float) -> float:
-    return math.exp(-((hour - center) ** 2) / width)
-
-
 def _energy(local: datetime) -> float:
     """System energy price by local clock time: morning ramp, midday dip, evening peak."""
     hour = local.hour + local.minute / 60
-    peaks = 30.0 * _bump(hour, 18.5, 5.0) + 9.0 * _bump(hour, 8.0, 3.0)
-    return 35.0 + peaks - 8.0 * _bump(hour, 13.0, 8.0) + 5.0 * math.sin(local.toordinal() * 0.7)
+    peaks = 30.0 * bump(hour, 18.5, 5.0) + 9.0 * bump(hour, 8.0, 3.0)
+    return 35.0 + peaks - 8.0 * bump(hour, 13.0, 8.0) + 5.0 * math.sin(local.toordinal() * 0.7)
 
 
 def _price(instant: datetime, loc_id: str, real_time: bool) -> tuple[float, float, float, float]:
@@ -102,9 +89,9 @@ def _price(instant: datetime, loc_id: str, real_time: bool) -> tuple[float, floa
     local = instant.astimezone(EASTERN)
     energy = _energy(local)
     if real_time:
-        energy += (_unit(int(instant.timestamp()) // 60, 3) - 0.5) * 10.0
-    congestion = (_unit(loc_id, 1) - 0.5) * 4.0 * (1.0 + _bump(local.hour, 18.0, 6.0))
-    loss = (_unit(loc_id, 2) - 0.5) * 0.06 * energy
+        energy += (unit(int(instant.timestamp()) // 60, 3) - 0.5) * 10.0
+    congestion = (unit(loc_id, 1) - 0.5) * 4.0 * (1.0 + bump(local.hour, 18.0, 6.0))
+    loss = (unit(loc_id, 2) - 0.5) * 0.06 * energy
     energy, congestion, loss = round(energy, 2), round(congestion, 2), round(loss, 2)
     return round(energy + congestion + loss, 2), energy, congestion, loss
 
@@ -241,11 +228,11 @@ def _json(wrapper: str, record: str, rows: list[dict], faults: Faults) -> bytes:
 def snapshot_times(day: date) -> list[datetime]:
     """Irregular genfuelmix snapshot instants (UTC): every 1.5 to 11 minutes, odd seconds."""
     start, end = market_day_bounds(TIMEZONE, day)
-    instant = start + timedelta(seconds=int(30 + 400 * _unit(day.toordinal(), 0)))
+    instant = start + timedelta(seconds=int(30 + 400 * unit(day.toordinal(), 0)))
     out = []
     while instant < end:
         out.append(instant)
-        instant += timedelta(seconds=int(90 + 570 * _unit(int(instant.timestamp()), 5)))
+        instant += timedelta(seconds=int(90 + 570 * unit(int(instant.timestamp()), 5)))
     return out
 
 
@@ -259,9 +246,9 @@ def genfuelmix_json(day: date, faults: Faults | None = None) -> bytes:
         for fuel, (rollup, typical) in FUELS.items():
             if fuel == "Solar" and not 7 <= hour < 18:
                 continue
-            if fuel == "Other" and _unit(int(instant.timestamp()), 9) < 0.2:
+            if fuel == "Other" and unit(int(instant.timestamp()), 9) < 0.2:
                 continue
-            shape = _bump(hour, 12.5, 9.0) if fuel == "Solar" else 0.8 + 0.3 * _bump(hour, 18, 20)
+            shape = bump(hour, 12.5, 9.0) if fuel == "Solar" else 0.8 + 0.3 * bump(hour, 18, 20)
             rows.append({
                 "_start": instant.replace(second=0, minute=instant.minute // 5 * 5),
                 "BeginDate": _local_iso(instant), "GenMw": round(typical * shape),
@@ -278,8 +265,8 @@ def hourlysysload_json(day: date, faults: Faults | None = None) -> bytes:
     rows = []
     for _, start in hour_labels(day):
         local = start.astimezone(EASTERN)
-        load = 11_000 + 4_000 * _bump(local.hour, 18.0, 12.0) + 300 * _unit(day.toordinal(), 1)
-        ard = 20 + 300 * _bump(local.hour, 3.0, 6.0)
+        load = 11_000 + 4_000 * bump(local.hour, 18.0, 12.0) + 300 * unit(day.toordinal(), 1)
+        ard = 20 + 300 * bump(local.hour, 3.0, 6.0)
         rows.append({
             "_start": start, "BeginDate": _local_iso(start),
             "Location": {"@LocId": "32", "$": "NEPOOL AREA"}, "Load": round(load, 3),
@@ -296,14 +283,14 @@ def reserve_price_json(day: date, faults: Faults | None = None) -> bytes:
     start, end = market_day_bounds(TIMEZONE, day)
     rows, instant = [], start
     while instant < end:
-        stamp = instant + timedelta(seconds=1 if _unit(int(instant.timestamp()), 4) < 0.05 else 0)
-        scarce = _bump(instant.astimezone(EASTERN).hour, 18.0, 4.0)
+        stamp = instant + timedelta(seconds=1 if unit(int(instant.timestamp()), 4) < 0.05 else 0)
+        scarce = bump(instant.astimezone(EASTERN).hour, 18.0, 4.0)
         for zone_id, zone in RESERVE_ZONES:
             row = {"_start": instant, "BeginDate": _local_iso(stamp), "ReserveZoneId": zone_id,
                    "ReserveZoneName": zone}  # fmt: skip
             if zone == "ROS":
                 row |= {"TenMinSpinRequirement": 480, "Total10MinRequirement": 1550}
-            tmor = round(2.0 * scarce * _unit(int(instant.timestamp()), zone_id), 2)
+            tmor = round(2.0 * scarce * unit(int(instant.timestamp()), zone_id), 2)
             row |= {
                 "Total30MinRequirement": 2360 if zone == "ROS" else 700,
                 "TmsrDesignatedMw": 190.5, "TmnsrDesignatedMw": 2400.0, "TmorDesignatedMw": 650.0,

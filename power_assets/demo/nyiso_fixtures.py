@@ -13,15 +13,13 @@ fall-back day the 01:xx stamps repeat (labelled EDT then EST where the file has 
 the spring-forward day there are no 02:xx stamps. LBMP = energy + losses - published congestion.
 """
 
-import io
 import math
-import zipfile
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from power_assets.demo.synthetic import seed, unit, zip_members
 from power_assets.market_time import market_day_bounds
 
 EASTERN = ZoneInfo("America/New_York")
@@ -117,18 +115,6 @@ def monthly_name(folder: str, month: date, suffix: str = "") -> str:
     return f"{month:%Y%m}01{folder}{suffix}_csv.zip"
 
 
-def _unit(*keys: int) -> float:
-    """A deterministic pseudo-random number in [0, 1) from integers."""
-    acc = 0
-    for key in keys:
-        acc = ((acc ^ key) * 2654435761 + 40503) % 2**32
-    return acc / 2**32
-
-
-def _seed(text: str) -> int:
-    return zlib.crc32(text.encode())
-
-
 def _shape(hour: float) -> float:
     """Daily shape by local clock hour: night trough, morning ramp, evening peak (about 0.6-1.4)."""
     return (
@@ -182,14 +168,14 @@ def _lbmp_rows(spec: MisFolder, suffix: str, stamp: _Stamp, salt: int) -> list[l
     names = GENERATORS if suffix == "_gen" else {**ZONES, **EXTERNALS}
     energy = round(100 * (28.0 * _shape(stamp.hour) + 4.0 * math.sin(stamp.minute_key / 1440)))
     if spec.interval < HOUR:
-        energy += round(900 * (_unit(stamp.minute_key, salt) - 0.5))
+        energy += round(900 * (unit(stamp.minute_key, salt) - 0.5))
     rows = []
     for name in sorted(names):
-        seed = _seed(name)
-        loss = round(energy * ((seed % 1001) / 1000 - 0.45) * 0.08)
+        salt = seed(name)
+        loss = round(energy * ((salt % 1001) / 1000 - 0.45) * 0.08)
         published = 0  # NYISO writes congestion with the opposite sign: negative when it adds
         if name in _DOWNSTATE and stamp.hour >= 16 and stamp.hour < 21:
-            published = -round(150 + 700 * _unit(seed % 9973, stamp.minute_key))
+            published = -round(150 + 700 * unit(salt % 9973, stamp.minute_key))
         lbmp = energy + loss - published
         rows.append([name, names[name], _money(lbmp), _money(loss), _money(published)])
     return rows
@@ -199,10 +185,10 @@ def _asp_rows(stamp: _Stamp, real_time: bool) -> list[list]:
     rows = []
     for rank, zone in enumerate(sorted(ZONES)):
         factor = 1.0 + (0.4 if zone in _DOWNSTATE else 0.0) + 0.02 * rank
-        noise = 1.0 + (0.3 * _unit(stamp.minute_key, rank) if real_time else 0.0)
+        noise = 1.0 + (0.3 * unit(stamp.minute_key, rank) if real_time else 0.0)
         values = [_money(round(100 * b * factor * _shape(stamp.hour) * noise)) for b in _AS_BASE]
         if real_time:
-            values.append(_money(round(10 + 5 * _unit(stamp.minute_key, 7))))
+            values.append(_money(round(10 + 5 * unit(stamp.minute_key, 7))))
         rows.append([zone, ZONES[zone], *values])
     return rows
 
@@ -210,8 +196,8 @@ def _asp_rows(stamp: _Stamp, real_time: bool) -> list[list]:
 def _pal_rows(stamp: _Stamp) -> list[list]:
     rows = []
     for zone in sorted(ZONES):
-        tenths = round(10 * _ZONE_LOAD[zone] * _shape(stamp.hour) * (0.98 + 0.04 * _unit(
-            stamp.minute_key, _seed(zone) % 9973)))  # fmt: skip
+        tenths = round(10 * _ZONE_LOAD[zone] * _shape(stamp.hour) * (0.98 + 0.04 * unit(
+            stamp.minute_key, seed(zone) % 9973)))  # fmt: skip
         rows.append([zone, ZONES[zone], f"{tenths // 10}.{tenths % 10}"])
     return rows
 
@@ -219,8 +205,8 @@ def _pal_rows(stamp: _Stamp) -> list[list]:
 def _fuel_rows(stamp: _Stamp) -> list[list]:
     rows = []
     for fuel, base in zip(FUELS, _FUEL_MW, strict=True):
-        scale = 1.0 if fuel == "Nuclear" else _shape(stamp.hour) * (0.95 + 0.1 * _unit(
-            stamp.minute_key, _seed(fuel) % 9973))  # fmt: skip
+        scale = 1.0 if fuel == "Nuclear" else _shape(stamp.hour) * (0.95 + 0.1 * unit(
+            stamp.minute_key, seed(fuel) % 9973))  # fmt: skip
         rows.append([fuel, f"{round(base * scale)}.0"])
     return rows
 
@@ -272,7 +258,7 @@ def nyiso_csv(
     faults = faults or Faults()
     tz = spec.time_zone if time_zone_column is None else time_zone_column
     header = _header(spec, folder, tz, old_headers)
-    salt = _seed(folder + suffix)
+    salt = seed(folder + suffix)
     dropped = {t.astimezone(UTC) for t in faults.drop_intervals}
     rows: list[list] = []
     for stamp in _stamps(spec, day, irregular):
@@ -321,18 +307,6 @@ def _format(header: list[str], rows: list[list], quoted: bool, tz: bool) -> str:
     lines = [",".join(f'"{h}"' if quoted else h for h in header)]
     lines += [",".join(cell(v, i in text_columns) for i, v in enumerate(row)) for row in rows]
     return "\r\n".join(lines) + "\r\n"
-
-
-def zip_members(members: dict[str, bytes], when: datetime) -> bytes:
-    """A ZIP of deflated members, byte-for-byte reproducible for the same inputs."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in members.items():
-            info = zipfile.ZipInfo(name, date_time=when.timetuple()[:6])
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 0
-            archive.writestr(info, content)
-    return buffer.getvalue()
 
 
 def nyiso_month_zip(

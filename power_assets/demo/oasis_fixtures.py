@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
+from power_assets.demo.synthetic import bump, unit
 from power_assets.isos.caiso import HEADERS, OASIS_QUERIES, OasisQuery
 from power_assets.market_time import market_day_bounds
 
@@ -104,22 +105,10 @@ class Faults:
     missing_column: str | None = None
 
 
-def _unit(*keys: int) -> float:
-    """A deterministic pseudo-random number in [0, 1) from integers (Knuth multiplicative hash)."""
-    acc = 0
-    for key in keys:
-        acc = ((acc ^ key) * 2654435761 + 40503) % 2**32
-    return acc / 2**32
-
-
-def _bump(hour: float, center: float, width: float) -> float:
-    return math.exp(-((hour - center) ** 2) / width)
-
-
 def _energy(hour: float, day_number: int) -> float:
     """System energy price by local clock hour: morning ramp, solar trough, evening peak."""
-    peaks = 24.0 * _bump(hour, 19.0, 5.0) + 7.0 * _bump(hour, 7.5, 3.0)
-    return 38.0 + peaks - 15.0 * _bump(hour, 12.5, 10.0) + 4.0 * math.sin(day_number * 0.9)
+    peaks = 24.0 * bump(hour, 19.0, 5.0) + 7.0 * bump(hour, 7.5, 3.0)
+    return 38.0 + peaks - 15.0 * bump(hour, 12.5, 10.0) + 4.0 * math.sin(day_number * 0.9)
 
 
 def _instants(queryname: str, start: datetime, end: datetime) -> list[datetime]:
@@ -162,13 +151,13 @@ def _interval_table(queryname: str, start: datetime, end: datetime) -> pl.DataFr
         hour = float(local.hour)
         energy = _energy(hour, trading_day.toordinal())
         if real_time:  # RT = DA shape +- noise, with a rare price spike
-            noise, spike = _unit(minutes, salt), _unit(minutes, salt, 7)
+            noise, spike = unit(minutes, salt), unit(minutes, salt, 7)
             energy += (noise - 0.5) * 12.0 + (90.0 + 160.0 * noise if spike < 0.01 else 0.0)
         rows.append((
             idx, minutes * 60_000_000, _gmt(instant), _gmt(instant + step),
             trading_day.isoformat(), offset // timedelta(hours=1) + 1,
             (offset % timedelta(hours=1)) // step + 1 if real_time else 0,
-            minutes % 1_000_003, energy, 4.0 + 7.0 * _bump(hour, 18.0, 6.0), hour,
+            minutes % 1_000_003, energy, 4.0 + 7.0 * bump(hour, 18.0, 6.0), hour,
         ))  # fmt: skip
     return pl.DataFrame(rows, schema=_INTERVAL_SCHEMA, orient="row")
 

@@ -199,7 +199,9 @@ class Ercot(IsoDefinition):
         self, dataset_id: str, day: date, today: date | None = None
     ) -> list[DownloadRequest]:
         """ERCOT's documents cannot be named without listing them first: see `plan_day`."""
-        return []
+        raise NotImplementedError(
+            f"ERCOT {dataset_id} {day}: documents must be listed first; use plan_day"
+        )
 
     def plan_day(
         self, dataset_id: str, day: date, lister: Lister, today: date | None = None

@@ -66,7 +66,7 @@ def sources_of(paths: Sequence[Path], report_type_id: int) -> list[Source]:
             found.append(Source(str(path), (posted or datetime.min, position, 0), posted, path))
             continue
         members = []
-        for name, content in _zip_csvs(path.read_bytes(), str(path)):
+        for name, content in zip_csvs(path.read_bytes(), str(path)):
             doc = _document(name)
             if doc is None or doc.report_type_id == report_type_id:
                 members.append((name, content, doc.posted if doc else None))
@@ -87,7 +87,7 @@ def _document(name: str) -> ErcotDocument | None:
     return None
 
 
-def _zip_csvs(content: bytes, source: str) -> list[tuple[str, bytes]]:
+def zip_csvs(content: bytes, source: str) -> list[tuple[str, bytes]]:
     """(`source!member`, bytes) of the CSVs in a zip, descending into nested zips."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
@@ -98,7 +98,7 @@ def _zip_csvs(content: bytes, source: str) -> list[tuple[str, bytes]]:
     for name, data in members:
         inner = f"{source}!{name}"
         if name.lower().endswith(".zip"):
-            found.extend(_zip_csvs(data, inner))
+            found.extend(zip_csvs(data, inner))
         elif name.lower().endswith(".csv"):
             found.append((inner, data))
     return found

@@ -8,9 +8,7 @@ awarded in the DAM), `Self_Arranged_AS` (MW self-arranged by load-serving entiti
 DSTFlag: the fall-back day is numbered 1..25 and hours are simply the n-th hour of the day.
 """
 
-import io
 import re
-import zipfile
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
+from power_assets.isos.ercot_csv import zip_csvs
 from power_assets.market_time import hours_in_market_day, market_day_bounds
 from power_assets.schemas import AS_QUANTITY_COLUMNS
 
@@ -46,23 +45,13 @@ def member_day(name: str) -> date | None:
 def _members(paths: Sequence[Path]) -> list[tuple[str, str, bytes]]:
     """(source name, member name, bytes) of every CSV, from files or (nested) ZIPs."""
     found: list[tuple[str, str, bytes]] = []
-
-    def walk(label: str, name: str, content: bytes, depth: int) -> None:
-        if name.lower().endswith(".zip"):
-            if depth > 3:
-                raise MalformedFileError(f"{label}: ZIPs nested deeper than 3 levels")
-            try:
-                with zipfile.ZipFile(io.BytesIO(content)) as archive:
-                    for member in archive.namelist():
-                        if not member.endswith("/"):
-                            walk(f"{label}!{member}", member, archive.read(member), depth + 1)
-            except zipfile.BadZipFile as exc:
-                raise MalformedFileError(f"{label}: not a readable ZIP: {exc}") from None
-        elif name.lower().endswith(".csv"):
-            found.append((label, name, content))
-
     for path in paths:
-        walk(str(path), path.name, Path(path).read_bytes(), 0)
+        content = Path(path).read_bytes()
+        if content[:4] != b"PK\x03\x04":
+            found.append((str(path), Path(path).name, content))
+            continue
+        for label, data in zip_csvs(content, str(path)):
+            found.append((label, label.rsplit("!", 1)[-1], data))
     return found
 
 

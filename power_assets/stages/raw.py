@@ -151,8 +151,8 @@ def request_from_json(data: dict[str, Any]) -> DownloadRequest:
 
 def _settled_plan(
     iso: IsoDefinition, dataset_id: str, day: date, folder: Path
-) -> list[DownloadRequest] | None:
-    """The requests of an earlier run, when its listing was made after the day settled.
+) -> tuple[list[DownloadRequest], datetime] | None:
+    """An earlier run's requests and when they were planned, if that was after the day settled.
 
     ISOs that must list documents first (ERCOT) would otherwise list again on every re-run; once
     no new document can appear for the day, the earlier plan stands and nothing is requested.
@@ -167,7 +167,7 @@ def _settled_plan(
         requests = [request_from_json(r) for r in manifest["requests"]]
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return requests if planned_at >= settled_at and requests else None
+    return (requests, planned_at) if planned_at >= settled_at and requests else None
 
 
 def download_day(
@@ -201,14 +201,12 @@ def download_day(
         return DayDownload(iso.id, dataset_id, day, records)
     records: list[DownloadRecord] = []
     fetched_now: set[Path] = set()
-    planned_at = datetime.now(UTC)
-    requests = None if force else _settled_plan(iso, dataset_id, day, folder)
-    if requests is None:
-        requests = iso.plan_day(dataset_id, day, lambda listing: http.fetch(iso, listing).content)
+    settled = None if force else _settled_plan(iso, dataset_id, day, folder)
+    if settled is not None:
+        requests, planned_at = settled
     else:
-        planned_at = datetime.fromisoformat(
-            json.loads((folder / MANIFEST).read_text())["planned_at"]
-        )
+        planned_at = datetime.now(UTC)
+        requests = iso.plan_day(dataset_id, day, lambda listing: http.fetch(iso, listing).content)
     for request in requests:
         path = kept_path(layout, iso.id, dataset_id, day, request)
         # A shared archive fetched earlier in this same call is reused even under force.

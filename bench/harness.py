@@ -1,0 +1,64 @@
+"""What every stage-2 benchmark shares: run a worker script for "baseline" and "ours" in fresh
+subprocesses, interleaved over rounds, and summarize median wall time, rows and peak RSS.
+
+A worker is Python source run as `python -c WORKER kind target repeat`; it prints one JSON line
+{"times": [...], "rows": n, "peak_mb": x} (optionally "import_mb": RSS after its imports).
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+KINDS = ("baseline", "ours")
+
+
+@dataclass
+class Summary:
+    median_s: float
+    rows: int
+    peak_mb: float
+    import_mb: float | None
+
+
+def measure(worker: str, target: Path, rounds: int, repeat: int) -> dict[str, Summary]:
+    times: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    last: dict[str, dict] = {}
+    peaks = dict.fromkeys(KINDS, 0.0)
+    for _ in range(rounds):
+        for kind in KINDS:
+            out = subprocess.run(
+                [sys.executable, "-c", worker, kind, str(target), str(repeat)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            result = json.loads(out.stdout)
+            # The first call in a process pays imports and polars warm-up; keep the rest.
+            times[kind].extend(result["times"][1:] or result["times"])
+            peaks[kind] = max(peaks[kind], result["peak_mb"])
+            last[kind] = result
+    return {
+        kind: Summary(
+            statistics.median(times[kind]),
+            last[kind]["rows"],
+            peaks[kind],
+            last[kind].get("import_mb"),
+        )
+        for kind in KINDS
+    }
+
+
+def report(label: dict[str, str], summary: dict[str, Summary]) -> float:
+    """Print one line per side and the ratio; returns ours / baseline."""
+    width = max(len(text) for text in label.values())
+    for kind in KINDS:
+        s = summary[kind]
+        after = f" ({s.import_mb:.0f} MB after imports)" if s.import_mb is not None else ""
+        print(
+            f"{label[kind]:<{width}} : {s.median_s * 1000:8.1f} ms median, {s.rows:>7} rows, "
+            f"peak RSS {s.peak_mb:7.1f} MB{after}"
+        )
+    ratio = summary["ours"].median_s / summary["baseline"].median_s
+    print(f"ratio stage2 / baseline: {ratio:.2f}x")
+    return ratio
