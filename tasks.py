@@ -39,7 +39,9 @@ def _ensure_environment() -> None:
     STAMP.write_text(wanted)
 
 
-INSTANCE_YAML = """\
+INSTANCE_TEMPLATE = ROOT / "power_assets" / "dagster_instance.yaml"
+# What tasks.py wrote before run queues and per-ISO limits existed; such a file is upgraded.
+_FIRST_INSTANCE_YAML = """\
 # Dagster instance settings for this checkout; written once by tasks.py, yours to edit.
 telemetry:
   enabled: false
@@ -54,8 +56,9 @@ def _environ() -> dict[str, str]:
     env = dict(os.environ)
     home = ROOT / ".dagster_home"
     home.mkdir(exist_ok=True)
-    if not (home / "dagster.yaml").exists():
-        (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    instance_yaml = home / "dagster.yaml"
+    if not instance_yaml.exists() or instance_yaml.read_text() == _FIRST_INSTANCE_YAML:
+        instance_yaml.write_text(INSTANCE_TEMPLATE.read_text())
     env.setdefault("DAGSTER_HOME", str(home))
     env.setdefault("POWER_ASSETS_DATA_DIR", str(ROOT / "data"))
     return env

@@ -13,6 +13,15 @@ from power_assets.assets.flattened import flattened_assets
 from power_assets.assets.raw import raw_assets
 from power_assets.assets.standardized import standardized_assets
 from power_assets.assets.warehouse import warehouse_assets
+from power_assets.automation.day_ahead import day_ahead_schedules
+from power_assets.automation.freshness import (
+    build_freshness_schedule,
+    freshness_checks,
+    freshness_job,
+)
+from power_assets.automation.realtime import realtime_sensors
+from power_assets.automation.selection import automation_jobs
+from power_assets.isos import registered_isos
 from power_assets.resources import default_resources
 
 DAILY_PIPELINE_JOB = "daily_pipeline"
@@ -58,9 +67,13 @@ def rollup_jobs() -> list:
 
 
 def build_defs(resources: Mapping[str, object] | None = None) -> dg.Definitions:
+    isos = registered_isos()
     return dg.Definitions(
         assets=all_assets(),
-        jobs=[daily_pipeline_job(), *rollup_jobs()],
+        asset_checks=freshness_checks(isos),
+        jobs=[daily_pipeline_job(), *rollup_jobs(), *automation_jobs(isos), freshness_job(isos)],
+        sensors=realtime_sensors(isos),
+        schedules=[*day_ahead_schedules(isos), build_freshness_schedule(isos)],
         resources={**default_resources(), **(resources or {})},
     )
 

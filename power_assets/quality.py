@@ -5,7 +5,7 @@ turn them into Dagster check results. Gaps are measured against the market day's
 per location, so one missing five-minute interval is seen, not only whole missing days.
 """
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -19,10 +19,21 @@ def duplicate_keys(frame: pl.DataFrame, key: list[str]) -> pl.DataFrame:
 
 
 def interval_gaps(
-    frame: pl.DataFrame, by: str, timezone: str, day: date, interval: timedelta
+    frame: pl.DataFrame,
+    by: str,
+    timezone: str,
+    day: date,
+    interval: timedelta,
+    through: datetime | None = None,
 ) -> pl.DataFrame:
-    """Per location: the expected interval starts it lacks, and instants that are off the grid."""
+    """Per location: the expected interval starts it lacks, and instants that are off the grid.
+
+    `through` (a day still in progress) ends the expected grid at that interval start: intervals
+    the ISO cannot have published yet are not gaps.
+    """
     grid = pl.DataFrame(expected_interval_starts(timezone, day, interval))
+    if through is not None:
+        grid = grid.filter(pl.col("interval_start") <= through)
     present = frame.select(by, "interval_start").unique()
     locations = present.select(by).unique()
     missing = (

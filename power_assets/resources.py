@@ -1,9 +1,10 @@
-"""Dagster resources: where data lives, the shared ISO HTTP client, and the DuckDB store.
+"""Dagster resources: where data lives, the clock, the shared ISO HTTP client, and the DuckDB store.
 
 `default_resources()` is what `build_defs()` uses; tests and the demo replace entries through
 `build_defs(resources=...)` rather than monkeypatching.
 """
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -23,9 +24,29 @@ class StorageResource(dg.ConfigurableResource):
         return Layout(Path(self.data_dir).resolve() if self.data_dir else settings.data_dir())
 
 
+class ClockResource(dg.ConfigurableResource):
+    """What time it is for the pipeline: which windows of today are still open, when a response
+    was fetched, which market day is "today".
+
+    `frozen_at` (ISO 8601 with offset) pins the time; empty (default) means the system clock. Tests
+    and simulations pin it to replay a day against a fake ISO that publishes by the same clock.
+    """
+
+    frozen_at: str = ""
+
+    def now(self) -> datetime:
+        if not self.frozen_at:
+            return datetime.now(UTC)
+        pinned = datetime.fromisoformat(self.frozen_at)
+        if pinned.tzinfo is None:
+            raise ValueError(f"clock.frozen_at needs a UTC offset: {self.frozen_at!r}")
+        return pinned.astimezone(UTC)
+
+
 def default_resources() -> dict[str, object]:
     return {
         "storage": StorageResource(),
+        "clock": ClockResource(),
         "iso_http": IsoHttpClient(),
         "warehouse": DuckDBResource(database=str(settings.duckdb_path())),
     }

@@ -9,8 +9,8 @@ from power_assets.assets.runner import CheckRule, PartitionOutcome, run_partitio
 from power_assets.io.files import atomic_write_parquet
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.market_time import hours_in_market_day
-from power_assets.resources import StorageResource
-from power_assets.stages.flatten import flatten
+from power_assets.resources import ClockResource, StorageResource
+from power_assets.stages.flatten import flatten, market_day_grid
 from power_assets.stages.standardize import read_standardized
 
 RULES = [
@@ -42,17 +42,24 @@ def build_flattened(dataset_id: str) -> dg.AssetsDefinition:
         description=f"{dataset_id} with one column per location at its native interval; gaps "
         "under one hour forward-filled, longer ones left null.",
     )
-    def flattened(context: dg.AssetExecutionContext, storage: StorageResource):
+    def flattened(
+        context: dg.AssetExecutionContext, storage: StorageResource, clock: ClockResource
+    ):
         layout = storage.layout()
 
         def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
             spec = iso.dataset(dataset_id)
             long = read_standardized(layout.raw_parquet(iso.id, dataset_id, partition.day))
-            wide, report = flatten(long, spec, iso.timezone, partition.day)
+            through = None
+            if clock.now() < iso.market_day_bounds(partition.day)[1] and long.height:
+                through = long["interval_start"].max()  # a day in progress: up to its frontier
+            wide, report = flatten(long, spec, iso.timezone, partition.day, through)
             path = layout.flattened(iso.id, dataset_id, partition.day)
             atomic_write_parquet(path, wide)
             expected_rows = (
                 hours_in_market_day(iso.timezone, partition.day) * spec.intervals_per_hour
+                if through is None
+                else market_day_grid(iso.timezone, partition.day, spec.interval, through).height
             )
             grid_problems = report.null_cells + abs(expected_rows - wide.height)
             return PartitionOutcome(

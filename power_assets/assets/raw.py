@@ -8,7 +8,7 @@ from power_assets.assets.partitions import MarketPartition, all_iso_ids, market_
 from power_assets.assets.runner import PartitionOutcome, run_partitions, stage_asset
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import IsoDefinition, registered_datasets
-from power_assets.resources import StorageResource
+from power_assets.resources import ClockResource, StorageResource
 from power_assets.stages.raw import download_day, extract_day
 
 
@@ -34,13 +34,14 @@ def build_raw_download(dataset_id: str) -> dg.AssetsDefinition:
         config: DownloadConfig,
         storage: StorageResource,
         iso_http: IsoHttpClient,
+        clock: ClockResource,
     ):
         layout = storage.layout()
 
         def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
             result = download_day(
                 iso, dataset_id, partition.day, iso_http, layout,
-                force=config.force_download, log=context.log.warning,
+                force=config.force_download, log=context.log.warning, clock=clock.now,
             )  # fmt: skip
             return PartitionOutcome(
                 {

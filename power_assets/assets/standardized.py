@@ -2,6 +2,8 @@
 with its checks (duplicate keys and absurd prices block downstream; interval gaps warn).
 """
 
+from datetime import datetime
+
 import dagster as dg
 import polars as pl
 
@@ -10,7 +12,7 @@ from power_assets.assets.partitions import MarketPartition, all_iso_ids, market_
 from power_assets.assets.runner import CheckRule, PartitionOutcome, run_partitions, stage_asset
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.kinds import kind_spec
-from power_assets.resources import StorageResource
+from power_assets.resources import ClockResource, StorageResource
 from power_assets.stages.standardize import standardize_day, write_standardized
 
 MAX_LISTED = 50  # keep check metadata readable: list at most this many offenders
@@ -35,8 +37,14 @@ RULES = [
 
 
 def findings_for(
-    frame: pl.DataFrame, iso: IsoDefinition, dataset_id: str, partition: MarketPartition
+    frame: pl.DataFrame,
+    iso: IsoDefinition,
+    dataset_id: str,
+    partition: MarketPartition,
+    now: datetime | None = None,
 ) -> dict[str, tuple[int, object]]:
+    """What each check finds in one partition. For a day still in progress at `now`, the gap check
+    looks only up to the latest interval present: later ones are not published yet, not missing."""
     spec = iso.dataset(dataset_id)
     kind = kind_spec(spec.kind)
     duplicates = quality.duplicate_keys(frame, kind.key)
@@ -46,7 +54,12 @@ def findings_for(
     by = kind.location
     # Per series (e.g. each AS product of a region), so one product's missing hour is seen.
     series = frame.with_columns(kind.series_name().alias("series"))
-    gaps = quality.interval_gaps(series, "series", iso.timezone, partition.day, spec.interval)
+    through = None
+    if now is not None and now < iso.market_day_bounds(partition.day)[1] and not frame.is_empty():
+        through = frame["interval_start"].max()
+    gaps = quality.interval_gaps(
+        series, "series", iso.timezone, partition.day, spec.interval, through
+    )
     gaps = gaps.filter((pl.col("missing").list.len() > 0) | (pl.col("off_grid").list.len() > 0))
     return {
         "no_duplicate_keys": (duplicates.height, duplicates.head(MAX_LISTED).to_dicts()),
@@ -86,7 +99,9 @@ def build_raw_parquet(dataset_id: str) -> dg.AssetsDefinition:
         description=f"{dataset_id} as a standardized long table (UTC instants), validated by its "
         "pandera model; data/{ISO}/raw_parquet/{dataset}/{date}.parquet.",
     )
-    def raw_parquet(context: dg.AssetExecutionContext, storage: StorageResource):
+    def raw_parquet(
+        context: dg.AssetExecutionContext, storage: StorageResource, clock: ClockResource
+    ):
         layout = storage.layout()
 
         def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
@@ -95,7 +110,7 @@ def build_raw_parquet(dataset_id: str) -> dg.AssetsDefinition:
             write_standardized(frame, path)
             return PartitionOutcome(
                 {**report.metadata(), "path": str(path)},
-                findings_for(frame, iso, dataset_id, partition),
+                findings_for(frame, iso, dataset_id, partition, clock.now()),
             )
 
         yield from run_partitions(context, key, work, RULES, dataset_id=dataset_id)

@@ -139,6 +139,40 @@ class RequestSpacer:
         finally:
             os.close(fd)  # also releases the flock
 
+    def try_turn(self, budget_s: float, poll_s: float = 0.05) -> bool:
+        """Like `wait_turn`, but give up (False, nothing recorded) rather than wait past `budget_s`.
+
+        For callers that must not block (a sensor tick): while a backfill holds the ISO's request
+        budget, they skip a turn instead of queueing behind it.
+        """
+        if self.min_spacing_s <= 0:
+            return True
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        deadline = self._clock() + budget_s
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if self._clock() + poll_s > deadline:
+                        return False
+                    self._sleep(poll_s)
+            now = self._clock()
+            wait = min(self.min_spacing_s, _read_epoch(fd) + self.min_spacing_s - now)
+            if wait > 0:
+                if now + wait > deadline:
+                    return False
+                self._sleep(wait)
+                now = self._clock()
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.ftruncate(fd, 0)
+            os.write(fd, repr(now).encode())
+            return True
+        finally:
+            os.close(fd)
+
 
 def _read_epoch(fd: int) -> float:
     os.lseek(fd, 0, os.SEEK_SET)
@@ -400,6 +434,44 @@ class IsoHttpClient(dg.ConfigurableResource):
             ),
             on_unauthorized=iso.forget_auth if request.needs_auth else None,
         )
+
+    def probe(
+        self,
+        iso: IsoDefinition,
+        request: DownloadRequest,
+        *,
+        timeout_s: float = 5.0,
+        spacing_budget_s: float = 2.0,
+    ) -> FetchResult | None:
+        """One quick request for a sensor tick: no retries, short timeouts, and None (nothing sent)
+        when the ISO's request spacing is held by running downloads for longer than the budget.
+
+        The ISO's spacing still applies, so a probe never pushes an ISO past its rate limit.
+        Raises `DownloadError` on any failure; the payload is not checked (it may be a file tail).
+        """
+        spacer = RequestSpacer(iso.id, self.spacing_for(iso), self.resolved_lock_dir())
+        if not spacer.try_turn(spacing_budget_s):
+            return None
+        fetcher = HttpFetcher(
+            iso_id=iso.id,
+            timeout_s=timeout_s,
+            connect_timeout_s=min(timeout_s, self.connect_timeout_s),
+            max_retries=0,
+            backoff_base_s=0.0,
+            backoff_max_s=0.0,
+            spacer=RequestSpacer(iso.id, 0.0, self.resolved_lock_dir()),
+            transport=self._transport,
+        )
+        session = _AuthSession(self)
+        with fetcher:
+            return fetcher.get(
+                request.url(self.base_url(iso, request.endpoint)),
+                headers=dict(request.headers) or None,
+                auth=iso.credentials(request) if request.needs_auth else None,
+                headers_factory=(
+                    (lambda: iso.auth_headers(request, session)) if request.needs_auth else None
+                ),
+            )
 
     def post_form(
         self, iso: IsoDefinition, endpoint: str, path: str, form: dict[str, str]

@@ -9,9 +9,11 @@ from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
     DatasetSpec,
+    DayAheadSchedule,
     DownloadRequest,
     IntervalLabel,
     IsoDefinition,
+    RealtimeFeed,
     ValueBound,
 )
 from power_assets.isos.caiso import Caiso
@@ -55,9 +57,11 @@ __all__ = [
     "CombinedSources",
     "DatasetKind",
     "DatasetSpec",
+    "DayAheadSchedule",
     "DownloadRequest",
     "IntervalLabel",
     "IsoDefinition",
+    "RealtimeFeed",
     "ValueBound",
     "get_iso",
     "registered_datasets",

@@ -7,7 +7,7 @@ no stage code needs to know which ISO it is processing.
 import abc
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import ClassVar, Protocol
@@ -117,6 +117,31 @@ class CombinedSources:
     real_time: str
 
 
+@dataclass(frozen=True)
+class RealtimeFeed:
+    """What an ISO's real-time sensor watches, and what the runs it requests refresh.
+
+    `probe_dataset` is the dataset whose newest published interval `latest_interval_request` asks
+    for; `datasets` (which include it) are refreshed through every stage by each run.
+    """
+
+    probe_dataset: str
+    datasets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DayAheadSchedule:
+    """When (ISO-local) an ISO's day-ahead market normally publishes, and a later retry time.
+
+    The schedule materializes tomorrow's partition of `datasets` at `publish`, and again at `retry`
+    if tomorrow's day-ahead prices are not stored by then.
+    """
+
+    publish: time
+    retry: time
+    datasets: tuple[str, ...]
+
+
 class Lister(Protocol):
     def __call__(self, request: DownloadRequest) -> bytes: ...
 
@@ -142,6 +167,9 @@ class IsoDefinition(abc.ABC):
     datasets: ClassVar[dict[str, DatasetSpec]]
     combined: ClassVar[CombinedSources]
     value_bounds: ClassVar[Sequence[ValueBound]]
+    # Automation: what the real-time sensor watches (None: no sensor) and when day-ahead publishes.
+    realtime: ClassVar[RealtimeFeed | None] = None
+    day_ahead: ClassVar[DayAheadSchedule | None] = None
 
     def dataset(self, dataset_id: str) -> DatasetSpec:
         try:
@@ -234,6 +262,28 @@ class IsoDefinition(abc.ABC):
     ) -> tuple[pl.DataFrame, dict[str, int]]:
         """`parse`, plus counts worth reporting (e.g. files lacking a column, rows superseded)."""
         return self.parse(dataset_id, paths), {}
+
+    def latest_interval_request(self, now: datetime) -> DownloadRequest:
+        """A cheap request whose answer tells the newest published interval of the probe dataset.
+
+        `now` is UTC. The real-time sensor sends it every tick (short timeouts, no retries), so it
+        must be small: one node, the tail of today's file, or a document listing.
+        """
+        raise NotImplementedError(f"{self.id} has no real-time probe")
+
+    def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
+        """UTC end of the newest interval in a response of `dataset_id` (a probe or a data file).
+
+        None when the response holds no interval yet. Used on probe answers and, for ISOs that can
+        narrow requests (`narrow_request`), on the pieces fetched for a day still in progress.
+        """
+        raise NotImplementedError(f"{self.id} cannot read the latest interval of {dataset_id}")
+
+    def narrow_request(self, request: DownloadRequest, start: datetime) -> DownloadRequest | None:
+        """`request` cut to begin at `start` (UTC, inside its window), or None if the ISO's API
+        cannot ask for part of a window. ISOs that can (CAISO OASIS) let a run for today fetch only
+        the intervals it does not hold yet instead of the whole open window again."""
+        return None
 
     @abc.abstractmethod
     def check_payload(self, content: bytes, source: str) -> None:

@@ -11,7 +11,7 @@ import re
 import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import ClassVar
 from xml.etree import ElementTree
@@ -26,13 +26,16 @@ from power_assets.errors import (
     SchemaDriftError,
 )
 from power_assets.isos import caiso_extra as extra
+from power_assets.isos import caiso_realtime as realtime
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
     DatasetSpec,
+    DayAheadSchedule,
     DownloadRequest,
     IntervalLabel,
     IsoDefinition,
+    RealtimeFeed,
     ValueBound,
 )
 from power_assets.schemas import AS_PRICE_COLUMNS, LMP_COLUMNS
@@ -113,6 +116,38 @@ _OASIS_NAME = re.compile(
 )
 
 
+def oasis_request(
+    iso_id: str,
+    dataset_id: str,
+    start: datetime,
+    end: datetime,
+    selection: tuple[tuple[str, str], ...] | None = None,
+) -> DownloadRequest:
+    """One SingleZip request of an OASIS price dataset for the UTC window [start, end).
+
+    `selection` replaces the dataset's default one (all AP nodes, all AS regions), e.g. one node.
+    """
+    query = OASIS_QUERIES[dataset_id]
+    return DownloadRequest(
+        iso=iso_id,
+        dataset=dataset_id,
+        path="SingleZip",
+        params=(
+            ("resultformat", "6"),
+            ("queryname", query.queryname),
+            ("version", query.version),
+            ("market_run_id", query.market_run_id),
+            ("startdatetime", start.strftime(OASIS_TIME_FORMAT)),
+            ("enddatetime", end.strftime(OASIS_TIME_FORMAT)),
+            *(query.selection if selection is None else selection),
+        ),
+        file_name=f"{query.queryname}_{query.market_run_id}_"
+        f"{start:%Y%m%dT%H%M}Z_{end:%Y%m%dT%H%M}Z.zip",
+        window_start=start,
+        window_end=end,
+    )
+
+
 class Caiso(IsoDefinition):
     id: ClassVar[str] = "CAISO"
     name: ClassVar[str] = "California ISO (OASIS)"
@@ -141,6 +176,10 @@ class Caiso(IsoDefinition):
         **extra.EXTRA_DATASETS,
     }  # fmt: skip
     combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_da", "lmp_rt5")
+    realtime: ClassVar[RealtimeFeed] = RealtimeFeed("lmp_rt5", ("lmp_rt5", "lmp_rt15"))
+    day_ahead: ClassVar[DayAheadSchedule] = DayAheadSchedule(
+        time(13, 15), time(15, 45), ("lmp_da", "as_da", "load_forecast")
+    )
     value_bounds: ClassVar[tuple[ValueBound, ...]] = (
         ValueBound(
             DatasetKind.LMP, 2000, 2100, -3_000.0, 6_000.0,
@@ -159,26 +198,9 @@ class Caiso(IsoDefinition):
     ) -> list[DownloadRequest]:
         if dataset_id in extra.EXTRA_DATASETS:
             return extra.extra_requests_for_day(self.id, dataset_id, day, self.market_day_bounds)
-        query = OASIS_QUERIES[self.dataset(dataset_id).id]
+        self.dataset(dataset_id)  # UnknownDatasetError for what CAISO does not offer
         return [
-            DownloadRequest(
-                iso=self.id,
-                dataset=dataset_id,
-                path="SingleZip",
-                params=(
-                    ("resultformat", "6"),
-                    ("queryname", query.queryname),
-                    ("version", query.version),
-                    ("market_run_id", query.market_run_id),
-                    ("startdatetime", start.strftime(OASIS_TIME_FORMAT)),
-                    ("enddatetime", end.strftime(OASIS_TIME_FORMAT)),
-                    *query.selection,
-                ),
-                file_name=f"{query.queryname}_{query.market_run_id}_"
-                f"{start:%Y%m%dT%H%M}Z_{end:%Y%m%dT%H%M}Z.zip",
-                window_start=start,
-                window_end=end,
-            )
+            oasis_request(self.id, dataset_id, start, end)
             for start, end in self.request_windows(dataset_id, day)
         ]
 
@@ -205,6 +227,17 @@ class Caiso(IsoDefinition):
                         _raise_if_error_document(archive.read(name), f"{source}!{name}")
         except zipfile.BadZipFile as exc:
             raise MalformedFileError(f"{source}: corrupt ZIP from OASIS: {exc}") from exc
+
+    def latest_interval_request(self, now: datetime) -> DownloadRequest:
+        return realtime.probe_request(self.id, now)
+
+    def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
+        if self.dataset(dataset_id).id in extra.OUTLOOK_FILES:  # local HH:MM rows, not OASIS
+            return super().latest_interval_end(dataset_id, content, source)
+        return realtime.latest_end(content, source, self.check_payload)
+
+    def narrow_request(self, request: DownloadRequest, start: datetime) -> DownloadRequest | None:
+        return realtime.narrow(request, start)
 
     def dropped_file_day(self, name: str) -> tuple[str, date] | None:
         """An OASIS CSV covering one market day -> (dataset, day), from its query and market run.

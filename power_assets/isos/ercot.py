@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
@@ -40,21 +41,26 @@ from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
     DatasetSpec,
+    DayAheadSchedule,
     DownloadRequest,
     IntervalLabel,
     IsoDefinition,
     Lister,
+    RealtimeFeed,
     ValueBound,
 )
 from power_assets.isos.ercot_disclosure import member_day, parse_as_disclosure
 from power_assets.isos.ercot_parsing import parse_ercot
+from power_assets.isos.ercot_realtime import PROBE_DATASET, latest_sced_interval_end
 from power_assets.isos.ercot_reports import (
     REPORTS,
     REPORTS_BY_TYPE,
     ErcotDocument,
     ErcotReport,
     listed_document,
+    mis_documents,
     parse_document_name,
+    read_json,
     select_documents,
 )
 
@@ -162,6 +168,10 @@ class Ercot(IsoDefinition):
         )
     }  # fmt: skip
     combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_da", "lmp_rt15")
+    realtime: ClassVar[RealtimeFeed] = RealtimeFeed(PROBE_DATASET, ("lmp_rt5", "lmp_rt15"))
+    day_ahead: ClassVar[DayAheadSchedule] = DayAheadSchedule(
+        clock(13, 45), clock(16, 15), ("lmp_da", "as_da", "load_forecast")
+    )
     value_bounds: ClassVar[tuple[ValueBound, ...]] = (
         ValueBound(
             DatasetKind.LMP, 2000, 2021, -5_000.0, 25_000.0,
@@ -235,17 +245,20 @@ class Ercot(IsoDefinition):
             iso=self.id, dataset=report.dataset, window_start=start, window_end=end, **fields
         )
 
-    def _mis_requests(
-        self, report: ErcotReport, day: date, lister: Lister
-    ) -> list[DownloadRequest]:
-        listing = self._day_request(
+    def _mis_listing(self, report: ErcotReport, day: date) -> DownloadRequest:
+        """The MIS listing of every document of `report` it still keeps (not just `day`'s)."""
+        return self._day_request(
             report, day, path=MIS_LIST_PATH,
             params=(("reportTypeId", str(report.report_type_id)),),
             file_name=f"doclist_{report.report_type_id}.json",
         )  # fmt: skip
+
+    def _mis_requests(
+        self, report: ErcotReport, day: date, lister: Lister
+    ) -> list[DownloadRequest]:
         source = f"ERCOT MIS document list {report.report_type_id}"
         entries = []
-        for doc_info in _mis_documents(lister(listing), source):
+        for doc_info in mis_documents(lister(self._mis_listing(report, day)), source):
             name = str(doc_info.get("ConstructedName", ""))
             doc = parse_document_name(name)
             if doc is None:
@@ -291,7 +304,7 @@ class Ercot(IsoDefinition):
                 ),
                 file_name=f"archive_{emil}.json", headers=(("Accept", "application/json"),),
             )  # fmt: skip
-            body = _json(lister(listing), f"ERCOT archive listing {report.emil_id}")
+            body = read_json(lister(listing), f"ERCOT archive listing {report.emil_id}")
             pages = int(body.get("_meta", {}).get("totalPages") or 1)
             for archive in body.get("archives") or []:
                 posted = datetime.fromisoformat(str(archive["postDatetime"]))
@@ -327,6 +340,17 @@ class Ercot(IsoDefinition):
             )
         return requests
 
+    # --- real time ---------------------------------------------------------------------------
+
+    def latest_interval_request(self, now: datetime) -> DownloadRequest:
+        """The MIS listing of the SCED LMP report (12300), as planning lists it for today."""
+        return self._mis_listing(REPORTS[PROBE_DATASET], now.astimezone(CENTRAL).date())
+
+    def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
+        if self.dataset(dataset_id).id != PROBE_DATASET:
+            return super().latest_interval_end(dataset_id, content, source)
+        return latest_sced_interval_end(content, source)
+
     # --- credentials --------------------------------------------------------------------------
 
     @staticmethod
@@ -356,7 +380,7 @@ class Ercot(IsoDefinition):
         if head[:4] == b"PK\x03\x04":
             return
         if head[:1] in (b"{", b"["):
-            body = _json(content, source)
+            body = read_json(content, source)
             if isinstance(body, dict) and ("ListDocsByRptTypeRes" in body or "_meta" in body):
                 return
             if isinstance(body, dict) and {"code", "message"} <= body.keys():
@@ -403,27 +427,6 @@ class Ercot(IsoDefinition):
 
 def _utc(local_wall: datetime) -> datetime:
     return local_wall.replace(tzinfo=CENTRAL).astimezone(ZoneInfo("UTC"))
-
-
-def _json(content: bytes, source: str) -> Any:
-    try:
-        return json.loads(content)
-    except ValueError as exc:
-        raise MalformedFileError(f"{source}: not JSON: {exc}; starts {content[:60]!r}") from None
-
-
-def _mis_documents(content: bytes, source: str) -> list[dict[str, Any]]:
-    """The `Document` entries of an MIS listing (one entry may come as an object, not a list)."""
-    body = _json(content, source)
-    listing = (body or {}).get("ListDocsByRptTypeRes") if isinstance(body, dict) else None
-    if listing is None:
-        raise MalformedFileError(f"{source}: no ListDocsByRptTypeRes in the MIS answer")
-    entries = listing.get("DocumentList") or []
-    if isinstance(entries, dict):
-        entries = [entries]
-    return [
-        entry["Document"] for entry in entries if isinstance(entry, dict) and "Document" in entry
-    ]
 
 
 def _safe_name(name: str) -> str:

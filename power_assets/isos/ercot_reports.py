@@ -5,14 +5,17 @@ ERCOT names every document `cdr.{reportTypeId:08}.{16 digits}.{post date}.{post 
 The post date is when ERCOT published it, not the day the data is for: the day-ahead market for
 day D posts on D-1, the 15-minute real-time file ending at 24:00 of D is named `_{D+1}_0000`. This
 module turns a document name into the market day it covers, so stage 1 picks documents by delivery
-day whichever source they come from.
+day whichever source they come from; it also reads the MIS listing that names the documents.
 """
 
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
+
+from power_assets.errors import MalformedFileError
 
 # Leaf CSVs end `.csv`; MIS/API documents `_csv.zip`; `_xml.zip` twins are never wanted.
 _CDR = re.compile(
@@ -165,3 +168,24 @@ def select_documents(
     if report.latest_only and chosen:
         return chosen[-1:]
     return chosen
+
+
+def read_json(content: bytes, source: str) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError as exc:
+        raise MalformedFileError(f"{source}: not JSON: {exc}; starts {content[:60]!r}") from None
+
+
+def mis_documents(content: bytes, source: str) -> list[dict[str, Any]]:
+    """The `Document` entries of an MIS listing (one entry may come as an object, not a list)."""
+    body = read_json(content, source)
+    listing = (body or {}).get("ListDocsByRptTypeRes") if isinstance(body, dict) else None
+    if listing is None:
+        raise MalformedFileError(f"{source}: no ListDocsByRptTypeRes in the MIS answer")
+    entries = listing.get("DocumentList") or []
+    if isinstance(entries, dict):
+        entries = [entries]
+    return [
+        entry["Document"] for entry in entries if isinstance(entry, dict) and "Document" in entry
+    ]

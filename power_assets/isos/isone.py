@@ -27,13 +27,16 @@ from power_assets.errors import (
     MalformedFileError,
     SchemaDriftError,
 )
+from power_assets.isos import isone_realtime as realtime
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
     DatasetSpec,
+    DayAheadSchedule,
     DownloadRequest,
     IntervalLabel,
     IsoDefinition,
+    RealtimeFeed,
     ValueBound,
 )
 from power_assets.isos.isone_records import read_records
@@ -154,6 +157,10 @@ class Isone(IsoDefinition):
             "fiveminutereserveprice): TMSR->SPIN_10, TMNSR->NON_SYNC_10, TMOR->OPERATING_30"),
     }  # fmt: skip
     combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_rt", "lmp_rt5")
+    realtime: ClassVar[RealtimeFeed] = RealtimeFeed("lmp_rt5", ("lmp_rt5", "fuel_mix"))
+    day_ahead: ClassVar[DayAheadSchedule] = DayAheadSchedule(
+        time(13, 45), time(16, 15), ("lmp_da",)
+    )
     value_bounds: ClassVar[tuple[ValueBound, ...]] = (
         ValueBound(DatasetKind.LMP, 2000, 2100, -1_500.0, 5_000.0,
             "Offer floor -$150 and FERC 831 caps ($1,000 soft, $2,000 hard), widened for "
@@ -230,6 +237,14 @@ class Isone(IsoDefinition):
             f"{source}: ISO-NE answered {what} instead of data: {len(content)} bytes starting "
             f"{content[:60]!r}"
         )
+
+    def latest_interval_request(self, now: datetime) -> DownloadRequest:
+        return realtime.probe_request(now)
+
+    def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
+        if self.dataset(dataset_id).id != realtime.PROBE_DATASET:
+            return super().latest_interval_end(dataset_id, content, source)
+        return realtime.latest_interval_end(content, source)
 
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
         spec = self.dataset(dataset_id)

@@ -19,7 +19,7 @@ import re
 import zipfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -28,15 +28,19 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from power_assets.errors import IsoNoDataError, MalformedFileError
+from power_assets.isos import nyiso_realtime
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
     DatasetSpec,
+    DayAheadSchedule,
     DownloadRequest,
     IntervalLabel,
     IsoDefinition,
+    RealtimeFeed,
     ValueBound,
 )
+from power_assets.isos.file_tails import tail_headers
 from power_assets.isos.nyiso_parsing import (
     TIMEZONE,
     as_table,
@@ -136,6 +140,12 @@ class Nyiso(IsoDefinition):
         ),
     }  # fmt: skip
     combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_da", "lmp_rt5")
+    realtime: ClassVar[RealtimeFeed] = RealtimeFeed(
+        "lmp_rt5", ("lmp_rt5", "as_rt", "load", "fuel_mix")
+    )
+    day_ahead: ClassVar[DayAheadSchedule] = DayAheadSchedule(
+        time(11, 15), time(14, 15), ("lmp_da", "as_da", "load_forecast")
+    )
     value_bounds: ClassVar[tuple[ValueBound, ...]] = (
         ValueBound(
             DatasetKind.LMP, 2000, 2100, -1_500.0, 5_000.0,
@@ -223,6 +233,25 @@ class Nyiso(IsoDefinition):
             member=daily,
             final_after=market_day_bounds(self.timezone, next_month)[0],
         )
+
+    def latest_interval_request(self, now: datetime) -> DownloadRequest:
+        """The last bytes of today's (New York) `realtime_zone.csv`, which grows every 5 minutes."""
+        spec = self.dataset(self.realtime.probe_dataset)
+        day = now.astimezone(ZoneInfo(self.timezone)).date()
+        source, (start, end) = MIS_SOURCES[spec.id], self.market_day_bounds(day)
+        daily = source.daily_name(day, "_zone")
+        return DownloadRequest(
+            iso=self.id, dataset=spec.id, path=f"csv/{source.folder}/{daily}", params=(),
+            headers=tail_headers(), file_name=daily.replace(".csv", "_tail.csv"),
+            window_start=start, window_end=end,
+        )  # fmt: skip
+
+    def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
+        """Newest interval of a daily CSV or its tail (isolf, a six-day forecast, is not read)."""
+        spec = self.dataset(dataset_id)
+        if spec.kind is DatasetKind.LOAD_FORECAST:
+            return super().latest_interval_end(dataset_id, content, source)
+        return nyiso_realtime.latest_interval_end(content, source, spec)
 
     def dropped_file_day(self, name: str) -> tuple[str, date] | None:
         """A daily MIS CSV (`20240105damlbmp_zone.csv`) -> (dataset, that day).

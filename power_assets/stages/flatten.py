@@ -6,7 +6,7 @@ longer gaps stay null in full (never half-filled), so a user can tell a blip fro
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import polars as pl
 
@@ -48,14 +48,28 @@ def latest_vintage(long: pl.DataFrame) -> pl.DataFrame:
     return long.sort("publish_time").group_by("area", "interval_start", maintain_order=True).last()
 
 
+def market_day_grid(
+    timezone: str, day: date, interval: timedelta, through: datetime | None = None
+) -> pl.DataFrame:
+    """The interval starts of the market day; of a day in progress, only those up to `through`."""
+    grid = pl.DataFrame(expected_interval_starts(timezone, day, interval))
+    return grid if through is None else grid.filter(pl.col("interval_start") <= through)
+
+
 def flatten(
-    long: pl.DataFrame, spec: DatasetSpec, timezone: str, day: date
+    long: pl.DataFrame,
+    spec: DatasetSpec,
+    timezone: str,
+    day: date,
+    through: datetime | None = None,
 ) -> tuple[pl.DataFrame, FlattenReport]:
-    """Wide table on the market day's grid. Forecast datasets flatten their latest vintage."""
+    """Wide table on the market day's grid (up to `through` for a day still in progress: later
+    intervals are not published yet, so they are not rows of nulls). Forecast datasets flatten
+    their latest vintage."""
     kind = kind_spec(spec.kind)
     if spec.kind is DatasetKind.LOAD_FORECAST:
         long = latest_vintage(long)
-    grid = pl.DataFrame(expected_interval_starts(timezone, day, spec.interval))
+    grid = market_day_grid(timezone, day, spec.interval, through)
     values = long.select(
         kind.series_name().alias("series"), "interval_start", pl.col(kind.value).alias("value")
     )

@@ -1,0 +1,73 @@
+"""ERCOT for a day in progress: the newest SCED interval an MIS document listing names.
+
+What belongs here: reading the listing of the SCED LMP report (12300, NP6-788-CD, which feeds
+lmp_rt5) for the interval its newest document will fill. Requests stay in `ercot`, what a document
+name means in `ercot_reports`, the rows' time rules in `ercot_parsing`.
+
+SCED runs at arbitrary seconds and each run is one document, named for the run's local wall time
+(`LMPSROSNODENP6788_20241103_013512`). The parser places a run stamped t in the 5-minute interval
+containing t (label start), so the document fills the interval ending floor(t, 5 min) + 5 min. On
+the fall-back day the wall time of a 01:xx run is ambiguous; the file says which pass it is
+(`RepeatedHourFlag`), the listing does not, but its `PublishDate` carries a UTC offset and ERCOT
+posts a run within a minute or two: the run is the latest reading of its wall time not after
+publication.
+"""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from power_assets.isos.ercot_reports import REPORTS, mis_documents, parse_document_name
+
+PROBE_DATASET = "lmp_rt5"
+CENTRAL = ZoneInfo("America/Chicago")
+FIVE_MINUTES = timedelta(minutes=5)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def latest_sced_interval_end(content: bytes, source: str) -> datetime | None:
+    """UTC end of the interval of the newest SCED LMP CSV document an MIS listing names; None
+    when it names none (XML twins and other reports are ignored)."""
+    report = REPORTS[PROBE_DATASET]
+    newest: datetime | None = None
+    for entry in mis_documents(content, source):
+        doc = parse_document_name(str(entry.get("ConstructedName", "")))
+        if doc is None or doc.report_type_id != report.report_type_id or not doc.is_csv:
+            continue
+        if doc.embedded is None:
+            continue  # no run time in the name: nothing says which interval it fills
+        run = run_instant(doc.embedded, _published(entry.get("PublishDate")))
+        if run is None:
+            continue
+        end = run - (run - _EPOCH) % FIVE_MINUTES + FIVE_MINUTES
+        newest = end if newest is None else max(newest, end)
+    return newest
+
+
+def run_instant(wall: datetime, published: datetime | None) -> datetime | None:
+    """The UTC instant of a SCED run at naive Central `wall` time, or None if that wall time does
+    not exist (the spring-forward gap, which the parser rejects too).
+
+    A fall-back 01:xx wall time is read as the later pass when that pass had begun by
+    `published`, else as the earlier one (also without a publication time, like the parser
+    reading RepeatedHourFlag "N").
+    """
+    first, second = (wall.replace(tzinfo=CENTRAL, fold=fold).astimezone(UTC) for fold in (0, 1))
+    if first.astimezone(CENTRAL).replace(tzinfo=None) != wall:
+        return None
+    if published is not None and first != second and second <= published:
+        return second
+    return first
+
+
+def _published(value: Any) -> datetime | None:
+    """The listing's `PublishDate` (ISO 8601, with ERCOT's offset) as UTC; None if absent."""
+    if not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    if stamp.tzinfo is None:
+        stamp = stamp.replace(tzinfo=CENTRAL)
+    return stamp.astimezone(UTC)
