@@ -16,6 +16,7 @@ from power_assets.assets.warehouse import warehouse_assets
 from power_assets.automation.day_ahead import day_ahead_schedules
 from power_assets.automation.freshness import (
     build_freshness_schedule,
+    feed_specs,
     freshness_checks,
     freshness_job,
 )
@@ -69,7 +70,7 @@ def rollup_jobs() -> list:
 def build_defs(resources: Mapping[str, object] | None = None) -> dg.Definitions:
     isos = registered_isos()
     return dg.Definitions(
-        assets=all_assets(),
+        assets=[*all_assets(), *feed_specs(isos)],
         asset_checks=freshness_checks(isos),
         jobs=[daily_pipeline_job(), *rollup_jobs(), *automation_jobs(isos), freshness_job(isos)],
         sensors=realtime_sensors(isos),

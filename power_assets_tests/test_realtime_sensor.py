@@ -3,6 +3,7 @@
 Each tick is evaluated with `build_sensor_context`, the pipeline clock pinned to the fake's clock.
 """
 
+import itertools
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,11 +15,11 @@ import pytest
 
 from power_assets.automation.realtime import RealtimeCursor, build_realtime_sensor
 from power_assets.automation.selection import ISO_TAG
+from power_assets.definitions import build_defs
 from power_assets.demo.ercot_fixtures import documents_for_day, settlement_points
 from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.isone_server import FakeIsone
 from power_assets.demo.nyiso_server import FakeNyiso
-from power_assets.definitions import build_defs
 from power_assets.demo.oasis_server import FakeOasis
 from power_assets.io.http import IsoHttpClient, RequestSpacer
 from power_assets.isos import get_iso
@@ -60,9 +61,7 @@ class Ticker:
     def __init__(self, iso_id, fake, base_urls, tmp_path, instance, spacing: float = 0.0):
         self.iso = get_iso(iso_id)
         self.fake = fake
-        self.sensor = DEFS.get_repository_def().get_sensor_def(
-            build_realtime_sensor(self.iso).name
-        )
+        self.sensor = DEFS.get_repository_def().get_sensor_def(build_realtime_sensor(self.iso).name)
         self.client = IsoHttpClient(
             base_urls=base_urls,
             min_spacing_s={iso_id: spacing},
@@ -131,7 +130,7 @@ def test_each_new_five_minute_interval_requests_exactly_one_run(iso_id, tmp_path
             keys.add(result.run_requests[0].run_key)
             ends.append(ticker.seen)
         assert len(keys) == 3
-        assert [b - a for a, b in zip(ends, ends[1:], strict=False)] == [timedelta(minutes=5)] * 3
+        assert [b - a for a, b in itertools.pairwise(ends)] == [timedelta(minutes=5)] * 3
 
 
 @pytest.mark.parametrize("iso_id", ISOS)

@@ -42,8 +42,32 @@ def check_name(iso: IsoDefinition) -> str:
 
 
 def watched_asset(iso: IsoDefinition) -> str:
+    """The asset a freshness check hangs on: the ISO's real-time feed as stored in DuckDB.
+
+    Not the `warehouse__*` asset itself: checks on it would run inside every stage run (and every
+    backfill of old days) and be red there for ISOs that run no sensor.
+    """
+    return f"realtime_feed__{iso.id}"
+
+
+def stored_asset(iso: IsoDefinition) -> str:
     assert iso.realtime is not None
     return f"warehouse__{iso.realtime.probe_dataset}"
+
+
+def feed_specs(isos: list[IsoDefinition]) -> list[dg.AssetSpec]:
+    """One external asset per ISO with real-time data: nothing materializes it; its check does."""
+    return [
+        dg.AssetSpec(
+            watched_asset(iso),
+            deps=[f"warehouse__{dataset}" for dataset in iso.realtime.datasets],
+            group_name="automation",
+            description=f"{iso.id}'s real-time data as queryable in DuckDB, kept current by "
+            f"the realtime__{iso.id} sensor; its freshness check says how current.",
+        )
+        for iso in isos
+        if iso.realtime is not None
+    ]
 
 
 def newest_stored_interval_end(
@@ -55,7 +79,7 @@ def newest_stored_interval_end(
     partitions = [f"{day.isoformat()}|{iso.id}" for day in (today, today - timedelta(days=1))]
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(watched_asset(iso)), asset_partitions=partitions
+            asset_key=dg.AssetKey(stored_asset(iso)), asset_partitions=partitions
         ),
         limit=10,
     ).records
@@ -84,7 +108,7 @@ def evaluate_freshness(
             },
             description=f"no {iso.id} real-time data stored for today or yesterday",
         )
-    lag = now - newest
+    lag = max(timedelta(0), now - newest)  # ERCOT's newest SCED interval is still under way
     return dg.AssetCheckResult(
         passed=lag <= allowed,
         metadata={

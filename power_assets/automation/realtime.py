@@ -21,6 +21,7 @@ from power_assets.automation.selection import (
     TRIGGER_TAG,
     realtime_combined_keys,
     realtime_job_name,
+    stage_check_keys,
     stage_keys,
 )
 from power_assets.errors import PowerAssetsError
@@ -132,10 +133,12 @@ def _run_request(
     tags = {ISO_TAG: iso.id, TRIGGER_TAG: "realtime"}
     if latest is not None:
         tags["power_assets/published_through"] = latest.isoformat()
+    keys = run_selection(iso, day, now, storage, closing)
     return dg.RunRequest(
         run_key=f"realtime:{iso.id}:{day.isoformat()}:{what}",
         partition_key=f"{day.isoformat()}|{iso.id}",
-        asset_selection=run_selection(iso, day, now, storage, closing),
+        asset_selection=keys,
+        asset_check_keys=stage_check_keys(keys),
         tags=tags,
     )
 

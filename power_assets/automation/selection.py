@@ -4,7 +4,8 @@ Every stage asset spans all ISOs (the partition picks one), so a job per ISO and
 asset selection; the run's partition key (`{date}|{ISO}`) chooses the ISO.
 """
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Iterable, Sequence
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -20,6 +21,25 @@ TRIGGER_TAG = "power_assets/trigger"
 def stage_keys(datasets: Iterable[str]) -> list[dg.AssetKey]:
     """Every stage asset (download through DuckDB) of these datasets."""
     return [dg.AssetKey(f"{stage}__{dataset}") for dataset in datasets for stage in STAGES]
+
+
+@functools.cache
+def _stage_checks() -> dict[dg.AssetKey, tuple[dg.AssetCheckKey, ...]]:
+    # Imported here: the asset modules import the ISO registry, which this module must not need.
+    from power_assets.definitions import all_assets
+
+    return {
+        key: tuple(check for check in assets_def.check_keys if check.asset_key == key)
+        for assets_def in all_assets()
+        for key in assets_def.keys
+    }
+
+
+def stage_check_keys(keys: Sequence[dg.AssetKey]) -> list[dg.AssetCheckKey]:
+    """The checks that run inside these stage assets (duplicates, bounds, gaps...), and no others:
+    the freshness checks on the same assets are evaluated on their own schedule."""
+    checks = _stage_checks()
+    return [check for key in keys for check in checks.get(key, ())]
 
 
 def realtime_combined_keys() -> list[dg.AssetKey]:
@@ -42,7 +62,8 @@ def realtime_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
         keys += realtime_combined_keys()
     return dg.define_asset_job(
         realtime_job_name(iso),
-        selection=dg.AssetSelection.assets(*keys),
+        selection=dg.AssetSelection.assets(*keys).without_checks()
+        | dg.AssetSelection.checks(*stage_check_keys(keys)),
         description=f"{iso.id} real-time datasets for today's market day, every stage; requested "
         "by the realtime sensor whenever the ISO publishes a new interval.",
         tags={ISO_TAG: iso.id},
@@ -54,7 +75,8 @@ def day_ahead_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
     keys = [*stage_keys(iso.day_ahead.datasets), dg.AssetKey("combined__da_as_hourly")]
     return dg.define_asset_job(
         day_ahead_job_name(iso),
-        selection=dg.AssetSelection.assets(*keys),
+        selection=dg.AssetSelection.assets(*keys).without_checks()
+        | dg.AssetSelection.checks(*stage_check_keys(keys)),
         description=f"{iso.id} day-ahead datasets for tomorrow, every stage; run by the "
         "day-ahead schedule after the market publishes.",
         tags={ISO_TAG: iso.id},

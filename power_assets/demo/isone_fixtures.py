@@ -10,7 +10,9 @@ taken from ISO-NE data. The *formats* follow ISO-NE: "C"/"H"/"D"/"T" records wit
 numbers bare, `Date` as MM/DD/YYYY and `Hour Ending` "01".."24" with no "02" on the spring-forward
 day and "02" then "02X" on the fall-back day; 5-minute files by local `Local Time` (the fall-back
 day's 01:00-01:55 twice, with no marker); JSON `BeginDate` as local time with its UTC offset;
-genfuelmix snapshots at irregular times, Solar only in daylight and Other now and then.
+genfuelmix snapshots at irregular times, Solar only in daylight and Other now and then. Each
+generator takes `published_until` (aware; None: the whole day) and then keeps only the intervals
+ended by it, as a report still growing through its day.
 """
 
 import json
@@ -31,6 +33,7 @@ from power_assets.isos.isone import (
 from power_assets.market_time import UTC, market_day_bounds
 
 TIMEZONE = "America/New_York"
+FIVE_MINUTES = timedelta(minutes=5)
 # (Location ID, Location Name, Location Type): hub, the eight load zones and a few invented nodes.
 DEMO_LOCATIONS: list[tuple[str, str, str]] = [
     *((loc_id, name, kind) for loc_id, (name, kind) in KNOWN_LOCATIONS.items()),
@@ -141,6 +144,11 @@ def _apply(rows: list[dict], faults: Faults, value_key: str, key: str) -> list[d
     return rows + rows[: faults.duplicate_rows]
 
 
+def _published(rows: list[dict], interval: timedelta, until: datetime | None) -> list[dict]:
+    """The rows whose interval (from `_start`) has ended by `until`; all of them for None."""
+    return rows if until is None else [r for r in rows if r["_start"] + interval <= until]
+
+
 def _columns(columns: Sequence[str], faults: Faults) -> list[str]:
     out = [c for c in columns if c != faults.missing_column]
     return [*out, faults.extra_column] if faults.extra_column else out
@@ -148,7 +156,7 @@ def _columns(columns: Sequence[str], faults: Faults) -> list[str]:
 
 def hourly_lmp_csv(
     day: date, report: str = "da", *, locations: Sequence[tuple[str, str, str]] = DEMO_LOCATIONS,
-    faults: Faults | None = None,
+    faults: Faults | None = None, published_until: datetime | None = None,
 ) -> bytes:  # fmt: skip
     """WW_DALMP_ISO (report "da") or lmp_rt_final / lmp_rt_prelim ("rt_final"/"rt_prelim")."""
     faults = faults or Faults()
@@ -162,6 +170,7 @@ def hourly_lmp_csv(
                 "Locational Marginal Price": lmp, "Energy Component": energy,
                 "Congestion Component": congestion, "Marginal Loss Component": loss,
             })  # fmt: skip
+    rows = _published(rows, timedelta(hours=1), published_until)
     rows = _apply(rows, faults, "Locational Marginal Price", "Location Name")
     columns = _columns(HOURLY_LMP_COLUMNS, faults)
     prefix = {"da": "WW_DALMP_ISO_", "rt_final": "lmp_rt_final_", "rt_prelim": "lmp_rt_prelim_"}
@@ -178,7 +187,7 @@ def hourly_lmp_csv(
 
 def rt5_lmp_csv(
     day: date, block: str, *, locations: Sequence[tuple[str, str, str]] = DEMO_LOCATIONS,
-    faults: Faults | None = None,
+    faults: Faults | None = None, published_until: datetime | None = None,
 ) -> bytes:  # fmt: skip
     """lmp_5min_{YYYYMMDD}_{block}.csv: every 5-minute interval of the local 4-hour block, all
     locations per interval, `Local Time` the local wall-clock interval start."""
@@ -194,7 +203,8 @@ def rt5_lmp_csv(
                 "Energy Component": energy, "Congestion Component": congestion,
                 "Loss Component": loss,
             })  # fmt: skip
-        instant += timedelta(minutes=5)
+        instant += FIVE_MINUTES
+    rows = _published(rows, FIVE_MINUTES, published_until)
     rows = _apply(rows, faults, "LMP", "_name")
     columns = _columns(RT5_LMP_COLUMNS, faults)
     comments = [
@@ -236,8 +246,11 @@ def snapshot_times(day: date) -> list[datetime]:
     return out
 
 
-def genfuelmix_json(day: date, faults: Faults | None = None) -> bytes:
-    """genfuelmix/day/{YYYYMMDD}: one record per fuel per snapshot, snapshots at irregular times."""
+def genfuelmix_json(
+    day: date, faults: Faults | None = None, published_until: datetime | None = None
+) -> bytes:
+    """genfuelmix/day/{YYYYMMDD}: one record per fuel per snapshot, snapshots at irregular times
+    (a snapshot counts as published with the 5-minute interval it falls in)."""
     faults = faults or Faults()
     rows = []
     for instant in snapshot_times(day):
@@ -255,11 +268,14 @@ def genfuelmix_json(day: date, faults: Faults | None = None) -> bytes:
                 "FuelCategoryRollup": rollup, "FuelCategory": fuel,
                 "MarginalFlag": "Y" if fuel == "Natural Gas" else "N",
             })  # fmt: skip
+    rows = _published(rows, FIVE_MINUTES, published_until)
     rows = _apply(rows, faults, "GenMw", "FuelCategory")
     return _json("GenFuelMixes", "GenFuelMix", rows, faults)
 
 
-def hourlysysload_json(day: date, faults: Faults | None = None) -> bytes:
+def hourlysysload_json(
+    day: date, faults: Faults | None = None, published_until: datetime | None = None
+) -> bytes:
     """hourlysysload/day/{YYYYMMDD}: one system-total record per hour (NEPOOL AREA)."""
     faults = faults or Faults()
     rows = []
@@ -272,11 +288,14 @@ def hourlysysload_json(day: date, faults: Faults | None = None) -> bytes:
             "Location": {"@LocId": "32", "$": "NEPOOL AREA"}, "Load": round(load, 3),
             "NativeLoad": round(load - ard, 3), "ArdDemand": round(ard, 3), "_name": "NEPOOL AREA",
         })  # fmt: skip
+    rows = _published(rows, timedelta(hours=1), published_until)
     rows = _apply(rows, faults, "Load", "_name")
     return _json("HourlySystemLoads", "HourlySystemLoad", rows, faults)
 
 
-def reserve_price_json(day: date, faults: Faults | None = None) -> bytes:
+def reserve_price_json(
+    day: date, faults: Faults | None = None, published_until: datetime | None = None
+) -> bytes:
     """fiveminutereserveprice/final/day/{YYYYMMDD}: every 5 minutes, each reserve zone; a few
     BeginDates carry a stray second as the real service's do."""
     faults = faults or Faults()
@@ -298,6 +317,7 @@ def reserve_price_json(day: date, faults: Faults | None = None) -> bytes:
                 "TmnsrClearingPrice": tmor, "TmorClearingPrice": tmor,
             }  # fmt: skip
             rows.append(row)
-        instant += timedelta(minutes=5)
+        instant += FIVE_MINUTES
+    rows = _published(rows, FIVE_MINUTES, published_until)
     rows = _apply(rows, faults, "TmsrClearingPrice", "ReserveZoneName")
     return _json("FiveMinReservePrices", "FiveMinReservePrice", rows, faults)

@@ -1,13 +1,17 @@
 """The lifecycle every fake ISO shares: a threaded HTTP server on 127.0.0.1, started and stopped
-as a context manager, with a thread-safe log of the requests it answered.
+as a context manager, with a thread-safe log of the requests it answered, and HTTP byte-range
+(suffix) answers for the fakes that serve static files.
 
 Only the plumbing lives here; what each fake answers stays in its own module.
 """
 
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Self
+
+_SUFFIX_RANGE = re.compile(r"bytes=-(\d+)", re.IGNORECASE)
 
 
 class LoopbackServer:
@@ -87,3 +91,25 @@ class QuietHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:
         pass
+
+
+def suffix_range(
+    range_header: str | None, body: bytes
+) -> tuple[int, bytes, tuple[tuple[str, str], ...]] | None:
+    """(status, body, headers) answering `Range: bytes=-N` (the last N bytes) for a whole `body`:
+    206 with the tail, `Content-Range` and `Accept-Ranges` (the whole body when N >= its length),
+    416 when nothing can be returned (N = 0 or an empty body). None for no header or any other
+    range form: the caller answers 200 with the whole body, which HTTP allows."""
+    found = _SUFFIX_RANGE.fullmatch((range_header or "").strip())
+    if found is None:
+        return None
+    total, wanted = len(body), int(found[1])
+    if wanted == 0 or total == 0:
+        headers = (("Content-Range", f"bytes */{total}"), ("Accept-Ranges", "bytes"))
+        return 416, b"", headers
+    first = max(total - wanted, 0)
+    headers = (
+        ("Content-Range", f"bytes {first}-{total - 1}/{total}"),
+        ("Accept-Ranges", "bytes"),
+    )
+    return 206, body[first:], headers

@@ -243,12 +243,14 @@ def nyiso_csv(
     old_headers: bool = False,
     leading_blank_line: bool = False,
     irregular: Sequence[datetime] = (),
+    published_until: datetime | None = None,
 ) -> bytes:
     """The daily CSV NYISO would publish as `{YYYYMMDD}{folder}{suffix}.csv`.
 
     `time_zone_column` overrides whether a "Time Zone" column is written (default: as the real
     format); `old_headers` writes `($/MWH` / `Gen MWh`; `irregular` adds off-grid RTD stamps
-    (UTC instants) to 5-minute end-labelled files.
+    (UTC instants) to 5-minute end-labelled files; `published_until` (aware) keeps only the
+    intervals ending at or before it, as a file still being written through the day.
     """
     if folder not in FOLDERS:
         raise KeyError(f"no generator for NYISO folder {folder!r}; known: {', '.join(FOLDERS)}")
@@ -261,7 +263,10 @@ def nyiso_csv(
     salt = seed(folder + suffix)
     dropped = {t.astimezone(UTC) for t in faults.drop_intervals}
     rows: list[list] = []
-    for stamp in _stamps(spec, day, irregular):
+    stamps = _stamps(spec, day, irregular)
+    if published_until is not None:
+        stamps = [s for s in stamps if s.interval_start + spec.interval <= published_until]
+    for stamp in stamps:
         if spec.layout == "lbmp":
             body = _lbmp_rows(spec, suffix, stamp, salt)
         elif spec.layout == "asp":
@@ -316,9 +321,11 @@ def nyiso_month_zip(
     *,
     skip_days: Sequence[date] = (),
     faults: Faults | None = None,
+    published_until: datetime | None = None,
     **variants: bool,
 ) -> bytes:
-    """The monthly archive `{YYYYMM01}{folder}{suffix}_csv.zip`: the month's daily CSVs."""
+    """The monthly archive `{YYYYMM01}{folder}{suffix}_csv.zip`: the month's daily CSVs but
+    `skip_days`, each cut at `published_until` as `nyiso_csv` cuts it."""
     first = month.replace(day=1)
     next_month = (first + timedelta(days=32)).replace(day=1)
     members = {}
@@ -326,7 +333,7 @@ def nyiso_month_zip(
     while day < next_month:
         if day not in skip_days:
             members[daily_name(folder, day, suffix)] = nyiso_csv(
-                folder, day, suffix, faults=faults, **variants
+                folder, day, suffix, faults=faults, published_until=published_until, **variants
             )
         day += timedelta(days=1)
     return zip_members(members, datetime.combine(next_month, datetime.min.time()))

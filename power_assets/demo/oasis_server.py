@@ -1,8 +1,9 @@
 """A fake CAISO OASIS on loopback: OASIS's URL shapes in, OASIS's response formats out.
 
 What belongs here: the HTTP side of the fake (request validation with OASIS-style error ZIPs,
-recorded-response lookup, throttling and outage simulation, a log of every request) and the tools
-that write and serve the demo recordings. Payload generation lives in `oasis_fixtures`.
+recorded-response lookup, throttling and outage simulation, the publication clock, a log of every
+request) and the tools that write and serve the demo recordings. Payload generation lives in
+`oasis_fixtures`.
 
 Error codes used for invalid requests (the pipeline only tells 1000 "no data" and 1015 "retry later"
 apart from the rest): 1001 missing or unsupported parameter, 1002 bad date/time, 1004 range over
@@ -18,19 +19,20 @@ import argparse
 import contextlib
 import io
 import threading
-import time
 import zipfile
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from time import monotonic
 from urllib.parse import parse_qsl, urlsplit
 
 from power_assets.demo.caiso_extra_fixtures import demand_csv, fuelsource_csv, sld_fcst_response
 from power_assets.demo.loopback import LoopbackServer, QuietHandler
 from power_assets.demo.oasis_fixtures import (
     DEMO_NODES,
+    INTERVALS,
     PACIFIC,
     QUERIES,
     THROTTLE_HTML,
@@ -39,7 +41,9 @@ from power_assets.demo.oasis_fixtures import (
     oasis_error_zip,
     oasis_zip,
 )
+from power_assets.demo.publication import PublicationClock
 from power_assets.isos.caiso import OASIS_QUERIES, OASIS_TIME_FORMAT, Caiso
+from power_assets.market_time import market_day_bounds
 
 RECORDINGS_DIR = Path(__file__).with_name("recordings")
 DEMO_DATASETS = ("lmp_da", "lmp_rt5", "lmp_rt15", "as_da")
@@ -49,6 +53,11 @@ ALL_NODE_RT_REPORTS = frozenset({"PRC_INTVL_LMP", "PRC_RTPD_LMP"})
 NO_DATA = ("1000", "No data returned for the specified selection")
 UNAVAILABLE_HTML = b"<html><body><h1>503 Service Unavailable</h1></body></html>"
 REQUIRED = ("resultformat", "queryname", "version", "market_run_id", "startdatetime", "enddatetime")
+DAY_AHEAD_PUBLISHED_AT = time(13, 0)
+# SLD_FCST daily runs: how many days before a trading day its forecast is published (RTM grows
+# with the clock like the real-time prices, one RTPD interval at a time).
+SLD_FCST_DAYS_AHEAD = {"DAM": 1, "2DA": 2, "7DA": 7}
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)  # the generator aligns intervals to multiples from it
 
 
 @dataclass(frozen=True)
@@ -113,11 +122,19 @@ def _zip_filename(body: bytes) -> str:
         return f"{Path(archive.namelist()[0]).stem}.zip"
 
 
-class FakeOasis(LoopbackServer):
+class FakeOasis(PublicationClock, LoopbackServer):
     """OASIS `SingleZip` on 127.0.0.1, answered from recordings, the generator, or "no data".
 
     Use as a context manager; `base_url` is what the pipeline's base-URL setting takes.
+
+    `now` (aware, settable; None: everything) is the fake's clock: real-time reports hold the
+    intervals ended by then (`publish_lag` later); day-ahead reports (PRC_LMP, PRC_AS, SLD_FCST
+    DAM) hold the trading days published by then, day D at `day_ahead_published_at` (Pacific) on
+    D-1 (SLD_FCST 2DA and 7DA that many days before). A selection wholly unpublished answers the
+    "no data" error ZIP (1000); one partly published is generated, never read from recordings.
     """
+
+    clock_timezone = PACIFIC
 
     def __init__(
         self,
@@ -129,6 +146,9 @@ class FakeOasis(LoopbackServer):
         faults: Mapping[str, Faults] | None = None,
         throttle_every: int = 0,
         fail_first_with_503: int = 0,
+        now: datetime | None = None,
+        publish_lag: timedelta = timedelta(0),
+        day_ahead_published_at: time = DAY_AHEAD_PUBLISHED_AT,
         port: int = 0,
     ):
         self.recordings_dir = Path(recordings_dir) if recordings_dir is not None else None
@@ -138,6 +158,7 @@ class FakeOasis(LoopbackServer):
         self.faults: dict[str, Faults] = dict(faults or {})
         self.throttle_every = throttle_every
         self.fail_first_with_503 = fail_first_with_503
+        self._init_clock(now, publish_lag, day_ahead_published_at)
         self._init_loopback(port)
         self._count = 0
 
@@ -151,7 +172,7 @@ class FakeOasis(LoopbackServer):
 
     def handle(self, path: str, params: dict[str, str]) -> Response:
         """The response to one GET; also records it. Called from the handler threads."""
-        arrived = time.monotonic()
+        arrived = monotonic()
         with self._lock:
             self._count += 1
             number = self._count
@@ -174,6 +195,8 @@ class FakeOasis(LoopbackServer):
         return Response(200, "application/x-zip-compressed", body, _zip_filename(body))
 
     def _payload(self, params: dict[str, str]) -> bytes:
+        if params.get("queryname") == "SLD_FCST":
+            params = self._published_sld_fcst(params)
         if params.get("queryname") == "SLD_FCST" and self.recordings_dir is not None:
             recorded = self.recordings_dir / recording_name(params)
             if recorded.is_file():
@@ -185,7 +208,14 @@ class FakeOasis(LoopbackServer):
         queryname, start, end = self._validate(params)
         if _trading_days(start, end) & self.unpublished_days:
             raise OasisRequestError(*NO_DATA)
-        if self.recordings_dir is not None:
+        step = INTERVALS[queryname]
+        days_ahead = 1 if step >= timedelta(hours=1) else None
+        published_end = self._published_end(start, end, step, _EPOCH, days_ahead)
+        if published_end < end:  # recordings hold whole windows
+            if not self.generate:
+                raise OasisRequestError(*NO_DATA)
+            end = published_end
+        elif self.recordings_dir is not None:
             recorded = self.recordings_dir / recording_name(params)
             if recorded.is_file():
                 return recorded.read_bytes()
@@ -202,6 +232,49 @@ class FakeOasis(LoopbackServer):
             anc_types=_selection(params.get("anc_type")),
             anc_regions=_selection(params.get("anc_region")),
         )  # fmt: skip
+
+    def _published_end(
+        self,
+        start: datetime,
+        end: datetime,
+        step: timedelta,
+        anchor: datetime,
+        days_ahead: int | None,
+    ) -> datetime:
+        """How far [start, end) is published by the clock: `end` when all of it is, else the end
+        of its published part (intervals of `step` aligned on `anchor`; for day-ahead reports,
+        the trading days published `days_ahead` days before). Raises "no data" for none of it."""
+        until = self.published_until()
+        if until is None:
+            return end
+        published = end
+        if days_ahead is not None:
+            for trading_day in sorted(_trading_days(start, end)):
+                if not self.day_ahead_published(trading_day, days_ahead):
+                    published = market_day_bounds("America/Los_Angeles", trading_day)[0]
+                    break
+        else:
+            published = min(end, anchor + (until - anchor) // step * step)
+        if published <= start:
+            raise OasisRequestError(*NO_DATA)
+        return published
+
+    def _published_sld_fcst(self, params: dict[str, str]) -> dict[str, str]:
+        """`params` with `enddatetime` cut to what the clock has published; unchanged when the
+        request is malformed (`sld_fcst_response` answers that) or wholly published."""
+        try:
+            start = parse_oasis_time(params["startdatetime"])
+            end = parse_oasis_time(params["enddatetime"])
+        except (KeyError, OasisRequestError):
+            return params
+        run = params.get("market_run_id", "")
+        if run not in (*SLD_FCST_DAYS_AHEAD, "RTM") or end <= start:
+            return params
+        step = timedelta(minutes=15)  # RTM's longest interval, its RTD ones end on the same edges
+        published = self._published_end(start, end, step, start, SLD_FCST_DAYS_AHEAD.get(run))
+        if published == end:
+            return params
+        return {**params, "enddatetime": published.strftime(OASIS_TIME_FORMAT)}
 
     def _validate(self, params: dict[str, str]) -> tuple[str, datetime, datetime]:
         missing = [name for name in REQUIRED if not params.get(name)]

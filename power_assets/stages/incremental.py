@@ -66,8 +66,10 @@ def extend_window(
         return kept
     piece = iso.narrow_request(request, covered)
     assert piece is not None  # can_extend checked that this ISO narrows this request
+    # "No data" for the rest of an open window is the normal answer between publications.
+    quiet = (lambda _msg: None) if request.window_end > clock() else log
     record = fetch_and_keep(
-        iso, piece, folder / piece.file_name, http, clock, log, request.file_name
+        iso, piece, folder / piece.file_name, http, clock, quiet, request.file_name
     )
     if record.status != "ok":
         return kept
