@@ -4,7 +4,7 @@
     python3 tasks.py demo    install into .venv if needed, run the main job offline (two days of CAISO and ERCOT)
     python3 tasks.py test    install into .venv if needed, then ruff and the whole pytest suite
     python3 tasks.py ui      the Dagster UI (dagster dev) on this project, same Dagster home as demo
-    python3 tasks.py bench   the stage-2 benchmarks (`bench caiso` or `bench ercot` for one)
+    python3 tasks.py bench   every benchmark (`bench caiso|ercot|backfill|latency` for one)
 
 The virtual environment is (re)installed whenever pyproject.toml changes.
 """
@@ -17,7 +17,12 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-BENCHMARKS = {"caiso": "bench/stage2_caiso.py", "ercot": "bench/stage2_ercot.py"}
+BENCHMARKS = {
+    "caiso": "bench/stage2_caiso.py",
+    "ercot": "bench/stage2_ercot.py",
+    "backfill": "bench/backfill_share.py",
+    "latency": "bench/realtime_latency.py",
+}
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
 STAMP = VENV / ".installed-pyproject-sha256"
@@ -84,9 +89,10 @@ def main(argv: list[str]) -> int:
         tests = _run("python", "-m", "pytest", *extra)
         return tests or lint
     if command == "bench":
-        # `bench` runs every benchmark; `bench caiso|ercot [options]` one of them.
-        names = [extra.pop(0)] if extra and extra[0] in BENCHMARKS else list(BENCHMARKS)
-        return max(_run("python", BENCHMARKS[name], *extra) for name in names)
+        # `bench` runs every benchmark with its defaults; `bench NAME [options]` one of them.
+        if extra and extra[0] in BENCHMARKS:
+            return _run("python", BENCHMARKS[extra[0]], *extra[1:])
+        return max(_run("python", BENCHMARKS[name]) for name in BENCHMARKS)
     return _run("dagster", "dev", "-w", "workspace.yaml", *extra)
 
 

@@ -45,6 +45,7 @@ def build_raw_download(dataset_id: str) -> dg.AssetsDefinition:
             )  # fmt: skip
             return PartitionOutcome(
                 {
+                    "source": result.source,
                     "files": len(result.ok),
                     "fetched": result.fetched,
                     "reused": len(result.ok) - result.fetched,

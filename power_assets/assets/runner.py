@@ -3,8 +3,12 @@
 A single-run backfill hands one step many partitions. Each partition is processed on its own; if
 some fail, the ones that succeeded are still recorded as materialized (so a resumed backfill does
 not redo them) and the step then fails naming every failed partition and why.
+
+Each partition's metadata carries `data_seconds`, the time spent in its own work (fetching,
+parsing, writing), so what a run spends around that work (orchestration) can be told apart.
 """
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -87,11 +91,17 @@ def run_partitions(
             skipped[partition.key] = reason
             outcomes[partition.key] = PartitionOutcome({"skipped": reason})
             continue
+        started = time.perf_counter()
         try:
-            outcomes[partition.key] = work(iso, partition)
+            outcome = work(iso, partition)
         except PowerAssetsError as exc:
             context.log.error(f"{asset_key} {partition.key}: {exc}")
             failures[partition.key] = str(exc)
+            continue
+        data_seconds = round(time.perf_counter() - started, 3)
+        outcomes[partition.key] = PartitionOutcome(
+            {**outcome.metadata, "data_seconds": data_seconds}, outcome.findings
+        )
     for reason in sorted(set(skipped.values())):
         keys = sorted(k for k, r in skipped.items() if r == reason)
         context.log.warning(
@@ -120,6 +130,9 @@ def summarize(outcomes: dict[str, PartitionOutcome]) -> dict[str, Any]:
     numeric = [k for k, v in rows[0].items() if isinstance(v, int) and not isinstance(v, bool)]
     for name in numeric:
         summary[f"total_{name}"] = sum(r.get(name, 0) for r in rows)
+    for name in [k for k, v in rows[0].items() if isinstance(v, float)]:
+        if all(isinstance(r.get(name), float) for r in rows):
+            summary[f"total_{name}"] = round(sum(r[name] for r in rows), 3)
     firsts = [r["first_interval"] for r in rows if r.get("first_interval") not in (None, "none")]
     lasts = [r["last_interval"] for r in rows if r.get("last_interval") not in (None, "none")]
     if firsts:

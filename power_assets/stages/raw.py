@@ -8,13 +8,13 @@ file back to its response. Both are plain functions; the Dagster assets only wra
 
 import json
 import shutil
-import tempfile
 import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from power_assets.errors import IsoNoDataError, MalformedFileError
 from power_assets.io.archives import extract_recursively
@@ -22,8 +22,11 @@ from power_assets.io.files import (
     atomic_path,
     atomic_write_bytes,
     atomic_write_json,
+    retired_path,
     sha256_bytes,
     sha256_file,
+    sweep_stale_temporaries,
+    temporary_dir,
 )
 from power_assets.isos.base import DownloadRequest, IsoDefinition
 from power_assets.layout import Layout
@@ -50,6 +53,8 @@ class DownloadRecord:
     detail: str | None = None
     shared: bool = False  # kept once under _shared/ and used by several market days
     member: str | None = None  # the file inside a shared archive that holds this day
+    # For a day in progress: the planned request this file is a piece of (see stages/incremental)
+    piece_of: str | None = None
 
 
 _DROP_FIELDS = (
@@ -72,6 +77,7 @@ class DayDownload:
     dataset: str
     day: date
     records: list[DownloadRecord]
+    source: str = "iso"  # or "drop_folder": files a user dropped in, no request made
 
     @property
     def ok(self) -> list[DownloadRecord]:
@@ -179,61 +185,64 @@ def download_day(
     *,
     force: bool = False,
     log: Callable[[str], None] = lambda _msg: None,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
 ) -> DayDownload:
     """Fetch (or reuse) every response of one market day; raise IsoNoDataError if none has data.
 
     Files the user dropped into the ISO's drop folders (bulk archives) take precedence: when any
     exist for this dataset and day they are ingested and nothing is requested from the ISO.
+
+    For a day still in progress (per `clock`), windows that have not begun are not requested, and
+    an open window the ISO can narrow is fetched from the end of what is already kept, so a run
+    every five minutes downloads only the intervals published since the last one.
     """
-    # Imported here: drop-folder ingestion writes the same sidecars and imports from this module.
+    # Imported here: these modules write the same records and import from this module.
     from power_assets.stages.drop import ingest_dropped_day
+    from power_assets.stages.incremental import can_extend, extend_window, previous_pieces
 
     folder = layout.raw_downloads(iso.id, dataset_id, day)
     dropped = ingest_dropped_day(layout, iso, dataset_id, day)
     if dropped is not None:
         records = [DownloadRecord(**{k: d[k] for k in _DROP_FIELDS}) for d in dropped]
-        log(f"{iso.id} {dataset_id} {day}: {len(records)} file(s) from the drop folder")
+        # Said in the asset's metadata ("source"), not logged: a backfill of a dropped archive
+        # would otherwise write one event per partition into Dagster's run history.
         atomic_write_json(
             folder / MANIFEST,
             {"iso": iso.id, "dataset": dataset_id, "day": day.isoformat(), "source": "drop_folder",
              "files": [asdict(r) for r in records]},
         )  # fmt: skip
-        return DayDownload(iso.id, dataset_id, day, records)
+        return DayDownload(iso.id, dataset_id, day, records, source="drop_folder")
     records: list[DownloadRecord] = []
     fetched_now: set[Path] = set()
+    now = clock()
     settled = None if force else _settled_plan(iso, dataset_id, day, folder)
     if settled is not None:
         requests, planned_at = settled
     else:
-        planned_at = datetime.now(UTC)
-        requests = iso.plan_day(dataset_id, day, lambda listing: http.fetch(iso, listing).content)
+        planned_at = now
+        today = now.astimezone(ZoneInfo(iso.timezone)).date()
+        requests = iso.plan_day(
+            dataset_id, day, lambda listing: http.fetch(iso, listing).content, today
+        )
+    pieces = {} if force else previous_pieces(folder / MANIFEST)
     for request in requests:
+        if _not_begun(iso, dataset_id, request, now):
+            continue
+        if not force and can_extend(iso, request, now, pieces):
+            kept = extend_window(iso, dataset_id, request, pieces, http=http, folder=folder,
+                                 clock=clock, log=log)  # fmt: skip
+            records.extend(kept)
+            continue
         path = kept_path(layout, iso.id, dataset_id, day, request)
         # A shared archive fetched earlier in this same call is reused even under force.
         cached = None if force and path not in fetched_now else _reusable(path, request)
         if cached is not None:
             records.append(cached)
             continue
-        window = (request.window_start.isoformat(), request.window_end.isoformat())
-        try:
-            result = http.fetch(iso, request)
-        except IsoNoDataError as exc:
-            log(f"{iso.id} {dataset_id} {day}: no data for {window[0]}..{window[1]}: {exc}")
-            no_data = _record(request, {"url": exc.source, "status": "no_data"}, reused=False)
-            records.append(replace(no_data, detail=str(exc)))
-            continue
-        fetch = {
-            "url": result.url,
-            "status": "ok",
-            "fetched_at": result.fetched_at.astimezone(UTC).isoformat(),
-            "bytes": len(result.content),
-            "sha256": sha256_bytes(result.content),
-        }
-        atomic_write_bytes(path, result.content)
-        # The sidecar is written last: a response without one is never trusted on a re-run.
-        atomic_write_json(_sidecar(path), fetch)
-        fetched_now.add(path)
-        records.append(_record(request, fetch, reused=False))
+        record = fetch_and_keep(iso, request, path, http, clock, log)
+        if record.status == "ok":
+            fetched_now.add(path)
+        records.append(record)
     download = DayDownload(iso.id, dataset_id, day, records)
     if not download.ok:
         raise IsoNoDataError(
@@ -249,6 +258,49 @@ def download_day(
          "files": [asdict(r) for r in records]},
     )  # fmt: skip
     return download
+
+
+def _not_begun(
+    iso: IsoDefinition, dataset_id: str, request: DownloadRequest, now: datetime
+) -> bool:
+    """An intra-day window of real-time data that starts in the future: nothing can exist yet.
+
+    Day-long windows are always requested: day-ahead data for a day is published before it begins.
+    """
+    intra_day = iso.dataset(dataset_id).request_window < timedelta(days=1)
+    return intra_day and not request.shared and request.window_start >= now
+
+
+def fetch_and_keep(
+    iso: IsoDefinition,
+    request: DownloadRequest,
+    path: Path,
+    http: Fetcher,
+    clock: Callable[[], datetime],
+    log: Callable[[str], None],
+    piece_of: str | None = None,
+) -> DownloadRecord:
+    """Fetch one request and keep the body (sidecar last); a "no_data" record if the ISO has none."""
+    window = (request.window_start.isoformat(), request.window_end.isoformat())
+    try:
+        result = http.fetch(iso, request)
+    except IsoNoDataError as exc:
+        log(f"{iso.id} {request.dataset}: no data for {window[0]}..{window[1]}: {exc}")
+        no_data = _record(request, {"url": exc.source, "status": "no_data"}, reused=False)
+        return replace(no_data, detail=str(exc), piece_of=piece_of)
+    fetch = {
+        "url": result.url,
+        "status": "ok",
+        # The pipeline's clock, not the wall clock: under a pinned clock (a replayed day) a
+        # response must not look fetched after windows that were still open at the time.
+        "fetched_at": min(result.fetched_at, clock()).astimezone(UTC).isoformat(),
+        "bytes": len(result.content),
+        "sha256": sha256_bytes(result.content),
+    }
+    atomic_write_bytes(path, result.content)
+    # The sidecar is written last: a response without one is never trusted on a re-run.
+    atomic_write_json(_sidecar(path), fetch)
+    return replace(_record(request, fetch, reused=False), piece_of=piece_of)
 
 
 def read_manifest(layout: Layout, iso: str, dataset: str, day: date) -> dict[str, Any]:
@@ -303,8 +355,10 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
     source_dir = layout.raw_downloads(iso, dataset, day)
     final = layout.csv_files(iso, dataset, day)
     final.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{day.isoformat()}.", dir=final.parent))
-    pulled = Path(tempfile.mkdtemp(prefix=f".{day.isoformat()}.members.", dir=final.parent))
+    # A killed extraction of this day leaves its staging and retired folders; clear them first.
+    sweep_stale_temporaries(final.parent, final.name)
+    staging = temporary_dir(final.parent, final.name)
+    pulled = temporary_dir(final.parent, final.name, "members")
     try:
         files: list[dict[str, Any]] = []
         for record in manifest["files"]:
@@ -370,7 +424,7 @@ def _pull_member(archive: Path, member: str, folder: Path) -> Path:
 
 
 def _replace_dir(staging: Path, final: Path) -> None:
-    retired = final.with_name(f".{final.name}.old")
+    retired = retired_path(final)
     shutil.rmtree(retired, ignore_errors=True)
     if final.exists():
         final.rename(retired)

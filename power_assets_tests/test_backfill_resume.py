@@ -1,0 +1,353 @@
+"""Backfills that survive being killed: temporaries of dead writers are swept, a killed CLI backfill
+resumes without re-fetching what it already kept and ends where an uninterrupted one does, and an
+ISO outage mid-backfill fails only its own partition. Per-partition `data_seconds` is recorded.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from power_assets.assets.runner import PartitionOutcome, summarize
+from power_assets.definitions import DAILY_PIPELINE_JOB
+from power_assets.demo.oasis_fixtures import PACIFIC
+from power_assets.demo.oasis_server import FakeOasis, parse_oasis_time
+from power_assets.io.files import atomic_path, atomic_write_bytes, sweep_stale_temporaries
+from power_assets.io.http import IsoHttpClient
+from power_assets.isos.caiso import Caiso
+from power_assets.layout import Layout
+from power_assets.stages.raw import download_day, extract_day
+from power_assets_tests.e2e_support import loopback_defs
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+FIRST, LAST = date(2024, 3, 8), date(2024, 3, 13)  # includes the 23-hour 2024-03-10
+DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
+LMP_DA_CHAIN = [
+    f"{stage}__lmp_da"
+    for stage in ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
+]
+# The instance settings tasks.py writes (the warehouse pool admits one writer at a time).
+INSTANCE_YAML = "telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n"
+# Names a run may leave in the data folder that are not temporaries.
+EXPECTED_HIDDEN = {".locks", ".drop_index.json"}
+
+
+def _dead_pid() -> int:
+    """The pid of a process that has exited and been reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+@pytest.fixture
+def live_pid():
+    """The pid of another process that runs for the whole test."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    yield child.pid
+    child.kill()
+    child.wait()
+
+
+# -- temporaries carry their writer's pid and are swept once it is gone --------------------------
+
+
+def test_atomic_writes_name_their_temporary_after_the_writing_process(tmp_path):
+    final = tmp_path / "day.parquet"
+    with atomic_path(final) as tmp:
+        assert tmp.parent == tmp_path
+        assert tmp.name.startswith(f".day.parquet.{os.getpid()}.") and tmp.name.endswith(".part")
+        tmp.write_bytes(b"whole")
+    assert final.read_bytes() == b"whole"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["day.parquet"]
+
+
+def test_sweep_removes_a_dead_writers_temporaries_and_keeps_a_live_ones(tmp_path, live_pid):
+    dead = _dead_pid()
+    dead_file = tmp_path / f".day.parquet.{dead}.k3x_9abc.part"
+    dead_staging = tmp_path / f".day.parquet.{dead}.q1w2e3r4"
+    dead_members = tmp_path / f".day.parquet.{dead}.members.q1w2e3r4"
+    dead_retired = tmp_path / f".day.parquet.{dead}.old"
+    live_file = tmp_path / f".day.parquet.{live_pid}.k3x_9abc.part"
+    own_file = tmp_path / f".day.parquet.{os.getpid()}.k3x_9abc.part"
+    for path in (dead_file, live_file, own_file):
+        path.write_bytes(b"half")
+    for folder in (dead_staging, dead_members, dead_retired):
+        (folder / "inner").mkdir(parents=True)
+        (folder / "inner" / "file.csv").write_text("a,b\n")
+
+    removed = sweep_stale_temporaries(tmp_path, "day.parquet")
+
+    assert sorted(removed) == sorted([dead_file, dead_staging, dead_members, dead_retired])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live_file.name, own_file.name])
+
+
+def test_sweep_leaves_files_that_only_look_like_temporaries(tmp_path):
+    dead = _dead_pid()
+    lookalikes = [
+        ".day.parquet.backup",
+        ".day.parquet.k3x_9abc.part",  # the pid-less form: no way to tell whether its writer runs
+        f".day.parquet.{dead}.notes.txt",
+        f".day.parquet.{dead}.part",
+        f"day.parquet.{dead}.k3x_9abc.part",  # not hidden
+        f".day.parquet2.{dead}.k3x_9abc.part",  # another final name
+        f".day.{dead}.k3x_9abc.part",  # a shorter final name's temporary
+    ]
+    for name in lookalikes:
+        (tmp_path / name).write_bytes(b"mine")
+
+    assert sweep_stale_temporaries(tmp_path, "day.parquet") == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(lookalikes)
+
+
+def test_the_next_writer_of_a_file_sweeps_what_a_killed_writer_left(tmp_path, live_pid):
+    final = tmp_path / "manifest.json"
+    abandoned = tmp_path / f".manifest.json.{_dead_pid()}.abcd1234.part"
+    in_progress = tmp_path / f".manifest.json.{live_pid}.abcd1234.part"
+    abandoned.write_bytes(b'{"half')
+    in_progress.write_bytes(b'{"half')
+
+    atomic_write_bytes(final, b"{}")
+
+    assert not abandoned.exists()
+    assert in_progress.exists()
+
+
+def test_extracting_a_day_sweeps_a_killed_extractions_staging_and_retired_folders(
+    tmp_path, live_pid
+):
+    layout = Layout(tmp_path)
+    with FakeOasis(generate=True) as oasis:
+        http = IsoHttpClient(base_urls={"CAISO": oasis.base_url}, min_spacing_s={"CAISO": 0.0})
+        download_day(Caiso(), "lmp_da", FIRST, http, layout)
+    extract_day("CAISO", "lmp_da", FIRST, layout)
+    final = layout.csv_files("CAISO", "lmp_da", FIRST)
+    dead = _dead_pid()
+    left_by_kill = [
+        final.with_name(f".{FIRST}.{dead}.a1b2c3d4"),
+        final.with_name(f".{FIRST}.{dead}.members.a1b2c3d4"),
+        final.with_name(f".{FIRST}.{dead}.old"),
+    ]
+    still_running = final.with_name(f".{FIRST}.{live_pid}.a1b2c3d4")
+    for folder in (*left_by_kill, still_running):
+        folder.mkdir()
+        (folder / "partial.csv").write_text("a,b\n1,")
+
+    extract_day("CAISO", "lmp_da", FIRST, layout)
+
+    assert sorted(p.name for p in final.parent.iterdir()) == sorted(
+        [FIRST.isoformat(), still_running.name]
+    )
+    assert (final / "metadata.json").is_file()
+
+
+# -- data time per partition ---------------------------------------------------------------------
+
+
+def test_summary_totals_float_columns_only_when_every_partition_has_one():
+    timed = {
+        "2024-03-08|CAISO": PartitionOutcome({"rows": 3, "data_seconds": 0.25}),
+        "2024-03-09|CAISO": PartitionOutcome({"rows": 4, "data_seconds": 1.125}),
+    }
+    assert summarize(timed)["total_data_seconds"] == 1.375
+    assert summarize(timed)["total_rows"] == 7
+    partly = {**timed, "2024-03-10|CAISO": PartitionOutcome({"rows": 0, "data_seconds": "n/a"})}
+    assert "total_data_seconds" not in summarize(partly)
+
+
+# -- an ISO outage mid-backfill ------------------------------------------------------------------
+
+
+def _requested_days(requests) -> set[date]:
+    return {
+        parse_oasis_time(r.params["startdatetime"]).astimezone(PACIFIC).date() for r in requests
+    }
+
+
+def _run_range(defs: dg.Definitions, instance: dg.DagsterInstance):
+    return defs.resolve_job_def(DAILY_PIPELINE_JOB).execute_in_process(
+        instance=instance,
+        asset_selection=[dg.AssetKey(key) for key in LMP_DA_CHAIN],
+        raise_on_error=False,
+        tags={
+            "dagster/asset_partition_range_start": f"{FIRST}|CAISO",
+            "dagster/asset_partition_range_end": f"{LAST}|CAISO",
+        },
+    )
+
+
+def test_an_outage_fails_only_its_day_and_the_rerun_fetches_only_that_day(tmp_path):
+    outage = date(2024, 3, 11)
+    with dg.instance_for_test() as instance, FakeOasis(unpublished_days={outage}) as oasis:
+        defs = loopback_defs(tmp_path, {"CAISO": oasis.base_url})
+
+        failed = _run_range(defs, instance)
+
+        assert not failed.success
+        failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
+        assert failure.step_key == "raw_download__lmp_da"
+        message = failure.event_specific_data.error.message
+        assert f"{outage}|CAISO" in message and "1 of 6 partition(s) failed" in message
+        kept = failed.asset_materializations_for_node("raw_download__lmp_da")
+        assert {m.partition for m in kept} == {f"{d}|CAISO" for d in DAYS if d != outage}
+        assert all(isinstance(m.metadata["data_seconds"].value, float) for m in kept)
+        assert instance.get_materialized_partitions(dg.AssetKey("raw_download__lmp_da")) == {
+            f"{d}|CAISO" for d in DAYS if d != outage
+        }
+
+        oasis.unpublished_days.clear()  # the ISO publishes the day
+        before = len(oasis.requests)
+        resumed = _run_range(defs, instance)
+
+        assert resumed.success
+        assert _requested_days(oasis.requests[before:]) == {outage}
+        parquet = resumed.asset_materializations_for_node("raw_parquet__lmp_da")
+        assert {m.partition for m in parquet} == {f"{d}|CAISO" for d in DAYS}
+        assert parquet[0].metadata["total_data_seconds"].value > 0
+
+
+# -- a CLI backfill killed mid-way, then resumed -------------------------------------------------
+
+
+def _cli_env(root: Path, base_url: str) -> dict[str, str]:
+    home = root / "dagster_home"
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "POWER_ASSETS_DATA_DIR": str(root / "data"),
+        "POWER_ASSETS_DUCKDB_PATH": str(root / "data" / "power.duckdb"),
+        "POWER_ASSETS_CAISO_BASE_URL": base_url,
+    }
+
+
+def _materialize(root: Path, base_url: str, *, spacing_s: float) -> subprocess.Popen:
+    """`dagster asset materialize` over the range, as the README runs it, in its own session.
+
+    Its output goes to `root/cli.log` (a pipe nobody reads while it runs would stall it).
+    """
+    dagster = Path(sys.executable).with_name("dagster")
+    config = {"resources": {"iso_http": {"config": {"min_spacing_s": {"CAISO": spacing_s}}}}}
+    env = _cli_env(root, base_url)
+    with (root / "cli.log").open("a") as log:
+        return subprocess.Popen(
+            [
+                str(dagster), "asset", "materialize", "-m", "power_assets.definitions",
+                "--select", ",".join(LMP_DA_CHAIN),
+                "--partition-range", f"{FIRST}|CAISO...{LAST}|CAISO",
+                "--config-json", json.dumps(config),
+            ],
+            cwd=PROJECT_ROOT,
+            env=env,
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _finish(process: subprocess.Popen, root: Path, timeout_s: float = 120) -> None:
+    process.wait(timeout=timeout_s)
+    assert process.returncode == 0, (root / "cli.log").read_text()[-4000:]
+
+
+def _manifests(data: Path) -> set[date]:
+    folder = data / "CAISO" / "raw_downloads" / "lmp_da"
+    return {date.fromisoformat(p.parent.name) for p in folder.glob("*/manifest.json")}
+
+
+def _unreadable(data: Path) -> list[str]:
+    """Final files (not temporaries) that do not read whole as what their name says."""
+    bad = []
+    for path in sorted(p for p in data.rglob("*") if p.is_file() and not p.name.startswith(".")):
+        try:
+            if path.suffix == ".parquet":
+                pl.read_parquet(path)
+            elif path.suffix == ".json":
+                json.loads(path.read_text())
+            elif path.suffix == ".zip":
+                with zipfile.ZipFile(path) as archive:
+                    corrupt = archive.testzip()
+                if corrupt is not None:
+                    raise zipfile.BadZipFile(f"member {corrupt} fails its CRC")
+        except Exception as exc:  # whatever stops a reader is what this looks for
+            bad.append(f"{path.relative_to(data)}: {exc}")
+    return bad
+
+
+def _temporaries(data: Path) -> list[str]:
+    return sorted(
+        str(p.relative_to(data)) for p in data.rglob(".*") if p.name not in EXPECTED_HIDDEN
+    )
+
+
+def _end_state(data: Path) -> tuple[dict[str, pl.DataFrame], list[tuple]]:
+    frames = {
+        str(p.relative_to(data)): pl.read_parquet(p)
+        for stage in ("raw_parquet", "flattened")
+        for p in sorted((data / "CAISO" / stage).rglob("*.parquet"))
+    }
+    with duckdb.connect(str(data / "power.duckdb"), read_only=True) as con:
+        rows = con.execute("SELECT * EXCLUDE (loaded_at) FROM lmp ORDER BY ALL").fetchall()
+    return frames, rows
+
+
+def test_a_killed_cli_backfill_resumes_without_refetching_and_ends_like_an_uninterrupted_one(
+    tmp_path,
+):
+    killed_root, reference_root = tmp_path / "killed", tmp_path / "reference"
+    data = killed_root / "data"
+    with FakeOasis() as oasis, FakeOasis() as reference_oasis:
+        reference = _materialize(reference_root, reference_oasis.base_url, spacing_s=0.0)
+        # Spaced requests make the downloads last a few seconds, so the kill lands among them.
+        backfill = _materialize(killed_root, oasis.base_url, spacing_s=0.4)
+        deadline = time.monotonic() + 60
+        while len(_manifests(data)) < 2:
+            if backfill.poll() is not None:
+                log = (killed_root / "cli.log").read_text()[-4000:]
+                pytest.fail(f"the backfill ended before the kill:\n{log}")
+            assert time.monotonic() < deadline, "the backfill never downloaded two days"
+            time.sleep(0.02)
+        os.killpg(backfill.pid, signal.SIGKILL)  # the CLI and its step processes
+        backfill.wait()
+        done_before_kill = _manifests(data)
+        assert 2 <= len(done_before_kill) < len(DAYS)
+        assert _unreadable(data) == []
+        # What a kill mid-write leaves, where the next writers of those names will look.
+        killed = backfill.pid
+        day = min(done_before_kill)
+        staging = data / "CAISO/csv_files/lmp_da" / f".{day}.{killed}.abcd1234"
+        staging.mkdir(parents=True)
+        half_written = [
+            data / "CAISO/raw_downloads/lmp_da" / str(day) / f".manifest.json.{killed}.abcd1234.part",
+            data / "CAISO/raw_parquet/lmp_da" / f".{day}.parquet.{killed}.abcd1234.part",
+            staging / "PRC_LMP_DAM.csv",
+        ]  # fmt: skip
+        for path in half_written:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(b"half")
+        requests_before_resume = len(oasis.requests)
+
+        _finish(_materialize(killed_root, oasis.base_url, spacing_s=0.4), killed_root)
+        _finish(reference, reference_root)
+        refetched = _requested_days(oasis.requests[requests_before_resume:])
+
+    assert refetched == set(DAYS) - done_before_kill
+    assert _unreadable(data) == []
+    assert _temporaries(data) == []
+    resumed_frames, resumed_rows = _end_state(data)
+    reference_frames, reference_rows = _end_state(reference_root / "data")
+    assert sorted(resumed_frames) == sorted(reference_frames)
+    assert len(resumed_frames) == 2 * len(DAYS)
+    for name, frame in reference_frames.items():
+        assert frame.equals(resumed_frames[name]), name
+    assert resumed_rows == reference_rows and resumed_rows
