@@ -16,7 +16,7 @@ from power_assets.automation.realtime import RealtimeCursor
 from power_assets.automation.selection import realtime_job_name
 from power_assets.isos import get_iso
 from power_assets_tests.e2e_support import loopback_defs, query
-from power_assets_tests.test_realtime_sensor import DAY, Ticker, fake_iso, local
+from power_assets_tests.test_realtime_sensor import DAY, NEXT, Ticker, fake_iso, local
 
 PUBLICATIONS = 6
 
@@ -127,3 +127,31 @@ def test_caiso_runs_fetch_only_the_intervals_not_yet_kept(tmp_path, instance):
         # The third run (10:12 local) asks only from the end of what the second run kept
         # (the interval ending 10:05 local = 18:05Z), not from the start of the hour or the day.
         assert asked == ["20241104T18:05-0000"]
+
+
+def test_across_midnight_the_old_day_ends_complete_and_the_new_day_starts(tmp_path, instance):
+    iso = get_iso("CAISO")
+    with fake_iso("CAISO") as (fake, urls):
+        defs = loopback_defs(tmp_path, urls)
+        ticker = Ticker("CAISO", fake, urls, tmp_path, instance)
+        # Ticks ten minutes apart (a daemon that fell behind): at 00:07 the newest interval is
+        # already the new day's, so only the old day's closing run can fetch 23:55-24:00.
+        for now in (
+            local("CAISO", DAY, 23, 47),
+            local("CAISO", DAY, 23, 57),
+            local("CAISO", NEXT, 0, 7),
+        ):
+            for request in ticker.tick(now).run_requests:
+                assert _run(defs, instance, request, now).success
+    counts = dict(
+        query(
+            tmp_path,
+            """SELECT market_date::VARCHAR, count(*) FROM lmp
+               WHERE iso = 'CAISO' AND dataset = 'lmp_rt5' AND location = 'TH_NP15_GEN-APND'
+               GROUP BY ALL""",
+        )
+    )
+    # The whole old day (288 intervals, the last ending at midnight) and the new day's first.
+    assert counts == {str(DAY): 288, str(NEXT): 1}
+    newest = query(tmp_path, "SELECT max(interval_end) FROM lmp WHERE dataset = 'lmp_rt5'")[0][0]
+    assert newest == iso.market_day_bounds(NEXT)[0] + timedelta(minutes=5)
