@@ -26,7 +26,8 @@ from power_assets.errors import (
     IsoNoDataError,
     IsoRateLimitedError,
 )
-from power_assets.io.http import HttpFetcher, IsoHttpClient, RequestSpacer, redact_url
+from power_assets.io.http import HttpFetcher, IsoHttpClient, redact_url
+from power_assets.io.spacing import RequestSpacer
 from power_assets.isos.caiso import Caiso
 
 URL = "https://iso.test/api/data?date=2024-01-01"

@@ -21,7 +21,8 @@ from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.isone_server import FakeIsone
 from power_assets.demo.nyiso_server import FakeNyiso
 from power_assets.demo.oasis_server import FakeOasis
-from power_assets.io.http import IsoHttpClient, RequestSpacer
+from power_assets.io.http import IsoHttpClient
+from power_assets.io.spacing import RequestSpacer
 from power_assets.isos import get_iso
 from power_assets.resources import ClockResource, StorageResource
 

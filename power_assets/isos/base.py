@@ -267,7 +267,10 @@ class IsoDefinition(abc.ABC):
         """A cheap request whose answer tells the newest published interval of the probe dataset.
 
         `now` is UTC. The real-time sensor sends it every tick (short timeouts, no retries), so it
-        must be small: one node, the tail of today's file, or a document listing.
+        is the smallest answer the ISO offers: one node's last hour (CAISO), the tail of today's
+        file by byte range (NYISO, ISO-NE), or the report's document listing (ERCOT: the MIS has
+        nothing smaller). Its `latest_interval_end` is read with the response URL as `source`, so
+        ISOs whose rows carry no date (ISO-NE) take it from the file name.
         """
         raise NotImplementedError(f"{self.id} has no real-time probe")
 
