@@ -75,7 +75,10 @@ def realtime_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
 
 def day_ahead_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
     assert iso.day_ahead is not None
-    keys = [*stage_keys(iso.day_ahead.datasets), dg.AssetKey("combined__da_as_hourly")]
+    keys = stage_keys(iso.day_ahead.datasets)
+    if iso.combined.ancillary in (None, *iso.day_ahead.datasets):
+        # ISO-NE's AS prices are real-time reserve prices: its DA+AS file cannot exist the day before.
+        keys.append(dg.AssetKey("combined__da_as_hourly"))
     return dg.define_asset_job(
         day_ahead_job_name(iso),
         selection=dg.AssetSelection.assets(*keys).without_checks()
