@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from power_assets.automation import freshness
 from power_assets.automation.day_ahead import build_day_ahead_schedule
 from power_assets.automation.freshness import (
     DEFAULT_MAX_LAG,
@@ -154,3 +155,21 @@ def test_a_bad_lag_setting_is_named(monkeypatch):
 
 def test_no_sensor_running_means_no_iso_is_watched(instance):
     assert running_realtime_isos(instance, registered_isos()) == []
+
+
+def test_freshness_schedule_checks_only_isos_whose_sensor_runs(instance, monkeypatch):
+    schedule = DEFS.get_repository_def().get_schedule_def("realtime_freshness")
+
+    def tick():
+        with dg.build_schedule_context(
+            instance=instance,
+            scheduled_execution_time=datetime(2024, 11, 4, 18, 0, tzinfo=UTC),
+            repository_def=DEFS.get_repository_def(),
+        ) as context:
+            return schedule.evaluate_tick(context)
+
+    assert "no real-time sensor is running" in tick().skip_message
+    monkeypatch.setattr(freshness, "running_realtime_isos", lambda _instance, _isos: ["ERCOT"])
+    (request,) = tick().run_requests
+    assert [key.name for key in request.asset_check_keys] == ["realtime_fresh__ERCOT"]
+    assert request.asset_selection == []
