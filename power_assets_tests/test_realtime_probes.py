@@ -284,10 +284,10 @@ NYISO = Nyiso()
 NYISO_ROWS_PER_INTERVAL = len(ZONES) + len(EXTERNALS)
 
 
-def _nyiso_published(until: datetime, **variants) -> bytes:
+def _nyiso_published(until: datetime, day: date = FALL_BACK, **variants) -> bytes:
     """Today's realtime_zone.csv as written up to the interval ending at `until`."""
-    lines = nyiso_csv("realtime", FALL_BACK, "_zone", **variants).splitlines(keepends=True)
-    start = NYISO.market_day_bounds(FALL_BACK)[0]
+    lines = nyiso_csv("realtime", day, "_zone", **variants).splitlines(keepends=True)
+    start = NYISO.market_day_bounds(day)[0]
     intervals = int((until - start) / FIVE)
     return b"".join(lines[: 1 + intervals * NYISO_ROWS_PER_INTERVAL])
 
@@ -376,12 +376,12 @@ ISONE_SOURCE = (
 )
 
 
-def _isone_published(until: datetime, trailer: bool = False) -> bytes:
-    """The 00-04 file of the fall-back day as written up to the interval ending at `until`."""
-    lines = rt5_lmp_csv(FALL_BACK, "00-04").splitlines(keepends=True)
+def _isone_published(until: datetime, trailer: bool = False, day: date = FALL_BACK) -> bytes:
+    """The 00-04 file of `day` as written up to the interval ending at `until`."""
+    lines = rt5_lmp_csv(day, "00-04").splitlines(keepends=True)
     head = [line for line in lines if line.startswith((b'"C"', b'"H"'))]
     data = [line for line in lines if line.startswith(b'"D"')]
-    block_start = ISONE.market_day_bounds(FALL_BACK)[0]
+    block_start = ISONE.market_day_bounds(day)[0]
     rows = data[: int((until - block_start) / FIVE) * len(DEMO_LOCATIONS)]
     end = [f'"T","{len(rows)} lines"\r\n'.encode()] if trailer else []
     return b"".join([*head, *rows, *end])
@@ -448,3 +448,44 @@ def test_probe_tails_parse_from_kept_files_too(tmp_path):
     assert ISONE.latest_interval_end("lmp_rt5", path.read_bytes(), str(path)) == _utc(
         2024, 11, 3, 8, 15
     )
+
+
+# --- the 23-hour spring-forward day, every ISO -------------------------------------------------
+
+SPRING = date(2024, 3, 10)  # 02:00-03:00 local does not exist
+
+
+def test_caiso_probe_answer_just_after_spring_forward():
+    published = _utc(2024, 3, 10, 10, 5)  # 03:05 PDT; 02:00 PST was 10:00 UTC
+    answer = oasis_zip("PRC_INTVL_LMP", _utc(2024, 3, 10, 9), published, nodes=["TH_NP15_GEN-APND"])
+    assert CAISO.latest_interval_end("lmp_rt5", answer, "probe") == published
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        (_utc(2024, 3, 10, 8, 1), _utc(2024, 3, 10, 8)),  # 01:55 CST run: ends 03:00 CDT
+        (_utc(2024, 3, 10, 8, 7), _utc(2024, 3, 10, 8, 10)),  # 03:05 CDT run: ends 03:10 CDT
+    ],
+)
+def test_ercot_newest_sced_document_across_spring_forward(now, expected):
+    docs = documents_for_day(SPRING, SCED_POINTS)
+    assert ERCOT.latest_interval_end("lmp_rt5", _listing(docs, now), "listing") == expected
+
+
+@pytest.mark.parametrize("until", [_utc(2024, 3, 10, 7), _utc(2024, 3, 10, 7, 5)])
+def test_nyiso_tail_just_after_spring_forward(until):
+    # 01:55-02:00 EST ends at 07:00 UTC, printed 03:00 EDT; the next ends 03:05 EDT.
+    whole = _nyiso_published(until, day=SPRING)
+    source = "http://mis.nyiso.com/public/csv/realtime/20240310realtime_zone.csv"
+    assert NYISO.latest_interval_end("lmp_rt5", _tail(whole), source) == until
+    assert NYISO.latest_interval_end("lmp_rt5", whole, source) == until
+
+
+@pytest.mark.parametrize("until", [_utc(2024, 3, 10, 7), _utc(2024, 3, 10, 7, 5)])
+def test_isone_tail_just_after_spring_forward(until):
+    whole = _isone_published(until, day=SPRING)
+    source = ISONE_SOURCE.replace("20241103", "20240310")
+    assert ISONE.latest_interval_end("lmp_rt5", whole, source) == until
+    if len(whole) > TAIL:
+        assert ISONE.latest_interval_end("lmp_rt5", _tail(whole), source) == until

@@ -16,7 +16,7 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 from dagster._core.scheduler.instigation import InstigatorType
 
-from power_assets.automation.realtime import build_realtime_sensor
+from power_assets.automation.selection import realtime_sensor_name
 from power_assets.isos import IsoDefinition
 from power_assets.resources import ClockResource
 
@@ -152,7 +152,7 @@ def freshness_job(isos: list[IsoDefinition]) -> UnresolvedAssetJobDefinition:
 
 def running_realtime_isos(instance: dg.DagsterInstance, isos: list[IsoDefinition]) -> list[str]:
     """ISOs whose real-time sensor is switched on in this Dagster instance."""
-    names = {build_realtime_sensor(iso).name: iso.id for iso in isos if iso.realtime is not None}
+    names = {realtime_sensor_name(iso): iso.id for iso in isos if iso.realtime is not None}
     running = set()
     # Not in Dagster's public API: the only way to ask an instance which sensors are switched on.
     for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):

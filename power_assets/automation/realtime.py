@@ -21,7 +21,7 @@ from power_assets.automation.selection import (
     TRIGGER_TAG,
     realtime_combined_keys,
     realtime_job_name,
-    stage_check_keys,
+    realtime_sensor_name,
     stage_keys,
 )
 from power_assets.errors import PowerAssetsError
@@ -138,14 +138,13 @@ def _run_request(
         run_key=f"realtime:{iso.id}:{day.isoformat()}:{what}",
         partition_key=f"{day.isoformat()}|{iso.id}",
         asset_selection=keys,
-        asset_check_keys=stage_check_keys(keys),
         tags=tags,
     )
 
 
 def build_realtime_sensor(iso: IsoDefinition) -> dg.SensorDefinition:
     assert iso.realtime is not None
-    name = f"realtime__{iso.id}"
+    name = realtime_sensor_name(iso)
 
     @dg.sensor(
         name=name,

@@ -4,8 +4,7 @@ Every stage asset spans all ISOs (the partition picks one), so a job per ISO and
 asset selection; the run's partition key (`{date}|{ISO}`) chooses the ISO.
 """
 
-import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
@@ -23,25 +22,6 @@ def stage_keys(datasets: Iterable[str]) -> list[dg.AssetKey]:
     return [dg.AssetKey(f"{stage}__{dataset}") for dataset in datasets for stage in STAGES]
 
 
-@functools.cache
-def _stage_checks() -> dict[dg.AssetKey, tuple[dg.AssetCheckKey, ...]]:
-    # Imported here: the asset modules import the ISO registry, which this module must not need.
-    from power_assets.definitions import all_assets
-
-    return {
-        key: tuple(check for check in assets_def.check_keys if check.asset_key == key)
-        for assets_def in all_assets()
-        for key in assets_def.keys
-    }
-
-
-def stage_check_keys(keys: Sequence[dg.AssetKey]) -> list[dg.AssetCheckKey]:
-    """The checks that run inside these stage assets (duplicates, bounds, gaps...), and no others:
-    the freshness checks on the same assets are evaluated on their own schedule."""
-    checks = _stage_checks()
-    return [check for key in keys for check in checks.get(key, ())]
-
-
 def realtime_combined_keys() -> list[dg.AssetKey]:
     """Daily combined products that carry real-time prices (they also read today's DA + AS)."""
     return [dg.AssetKey("combined__da_as_rt_hourly"), dg.AssetKey("combined__da_as_rt_native")]
@@ -55,18 +35,33 @@ def day_ahead_job_name(iso: IsoDefinition) -> str:
     return f"day_ahead__{iso.id}"
 
 
+def realtime_sensor_name(iso: IsoDefinition) -> str:
+    return f"realtime__{iso.id}"
+
+
+def _iso_job(
+    name: str, iso: IsoDefinition, keys: list[dg.AssetKey], description: str, **options
+) -> UnresolvedAssetJobDefinition:
+    return dg.define_asset_job(
+        name,
+        selection=dg.AssetSelection.assets(*keys),
+        description=description,
+        tags={ISO_TAG: iso.id},
+        **options,
+    )
+
+
 def realtime_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
     assert iso.realtime is not None
     keys = stage_keys(iso.realtime.datasets)
     if iso.combined.real_time in iso.realtime.datasets:
         keys += realtime_combined_keys()
-    return dg.define_asset_job(
+    return _iso_job(
         realtime_job_name(iso),
-        selection=dg.AssetSelection.assets(*keys).without_checks()
-        | dg.AssetSelection.checks(*stage_check_keys(keys)),
-        description=f"{iso.id} real-time datasets for today's market day, every stage; requested "
-        "by the realtime sensor whenever the ISO publishes a new interval.",
-        tags={ISO_TAG: iso.id},
+        iso,
+        keys,
+        f"{iso.id} real-time datasets for today's market day, every stage; requested by the "
+        "realtime sensor whenever the ISO publishes a new interval.",
         # One process: a five-minute update is small, and a process per step would spend more
         # time importing than working (tick to queryable ~15 s instead of ~35 s; see bench/).
         config={"execution": {"config": {"in_process": {}}}},
@@ -79,13 +74,12 @@ def day_ahead_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
     if iso.combined.ancillary in (None, *iso.day_ahead.datasets):
         # ISO-NE's AS prices are real-time reserve prices: its DA+AS file cannot exist the day before.
         keys.append(dg.AssetKey("combined__da_as_hourly"))
-    return dg.define_asset_job(
+    return _iso_job(
         day_ahead_job_name(iso),
-        selection=dg.AssetSelection.assets(*keys).without_checks()
-        | dg.AssetSelection.checks(*stage_check_keys(keys)),
-        description=f"{iso.id} day-ahead datasets for tomorrow, every stage; run by the "
-        "day-ahead schedule after the market publishes.",
-        tags={ISO_TAG: iso.id},
+        iso,
+        keys,
+        f"{iso.id} day-ahead datasets for tomorrow, every stage; run by the day-ahead schedule "
+        "after the market publishes.",
     )
 
 

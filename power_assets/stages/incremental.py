@@ -18,9 +18,14 @@ from pathlib import Path
 from typing import Any
 
 from power_assets.errors import IsoNoDataError
-from power_assets.io.files import sha256_file
 from power_assets.isos.base import DownloadRequest, IsoDefinition
-from power_assets.stages.raw import DownloadRecord, Fetcher, fetch_and_keep
+from power_assets.stages.raw import (
+    DownloadRecord,
+    Fetcher,
+    fetch_and_keep,
+    kept_intact,
+    sidecar_path,
+)
 
 Pieces = dict[str, list[DownloadRecord]]  # planned request file name -> its kept pieces
 
@@ -101,20 +106,16 @@ def _intact_chain(
 
 
 def _intact(path: Path, record: DownloadRecord) -> bool:
-    sidecar = path.with_name(path.name + ".json")
+    sidecar = sidecar_path(path)
     if not (path.is_file() and sidecar.is_file()):
         return False
     try:
         meta: dict[str, Any] = json.loads(sidecar.read_text())
     except (OSError, ValueError):
         return False
-    return (
-        meta.get("sha256") == record.sha256
-        and path.stat().st_size == record.bytes
-        and sha256_file(path) == record.sha256
-    )
+    return meta.get("sha256") == record.sha256 and kept_intact(path, meta)
 
 
 def _discard(path: Path) -> None:
     path.unlink(missing_ok=True)
-    path.with_name(path.name + ".json").unlink(missing_ok=True)
+    sidecar_path(path).unlink(missing_ok=True)

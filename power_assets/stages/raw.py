@@ -99,7 +99,7 @@ class DayDownload:
         }
 
 
-def _sidecar(path: Path) -> Path:
+def sidecar_path(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
@@ -123,7 +123,7 @@ def _record(request: DownloadRequest, fetch: dict[str, Any], reused: bool) -> Do
 
 def _reusable(path: Path, request: DownloadRequest) -> DownloadRecord | None:
     """A kept response is reused when it is intact and was fetched once its content was final."""
-    sidecar = _sidecar(path)
+    sidecar = sidecar_path(path)
     if not (path.is_file() and sidecar.is_file()):
         return None
     try:
@@ -133,9 +133,14 @@ def _reusable(path: Path, request: DownloadRequest) -> DownloadRecord | None:
         return None
     if meta.get("status") != "ok" or fetched_at < request.final_from:
         return None  # data fetched while its window was still open may have changed since
-    if path.stat().st_size != meta.get("bytes") or sha256_file(path) != meta.get("sha256"):
+    if not kept_intact(path, meta):
         return None
     return _record(request, meta, reused=True)
+
+
+def kept_intact(path: Path, meta: dict[str, Any]) -> bool:
+    """Whether a kept response still has the size and sha256 its sidecar recorded."""
+    return path.stat().st_size == meta.get("bytes") and sha256_file(path) == meta.get("sha256")
 
 
 def request_to_json(request: DownloadRequest) -> dict[str, Any]:
@@ -299,7 +304,7 @@ def fetch_and_keep(
     }
     atomic_write_bytes(path, result.content)
     # The sidecar is written last: a response without one is never trusted on a re-run.
-    atomic_write_json(_sidecar(path), fetch)
+    atomic_write_json(sidecar_path(path), fetch)
     return replace(_record(request, fetch, reused=False), piece_of=piece_of)
 
 
