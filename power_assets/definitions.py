@@ -8,11 +8,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
-from power_assets.assets.combined import combined_assets
-from power_assets.assets.flattened import flattened_assets
-from power_assets.assets.raw import raw_assets
-from power_assets.assets.standardized import standardized_assets
-from power_assets.assets.warehouse import warehouse_assets
+from power_assets.assets.market_day import market_day_assets, rollup_assets
 from power_assets.automation.day_ahead import day_ahead_schedules
 from power_assets.automation.freshness import (
     build_freshness_schedule,
@@ -23,56 +19,35 @@ from power_assets.automation.freshness import (
 from power_assets.automation.realtime import realtime_sensors
 from power_assets.automation.selection import automation_jobs
 from power_assets.isos import registered_isos
+from power_assets.keys import COMBINED_PRODUCTS, ROLLUP_PERIODS, rollup_key
 from power_assets.resources import default_resources
 
-DAILY_PIPELINE_JOB = "daily_pipeline"
 MONTHLY_ROLLUP_JOB = "monthly_rollup"
 YEARLY_ROLLUP_JOB = "yearly_rollup"
 
 
-def all_assets() -> list[dg.AssetsDefinition]:
-    return [
-        *raw_assets(),
-        *standardized_assets(),
-        *flattened_assets(),
-        *warehouse_assets(),
-        *combined_assets(),
-    ]
-
-
-def daily_pipeline_job():
-    """Every market-day asset: download through combined daily files and the DuckDB store."""
-    return dg.define_asset_job(
-        DAILY_PIPELINE_JOB,
-        selection=dg.AssetSelection.all()
-        - dg.AssetSelection.key_substring("combined_monthly__")
-        - dg.AssetSelection.key_substring("combined_yearly__"),
-        description="All market-day stages for the selected (date, ISO) partitions.",
-    )
-
-
 def rollup_jobs() -> list:
     """Monthly and yearly combined files; their partitions are months and years, not days."""
-    return [
-        dg.define_asset_job(
-            MONTHLY_ROLLUP_JOB,
-            selection=dg.AssetSelection.key_substring("combined_monthly__"),
-            description="Monthly combined files from the daily ones.",
-        ),
-        dg.define_asset_job(
-            YEARLY_ROLLUP_JOB,
-            selection=dg.AssetSelection.key_substring("combined_yearly__"),
-            description="Yearly combined files from the monthly ones.",
-        ),
-    ]
+    jobs = []
+    for period, name in zip(ROLLUP_PERIODS, (MONTHLY_ROLLUP_JOB, YEARLY_ROLLUP_JOB), strict=True):
+        selection = [rollup_key(period, product) for product in COMBINED_PRODUCTS]
+        jobs.append(
+            dg.define_asset_job(
+                name,
+                selection=dg.AssetSelection.assets(*selection),
+                description=f"{period.capitalize()} combined files from the "
+                f"{'daily' if period == 'monthly' else 'monthly'} ones.",
+            )
+        )
+    return jobs
 
 
 def build_defs(resources: Mapping[str, object] | None = None) -> dg.Definitions:
     isos = registered_isos()
     return dg.Definitions(
-        assets=[*all_assets(), *feed_specs(isos)],
+        assets=[market_day_assets(), *rollup_assets(), *feed_specs(isos)],
         asset_checks=freshness_checks(isos),
-        jobs=[daily_pipeline_job(), *rollup_jobs(), *automation_jobs(isos), freshness_job(isos)],
+        jobs=[*automation_jobs(isos), *rollup_jobs(), freshness_job(isos)],
         sensors=realtime_sensors(isos),
         schedules=[*day_ahead_schedules(isos), build_freshness_schedule(isos)],
         resources={**default_resources(), **(resources or {})},

@@ -48,3 +48,8 @@ class Layout:
 
     def locks(self) -> Path:
         return self.root / ".locks"
+
+    def rejected(self, path: Path) -> Path:
+        """Where a result that failed a blocking check is kept for inspection, out of readers'
+        globs (`*/raw_parquet/{dataset}/*.parquet` does not descend into `_rejected/`)."""
+        return path.parent / "_rejected" / path.name

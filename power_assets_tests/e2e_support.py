@@ -7,8 +7,9 @@ import duckdb
 import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from power_assets.definitions import DAILY_PIPELINE_JOB, build_defs
+from power_assets.definitions import build_defs
 from power_assets.io.http import IsoHttpClient
+from power_assets.keys import daily_job_name, parse_partition_key
 from power_assets.resources import StorageResource
 
 
@@ -31,7 +32,7 @@ def loopback_defs(root: Path, base_urls: dict[str, str]) -> dg.Definitions:
 
 
 def run_day(defs: dg.Definitions, instance: dg.DagsterInstance, key: str, selection=None):
-    job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
+    job = defs.resolve_job_def(daily_job_name(parse_partition_key(key).iso))
     return job.execute_in_process(
         partition_key=key, instance=instance, raise_on_error=False, asset_selection=selection
     )

@@ -18,13 +18,12 @@ import duckdb
 import polars as pl
 import pytest
 
-from power_assets.assets.runner import PartitionOutcome, summarize
-from power_assets.definitions import DAILY_PIPELINE_JOB
 from power_assets.demo.oasis_fixtures import PACIFIC
 from power_assets.demo.oasis_server import FakeOasis, parse_oasis_time
 from power_assets.io.files import atomic_path, atomic_write_bytes, sweep_stale_temporaries
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos.caiso import Caiso
+from power_assets.keys import daily_job_name
 from power_assets.layout import Layout
 from power_assets.stages.raw import download_day, extract_day
 from power_assets_tests.e2e_support import loopback_defs
@@ -150,20 +149,6 @@ def test_extracting_a_day_sweeps_a_killed_extractions_staging_and_retired_folder
     assert (final / "metadata.json").is_file()
 
 
-# -- data time per partition ---------------------------------------------------------------------
-
-
-def test_summary_totals_float_columns_only_when_every_partition_has_one():
-    timed = {
-        "2024-03-08|CAISO": PartitionOutcome({"rows": 3, "data_seconds": 0.25}),
-        "2024-03-09|CAISO": PartitionOutcome({"rows": 4, "data_seconds": 1.125}),
-    }
-    assert summarize(timed)["total_data_seconds"] == 1.375
-    assert summarize(timed)["total_rows"] == 7
-    partly = {**timed, "2024-03-10|CAISO": PartitionOutcome({"rows": 0, "data_seconds": "n/a"})}
-    assert "total_data_seconds" not in summarize(partly)
-
-
 # -- an ISO outage mid-backfill ------------------------------------------------------------------
 
 
@@ -174,7 +159,7 @@ def _requested_days(requests) -> set[date]:
 
 
 def _run_range(defs: dg.Definitions, instance: dg.DagsterInstance):
-    return defs.resolve_job_def(DAILY_PIPELINE_JOB).execute_in_process(
+    return defs.resolve_job_def(daily_job_name("CAISO")).execute_in_process(
         instance=instance,
         asset_selection=[dg.AssetKey(key) for key in LMP_DA_CHAIN],
         raise_on_error=False,
@@ -194,15 +179,17 @@ def test_an_outage_fails_only_its_day_and_the_rerun_fetches_only_that_day(tmp_pa
 
         assert not failed.success
         failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
-        assert failure.step_key == "raw_download__lmp_da"
         message = failure.event_specific_data.error.message
-        assert f"{outage}|CAISO" in message and "1 of 6 partition(s) failed" in message
-        kept = failed.asset_materializations_for_node("raw_download__lmp_da")
-        assert {m.partition for m in kept} == {f"{d}|CAISO" for d in DAYS if d != outage}
+        assert f"{outage}|CAISO raw_download__lmp_da:" in message
+        assert "1 asset partition(s) failed in 1 partition(s)" in message
+        assert f"{outage}|CAISO not run (upstream failed): raw_csv__lmp_da" in message
+        # Every other day went on through every stage, each with its own figures.
+        for key in LMP_DA_CHAIN:
+            assert instance.get_materialized_partitions(dg.AssetKey(key)) == {
+                f"{d}|CAISO" for d in DAYS if d != outage
+            }, key
+        kept = _materializations(failed, "raw_download__lmp_da")
         assert all(isinstance(m.metadata["data_seconds"].value, float) for m in kept)
-        assert instance.get_materialized_partitions(dg.AssetKey("raw_download__lmp_da")) == {
-            f"{d}|CAISO" for d in DAYS if d != outage
-        }
 
         oasis.unpublished_days.clear()  # the ISO publishes the day
         before = len(oasis.requests)
@@ -210,9 +197,17 @@ def test_an_outage_fails_only_its_day_and_the_rerun_fetches_only_that_day(tmp_pa
 
         assert resumed.success
         assert _requested_days(oasis.requests[before:]) == {outage}
-        parquet = resumed.asset_materializations_for_node("raw_parquet__lmp_da")
+        parquet = _materializations(resumed, "raw_parquet__lmp_da")
         assert {m.partition for m in parquet} == {f"{d}|CAISO" for d in DAYS}
-        assert parquet[0].metadata["total_data_seconds"].value > 0
+        assert all(m.metadata["data_seconds"].value > 0 for m in parquet)
+
+
+def _materializations(result, key: str) -> list[dg.AssetMaterialization]:
+    return [
+        e.materialization
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey(key)
+    ]
 
 
 # -- a CLI backfill killed mid-way, then resumed -------------------------------------------------

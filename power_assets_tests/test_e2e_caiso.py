@@ -10,10 +10,10 @@ import duckdb
 import polars as pl
 import pytest
 
-from power_assets.definitions import DAILY_PIPELINE_JOB
 from power_assets.demo.caiso_extra_fixtures import FakeOutlook
 from power_assets.demo.oasis_fixtures import DEMO_NODES, Faults
 from power_assets.demo.oasis_server import FakeOasis
+from power_assets.keys import daily_job_name
 from power_assets_tests.e2e_support import loopback_defs, query
 
 pytestmark = pytest.mark.e2e
@@ -34,7 +34,7 @@ def _defs(oasis: FakeOasis, root: Path, outlook: FakeOutlook) -> dg.Definitions:
 
 
 def _run(defs: dg.Definitions, instance: dg.DagsterInstance, key: str, **kwargs):
-    job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
+    job = defs.resolve_job_def(daily_job_name("CAISO"))
     return job.execute_in_process(
         partition_key=key, instance=instance, raise_on_error=False, **kwargs
     )
@@ -168,10 +168,11 @@ def test_missing_intervals_warn_per_location_but_do_not_block(tmp_path, instance
         and e.check_name == "no_interval_gaps"
     )
     assert evaluation.passed is False
-    details = evaluation.metadata["details"].value
-    assert details[f"{SPRING}|CAISO"] == {
-        "TH_SP15_GEN-APND": {"missing": [gone.isoformat()], "off_grid": []}
-    }
+    assert evaluation.partition == f"{SPRING}|CAISO"
+    assert evaluation.metadata["problems"].value == 1
+    table = evaluation.metadata["details"].value.splitlines()
+    assert "| series | missing | first missing | off grid |" in table
+    assert f"| TH_SP15_GEN-APND | 1 | {gone.isoformat()} |  |" in table
 
 
 def test_unpublished_day_fails_clearly_instead_of_succeeding_empty(tmp_path, instance, outlook):
@@ -186,7 +187,7 @@ def test_unpublished_day_fails_clearly_instead_of_succeeding_empty(tmp_path, ins
 def test_single_run_backfill_over_a_range_materializes_each_day(tmp_path, instance, outlook):
     with FakeOasis(generate=True) as oasis:
         defs = _defs(oasis, tmp_path, outlook)
-        job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
+        job = defs.resolve_job_def(daily_job_name("CAISO"))
         result = job.execute_in_process(
             instance=instance,
             tags={
@@ -195,7 +196,14 @@ def test_single_run_backfill_over_a_range_materializes_each_day(tmp_path, instan
             },
         )
     assert result.success
-    materialized = {
-        m.partition for m in result.asset_materializations_for_node("raw_parquet__lmp_da")
+    rows = {
+        e.materialization.partition: e.materialization.metadata["rows"].value
+        for e in result.get_asset_materialization_events()
+        if e.asset_key == dg.AssetKey("raw_parquet__lmp_da")
     }
-    assert materialized == {"2024-03-09|CAISO", "2024-03-10|CAISO", "2024-03-11|CAISO"}
+    # One materialization per day, each with that day's own row count (23/24 hours of nodes).
+    assert rows == {
+        "2024-03-09|CAISO": NODES * 24,
+        "2024-03-10|CAISO": NODES * 23,
+        "2024-03-11|CAISO": NODES * 24,
+    }

@@ -1,4 +1,4 @@
-"""Stage-4 assets: DA + AS hourly, DA + AS + RT hourly statistics, DA + AS + RT at RT's native
+"""Stage-4 steps: DA + AS hourly, DA + AS + RT hourly statistics, DA + AS + RT at RT's native
 interval (daily), and their monthly and yearly roll-ups on month/year partitions.
 
 Which datasets feed them is each ISO's `combined` declaration in the registry.
@@ -15,22 +15,23 @@ import polars as pl
 
 from power_assets.assets.partitions import (
     SAME_ISO_TIME_WINDOW,
-    MarketPartition,
-    isos_with_combined,
-    market_day_partitions,
     monthly_partitions,
     yearly_partitions,
 )
-from power_assets.assets.runner import PartitionOutcome, run_partitions, stage_asset
+from power_assets.assets.steps import Step, StepEnv, StepOutcome
 from power_assets.errors import MalformedFileError
 from power_assets.io.files import atomic_write_parquet
 from power_assets.isos import IsoDefinition, registered_isos
+from power_assets.keys import (
+    COMBINED_PRODUCTS,
+    MarketPartition,
+    combined_key,
+    rollup_key,
+    stage_key,
+)
 from power_assets.layout import Layout
-from power_assets.resources import StorageResource
 from power_assets.stages import combine
 from power_assets.stages.standardize import read_standardized
-
-PRODUCTS = ("da_as_hourly", "da_as_rt_hourly", "da_as_rt_native")
 
 
 def _read(path) -> pl.DataFrame:
@@ -39,8 +40,8 @@ def _read(path) -> pl.DataFrame:
     return pl.read_parquet(path)
 
 
-def _outcome(frame: pl.DataFrame, path) -> PartitionOutcome:
-    return PartitionOutcome(
+def _outcome(frame: pl.DataFrame, path) -> StepOutcome:
+    return StepOutcome(
         {
             "rows": frame.height,
             "columns": frame.width,
@@ -83,40 +84,37 @@ def _build_product(
     return combine.da_as_rt_native(da_as, _read(layout.flattened(iso.id, sources.real_time, day)))
 
 
-def _daily_deps(product: str) -> list[str]:
-    isos = registered_isos()
+def _daily_upstream(product: str, iso: IsoDefinition) -> tuple[dg.AssetKey, ...]:
+    """The assets whose partition of the same ISO and day a combined product reads."""
+    sources = iso.combined
     if product == "da_as_hourly":
-        return sorted(
-            {f"flattened__{i.combined.day_ahead}" for i in isos}
-            | {f"flattened__{i.combined.ancillary}" for i in isos if i.combined.ancillary}
-        )
+        datasets = [sources.day_ahead, *([sources.ancillary] if sources.ancillary else [])]
+        return tuple(stage_key("flattened", d) for d in datasets)
     stage = "raw_parquet" if product == "da_as_rt_hourly" else "flattened"
-    return ["combined__da_as_hourly", *sorted({f"{stage}__{i.combined.real_time}" for i in isos})]
+    return (combined_key("da_as_hourly"), stage_key(stage, sources.real_time))
 
 
-def build_daily(product: str) -> dg.AssetsDefinition:
-    key = f"combined__{product}"
-
-    @stage_asset(
-        key,
-        group="combined",
-        deps=_daily_deps(product),
-        partitions_def=market_day_partitions(isos_with_combined()),
-        kinds={"polars", "parquet"},
-        description=f"Daily {product.replace('_', ' ')} file: columns da__*, as__*, rt*__*.",
+def daily_step(product: str) -> Step:
+    deps = sorted(
+        {key for iso in registered_isos() for key in _daily_upstream(product, iso)},
+        key=lambda key: key.path,
     )
-    def combined_daily(context: dg.AssetExecutionContext, storage: StorageResource):
-        layout = storage.layout()
 
-        def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
-            frame = _build_product(product, layout, iso, partition.day, context.log.warning)
-            path = layout.combined_daily(iso.id, product, partition.day)
-            atomic_write_parquet(path, frame)
-            return _outcome(frame, path)
+    def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
+        frame = _build_product(product, env.layout, iso, partition.day, env.log.warning)
+        path = env.layout.combined_daily(iso.id, product, partition.day)
+        atomic_write_parquet(path, frame)
+        return _outcome(frame, path)
 
-        yield from run_partitions(context, key, work)
-
-    return combined_daily
+    return Step(
+        key=combined_key(product),
+        group="combined",
+        description=f"Daily {product.replace('_', ' ')} file: columns da__*, as__*, rt*__*.",
+        work=work,
+        deps=tuple(deps),
+        upstream=lambda iso: _daily_upstream(product, iso),
+        kinds=frozenset({"polars", "parquet"}),
+    )
 
 
 @dataclass(frozen=True)
@@ -125,7 +123,6 @@ class Period:
 
     name: str  # "monthly" or "yearly"
     partitions: Callable[[list[str]], dg.PartitionsDefinition]
-    source_prefix: str
     members: Callable[[date], list[date]]
     source_path: Callable[[Layout, str, str, date], Path]
     target_path: Callable[[Layout, str, str, date], Path]
@@ -140,7 +137,6 @@ PERIODS = (
     Period(
         "monthly",
         monthly_partitions,
-        "combined",
         _days_of_month,
         lambda layout, iso, product, day: layout.combined_daily(iso, product, day),
         lambda layout, iso, product, first: layout.combined_monthly(iso, product, first),
@@ -148,7 +144,6 @@ PERIODS = (
     Period(
         "yearly",
         yearly_partitions,
-        "combined_monthly",
         lambda first: [date(first.year, month, 1) for month in range(1, 13)],
         lambda layout, iso, product, month: layout.combined_monthly(iso, product, month),
         lambda layout, iso, product, first: layout.combined_yearly(iso, product, first.year),
@@ -156,56 +151,53 @@ PERIODS = (
 )
 
 
-def build_rollup(product: str, period: Period) -> dg.AssetsDefinition:
-    key = f"combined_{period.name}__{product}"
-    source = f"{period.source_prefix}__{product}"
+def rollup_step(product: str, period: Period) -> Step:
+    key = rollup_key(period.name, product)
+    source = combined_key(product) if period.name == "monthly" else rollup_key("monthly", product)
+    name = key.to_user_string()
 
-    @stage_asset(
-        key,
-        group="combined",
-        deps=[dg.AssetDep(source, partition_mapping=SAME_ISO_TIME_WINDOW)],
-        partitions_def=period.partitions(isos_with_combined()),
-        kinds={"polars", "parquet"},
-        description=f"{period.name.capitalize()} {product.replace('_', ' ')} file, streamed "
-        f"from {source} without holding the period in memory.",
-    )
-    def rollup(context: dg.AssetExecutionContext, storage: StorageResource):
-        layout = storage.layout()
-
-        def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
-            members = period.members(partition.day)
-            present = [
-                m for m in members if period.source_path(layout, iso.id, product, m).is_file()
-            ]
-            missing = [m.isoformat() for m in members if m not in present]
-            if not present:
-                raise MalformedFileError(
-                    f"{iso.id} {key} {partition.day}: none of its {len(members)} {source} "
-                    f"files exist; materialize {source} first"
-                )
-            if missing:
-                context.log.warning(
-                    f"{iso.id} {key} {partition.day}: {len(missing)} of {len(members)} inputs "
-                    f"missing (first: {missing[0]}); rolled up the {len(present)} present"
-                )
-            target = period.target_path(layout, iso.id, product, partition.day)
-            sources = [period.source_path(layout, iso.id, product, m) for m in present]
-            stats = combine.roll_up(sources, target)
-            return PartitionOutcome(
-                {
-                    **stats,
-                    "inputs_present": len(present),
-                    "inputs_missing": len(missing),
-                    "missing_inputs": ", ".join(missing) or "none",
-                    "path": str(target),
-                }
+    def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
+        layout = env.layout
+        members = period.members(partition.day)
+        present = [m for m in members if period.source_path(layout, iso.id, product, m).is_file()]
+        missing = [m.isoformat() for m in members if m not in present]
+        if not present:
+            raise MalformedFileError(
+                f"{iso.id} {name} {partition.day}: none of its {len(members)} "
+                f"{source.to_user_string()} files exist; materialize them first"
             )
+        if missing:
+            env.log.warning(
+                f"{iso.id} {name} {partition.day}: {len(missing)} of {len(members)} inputs "
+                f"missing (first: {missing[0]}); rolled up the {len(present)} present"
+            )
+        target = period.target_path(layout, iso.id, product, partition.day)
+        sources = [period.source_path(layout, iso.id, product, m) for m in present]
+        stats = combine.roll_up(sources, target)
+        return StepOutcome(
+            {
+                **stats,
+                "inputs_present": len(present),
+                "inputs_missing": len(missing),
+                "missing_inputs": ", ".join(missing) or "none",
+                "path": str(target),
+            }
+        )
 
-        yield from run_partitions(context, key, work)
+    return Step(
+        key=key,
+        group="combined",
+        description=f"{period.name.capitalize()} {product.replace('_', ' ')} file, streamed "
+        f"from {source.to_user_string()} without holding the period in memory.",
+        work=work,
+        deps=(dg.AssetDep(source, partition_mapping=SAME_ISO_TIME_WINDOW),),
+        kinds=frozenset({"polars", "parquet"}),
+    )
 
-    return rollup
+
+def daily_steps() -> list[Step]:
+    return [daily_step(product) for product in COMBINED_PRODUCTS]
 
 
-def combined_assets() -> list[dg.AssetsDefinition]:
-    daily = [build_daily(p) for p in PRODUCTS]
-    return [*daily, *(build_rollup(p, period) for period in PERIODS for p in PRODUCTS)]
+def rollup_steps(period: Period) -> list[Step]:
+    return [rollup_step(product, period) for product in COMBINED_PRODUCTS]

@@ -4,12 +4,11 @@ Multi-partition keys sort dimensions by name, so keys read `2024-01-01|CAISO` (d
 """
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date
 
 import dagster as dg
 
 from power_assets.isos import registered_isos
+from power_assets.keys import DATE_DIMENSION, ISO_DIMENSION
 
 FIRST_MARKET_DAY = "2019-01-01"
 
@@ -22,15 +21,18 @@ def daily_dimension() -> dg.DailyPartitionsDefinition:
 
 def market_day_partitions(iso_ids: Iterable[str]) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
-        {"date": daily_dimension(), "iso": dg.StaticPartitionsDefinition(sorted(iso_ids))}
+        {
+            DATE_DIMENSION: daily_dimension(),
+            ISO_DIMENSION: dg.StaticPartitionsDefinition(sorted(iso_ids)),
+        }
     )
 
 
 def monthly_partitions(iso_ids: Iterable[str]) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {
-            "date": dg.MonthlyPartitionsDefinition(start_date=FIRST_MARKET_DAY, end_offset=1),
-            "iso": dg.StaticPartitionsDefinition(sorted(iso_ids)),
+            DATE_DIMENSION: dg.MonthlyPartitionsDefinition(start_date=FIRST_MARKET_DAY, end_offset=1),
+            ISO_DIMENSION: dg.StaticPartitionsDefinition(sorted(iso_ids)),
         }
     )
 
@@ -38,19 +40,17 @@ def monthly_partitions(iso_ids: Iterable[str]) -> dg.MultiPartitionsDefinition:
 def yearly_partitions(iso_ids: Iterable[str]) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {
-            "date": dg.TimeWindowPartitionsDefinition(
+            DATE_DIMENSION: dg.TimeWindowPartitionsDefinition(
                 start=FIRST_MARKET_DAY, cron_schedule="0 0 1 1 *", fmt="%Y-%m-%d", end_offset=1
             ),
-            "iso": dg.StaticPartitionsDefinition(sorted(iso_ids)),
+            ISO_DIMENSION: dg.StaticPartitionsDefinition(sorted(iso_ids)),
         }
     )
 
 
 def all_iso_ids() -> list[str]:
-    """Every registered ISO: one partition space for every asset, so one job spans them all.
-
-    A partition of an ISO that does not offer a dataset materializes as "not offered" (no file).
-    """
+    """Every registered ISO: one partition space for every asset, so one run or backfill can span
+    ISOs. A partition of an ISO that does not offer a dataset is never materialized."""
     return sorted(iso.id for iso in registered_isos())
 
 
@@ -62,27 +62,9 @@ def isos_with_combined() -> list[str]:
 # monthly/yearly roll-ups down to the days they contain.
 SAME_ISO_TIME_WINDOW = dg.MultiPartitionMapping(
     {
-        "date": dg.DimensionPartitionMapping("date", dg.TimeWindowPartitionMapping()),
-        "iso": dg.DimensionPartitionMapping("iso", dg.IdentityPartitionMapping()),
+        DATE_DIMENSION: dg.DimensionPartitionMapping(
+            DATE_DIMENSION, dg.TimeWindowPartitionMapping()
+        ),
+        ISO_DIMENSION: dg.DimensionPartitionMapping(ISO_DIMENSION, dg.IdentityPartitionMapping()),
     }
 )
-
-
-@dataclass(frozen=True)
-class MarketPartition:
-    key: str
-    iso: str
-    day: date
-
-
-def partitions_of(context: dg.AssetExecutionContext) -> list[MarketPartition]:
-    """Every (iso, market day) this run covers: one for a plain run, many for a single-run backfill."""
-    out = []
-    for key in context.partition_keys:
-        dims = key.keys_by_dimension if isinstance(key, dg.MultiPartitionKey) else None
-        if dims is None:
-            day_text, iso = str(key).split("|")
-        else:
-            day_text, iso = dims["date"], dims["iso"]
-        out.append(MarketPartition(str(key), iso, date.fromisoformat(day_text)))
-    return sorted(out, key=lambda p: (p.iso, p.day))

@@ -1,175 +1,253 @@
-"""Running one asset step over every (iso, market day) partition of a run, and reporting it.
+"""Running the selected steps over every partition of a run, one (asset, partition) at a time.
 
-A single-run backfill hands one step many partitions. Each partition is processed on its own; if
-some fail, the ones that succeeded are still recorded as materialized (so a resumed backfill does
-not redo them) and the step then fails naming every failed partition and why.
+A run may cover one partition or a range (a single-run backfill). Each (asset, partition) is done
+and reported on its own:
 
-Each partition's metadata carries `data_seconds`, the time spent in its own work (fetching,
-parsing, writing), so what a run spends around that work (orchestration) can be told apart.
+- it succeeded: an `AssetMaterialization` for that partition, with that partition's own figures
+  (rows, locations, first and last interval, source files, data seconds);
+- each of its checks: an `AssetCheckEvaluation` for that partition, its offenders as a table;
+- a blocking check failed, or its work raised: nothing is materialized for it, its result is set
+  aside rather than published, and the assets downstream of it are not run for that partition
+  (they are "blocked"), while every other partition goes on through every stage;
+- the ISO does not offer the dataset, or the credentials it needs are missing: nothing is
+  recorded for it (a partition that cannot hold data is never shown as materialized), and a
+  missing credential is reported once per run.
+
+At the end the run fails if anything failed, naming every failed partition, asset and reason.
 """
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+import traceback
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from enum import StrEnum
 
 import dagster as dg
 
-from power_assets.assets.partitions import MarketPartition, partitions_of
+from power_assets.assets.steps import Finding, Step, StepEnv
 from power_assets.errors import PowerAssetsError
 from power_assets.isos import IsoDefinition, get_iso
+from power_assets.keys import (
+    ISO_TAG,
+    PARTITION_EXAMPLE,
+    PARTITION_FORM,
+    MarketPartition,
+    PartitionKeyError,
+    parse_partition_key,
+)
+
+MAX_REASON_CHARS = 600  # a failure names its cause; it never quotes a whole file
+MAX_LISTED_FAILURES = 40
 
 
-@dataclass(frozen=True)
-class CheckRule:
-    name: str
-    description: str
-    blocking: bool
-    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+class Status(StrEnum):
+    MATERIALIZED = "materialized"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    NOT_OFFERED = "not offered"
+    UNAVAILABLE = "unavailable"
 
 
 @dataclass
-class PartitionOutcome:
-    metadata: dict[str, Any]
-    # check name -> (number of problems, JSON-able detail) for this partition
-    findings: dict[str, tuple[int, Any]] = field(default_factory=dict)
+class Ledger:
+    """What happened to every (asset, partition) of the run."""
 
-
-def check_specs(asset_key: str, rules: Sequence[CheckRule]) -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(r.name, asset=asset_key, description=r.description, blocking=r.blocking)
-        for r in rules
-    ]
-
-
-def stage_asset(
-    name: str,
-    *,
-    group: str,
-    deps: Sequence[str | dg.AssetDep],
-    partitions_def: dg.PartitionsDefinition,
-    description: str,
-    rules: Sequence[CheckRule] = (),
-    kinds: set[str] | None = None,
-    pool: str | None = None,
-):
-    """The decorator every stage asset uses: single-run backfills, checks declared on the asset."""
-    return dg.asset(
-        name=name,
-        group_name=group,
-        deps=list(deps),
-        partitions_def=partitions_def,
-        backfill_policy=dg.BackfillPolicy.single_run(),
-        check_specs=check_specs(name, rules) or None,
-        kinds=kinds,
-        pool=pool,
-        description=description,
+    status: dict[tuple[dg.AssetKey, MarketPartition], Status] = field(default_factory=dict)
+    failures: list[tuple[MarketPartition, dg.AssetKey, str]] = field(default_factory=list)
+    blocked: dict[tuple[MarketPartition, dg.AssetKey], list[dg.AssetKey]] = field(
+        default_factory=dict
     )
+    # reason -> the datasets it keeps from being fetched here, and the partitions it affected
+    unavailable: dict[str, tuple[set[str], set[MarketPartition]]] = field(default_factory=dict)
+
+    def failed(self, partition: MarketPartition, key: dg.AssetKey, reason: str) -> None:
+        self.status[key, partition] = Status.FAILED
+        self.failures.append((partition, key, _short(reason)))
+
+    def counts(self) -> Counter:
+        return Counter(self.status.values())
 
 
-def run_partitions(
-    context: dg.AssetExecutionContext,
-    asset_key: str,
-    work: Callable[[IsoDefinition, MarketPartition], PartitionOutcome],
-    rules: Sequence[CheckRule] = (),
-    dataset_id: str | None = None,
-) -> Iterator[dg.MaterializeResult | dg.AssetMaterialization]:
-    outcomes: dict[str, PartitionOutcome] = {}
-    failures: dict[str, str] = {}
-    skipped: dict[str, str] = {}
-    for partition in partitions_of(context):
-        iso = get_iso(partition.iso)
-        if dataset_id and dataset_id not in iso.datasets:
-            note = f"{iso.id} does not offer {dataset_id}; nothing to do"
-            outcomes[partition.key] = PartitionOutcome({"offered": False, "note": note})
-            continue
-        reason = iso.unavailable_reason(dataset_id) if dataset_id else None
-        if reason:
-            # Recorded (and logged) as skipped, with no file written, so the rest of the graph
-            # (e.g. combined files without AS prices) still runs; re-materialize once possible.
-            skipped[partition.key] = reason
-            outcomes[partition.key] = PartitionOutcome({"skipped": reason})
-            continue
-        started = time.perf_counter()
+def _short(text: str) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= MAX_REASON_CHARS else text[: MAX_REASON_CHARS - 3] + "..."
+
+
+def partitions_of(context: dg.AssetExecutionContext) -> list[MarketPartition]:
+    """Every (ISO, day) of the run, by ISO then day; an empty or malformed range is an error.
+
+    A range is Dagster's rectangle: the days from the first key's date to the last key's, for the
+    ISOs from the first key's to the last key's (in the order CAISO, ERCOT, ISONE, NYISO, ...).
+    A UI backfill of one day for several ISOs is such a range. A reversed range selects nothing.
+    """
+    keys = context.partition_keys
+    if not keys:
+        first, last = context.partition_key_range.start, context.partition_key_range.end
+        raise PartitionKeyError(
+            f"partition range {first}...{last} selects no partition: a range goes from its first "
+            f"{PARTITION_FORM} key to its last, the earlier date first and the ISOs in "
+            f"alphabetical order, e.g. {PARTITION_EXAMPLE}...2024-11-30|CAISO"
+        )
+    partitions = sorted(parse_partition_key(key) for key in keys)
+    job_iso = context.run.tags.get(ISO_TAG)
+    strays = sorted({p.iso for p in partitions if job_iso and p.iso != job_iso})
+    if strays:
+        raise PartitionKeyError(
+            f"this run belongs to {job_iso} (its job or tag {ISO_TAG}={job_iso}) but its partitions "
+            f"name {', '.join(strays)}; use {PARTITION_FORM} keys of {job_iso}"
+        )
+    return partitions
+
+
+def run_steps(
+    context: dg.AssetExecutionContext, steps: Iterable[Step], env: StepEnv
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+    selected_keys = set(context.selected_asset_keys)
+    selected = [step for step in steps if step.key in selected_keys]
+    selected_checks = set(context.selected_asset_check_keys)
+    partitions = partitions_of(context)
+    ledger = Ledger()
+    for partition in partitions:
         try:
-            outcome = work(iso, partition)
+            iso = get_iso(partition.iso)
         except PowerAssetsError as exc:
-            context.log.error(f"{asset_key} {partition.key}: {exc}")
-            failures[partition.key] = str(exc)
+            for step in selected:
+                ledger.failed(partition, step.key, str(exc))
+            context.log.error(f"{partition.key}: {exc}")
             continue
-        data_seconds = round(time.perf_counter() - started, 3)
-        outcomes[partition.key] = PartitionOutcome(
-            {**outcome.metadata, "data_seconds": data_seconds}, outcome.findings
-        )
-    for reason in sorted(set(skipped.values())):
-        keys = sorted(k for k, r in skipped.items() if r == reason)
-        context.log.warning(
-            f"{asset_key}: skipped {len(keys)} partition(s) ({keys[0]}...): {reason}"
-        )
-    if failures:
-        for key, outcome in outcomes.items():
-            yield dg.AssetMaterialization(asset_key, partition=key, metadata=outcome.metadata)
-        raise dg.Failure(
-            description=f"{asset_key}: {len(failures)} of {len(failures) + len(outcomes)} "
-            f"partition(s) failed: "
-            + "; ".join(f"{key}: {reason}" for key, reason in sorted(failures.items())),
-            metadata={"failed_partitions": sorted(failures)},
-        )
-    yield dg.MaterializeResult(
-        metadata=summarize(outcomes), check_results=[evaluate(r, outcomes) for r in rules]
-    )
+        for step in selected:
+            yield from _run_one(context, step, iso, partition, env, ledger, selected_checks)
+    _report(context, ledger, len(partitions), len(selected))
 
 
-def summarize(outcomes: dict[str, PartitionOutcome]) -> dict[str, Any]:
-    """One partition: its own metadata. Several: totals, overall coverage and a per-partition table."""
-    if len(outcomes) == 1:
-        return next(iter(outcomes.values())).metadata
-    rows = [{"partition": key, **outcome.metadata} for key, outcome in sorted(outcomes.items())]
-    summary: dict[str, Any] = {"partitions": len(rows)}
-    numeric = [k for k, v in rows[0].items() if isinstance(v, int) and not isinstance(v, bool)]
-    for name in numeric:
-        summary[f"total_{name}"] = sum(r.get(name, 0) for r in rows)
-    for name in [k for k, v in rows[0].items() if isinstance(v, float)]:
-        if all(isinstance(r.get(name), float) for r in rows):
-            summary[f"total_{name}"] = round(sum(r[name] for r in rows), 3)
-    firsts = [r["first_interval"] for r in rows if r.get("first_interval") not in (None, "none")]
-    lasts = [r["last_interval"] for r in rows if r.get("last_interval") not in (None, "none")]
-    if firsts:
-        summary["first_interval"] = min(firsts)
-        summary["last_interval"] = max(lasts)
-    columns = list(rows[0])
-    table = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    table += ["| " + " | ".join(str(r.get(c, "")) for c in columns) + " |" for r in rows[:400]]
-    summary["per_partition"] = dg.MetadataValue.md("\n".join(table))
-    return summary
-
-
-def evaluate(rule: CheckRule, outcomes: dict[str, PartitionOutcome]) -> dg.AssetCheckResult:
-    failing = {
-        key: o.findings[rule.name]
-        for key, o in sorted(outcomes.items())
-        if o.findings.get(rule.name, (0, None))[0] > 0
-    }
-    metadata: dict[str, Any] = {
-        "partitions_checked": len(outcomes),
-        "partitions_failing": len(failing),
-        "problems": sum(count for count, _ in failing.values()),
-    }
+def _run_one(
+    context: dg.AssetExecutionContext,
+    step: Step,
+    iso: IsoDefinition,
+    partition: MarketPartition,
+    env: StepEnv,
+    ledger: Ledger,
+    selected_checks: set[dg.AssetCheckKey],
+) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+    slot = (step.key, partition)
+    if step.dataset is not None:
+        if step.dataset not in iso.datasets:
+            ledger.status[slot] = Status.NOT_OFFERED
+            return
+        reason = iso.unavailable_reason(step.dataset)
+        if reason:
+            ledger.status[slot] = Status.UNAVAILABLE
+            datasets, partitions = ledger.unavailable.setdefault(reason, (set(), set()))
+            datasets.add(step.dataset)
+            partitions.add(partition)
+            return
+    blockers = [
+        up
+        for up in step.upstream(iso)
+        if ledger.status.get((up, partition)) in (Status.FAILED, Status.BLOCKED)
+    ]
+    if blockers:
+        ledger.status[slot] = Status.BLOCKED
+        ledger.blocked[partition, step.key] = blockers
+        return
+    started = time.perf_counter()
+    try:
+        outcome = step.work(env, iso, partition)
+        failing = [
+            rule
+            for rule in step.rules
+            if rule.blocking and outcome.findings.get(rule.name, _CLEAN).problems > 0
+        ]
+        aside = None
+        if failing:
+            aside = outcome.set_aside() if outcome.set_aside else None
+        elif outcome.publish is not None:
+            outcome.publish()
+    except Exception as exc:  # one partition's failure must not stop the others
+        message = str(exc) if isinstance(exc, PowerAssetsError) else f"{type(exc).__name__}: {exc}"
+        ledger.failed(partition, step.key, message)
+        detail = "" if isinstance(exc, PowerAssetsError) else "\n" + traceback.format_exc(limit=8)
+        context.log.error(f"{step.key.to_user_string()} {partition.key}: {_short(message)}{detail}")
+        return
+    seconds = round(time.perf_counter() - started, 3)
+    for rule in step.rules:
+        finding = outcome.findings.get(rule.name)
+        if finding is None or dg.AssetCheckKey(step.key, rule.name) not in selected_checks:
+            continue
+        yield _evaluation(step, rule, partition, finding, aside)
     if failing:
-        metadata["details"] = dg.MetadataValue.json(
-            {key: _jsonable(detail) for key, (_, detail) in list(failing.items())[:20]}
+        names = ", ".join(f"{r.name} ({outcome.findings[r.name].summary})" for r in failing)
+        where = f"; the rejected result is kept at {aside}" if aside else ""
+        ledger.failed(partition, step.key, f"blocking check failed: {names}{where}")
+        context.log.error(
+            f"{step.key.to_user_string()} {partition.key}: blocking check failed: {names}{where}"
         )
-    return dg.AssetCheckResult(
-        check_name=rule.name, passed=not failing, severity=rule.severity, metadata=metadata
+        return
+    ledger.status[slot] = Status.MATERIALIZED
+    yield dg.AssetMaterialization(
+        asset_key=step.key,
+        partition=partition.key,
+        metadata={**outcome.metadata, "data_seconds": seconds},
+        tags=partition.event_tags,
     )
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
+_CLEAN = Finding(0, "")
+
+
+def _evaluation(step, rule, partition, finding: Finding, aside) -> dg.AssetCheckEvaluation:
+    metadata = {"problems": finding.problems, **finding.figures}
+    if finding.problems:
+        metadata["details"] = dg.MetadataValue.md(finding.markdown())
+    if aside is not None:
+        metadata["rejected_file"] = dg.MetadataValue.path(str(aside))
+    return dg.AssetCheckEvaluation(
+        asset_key=step.key,
+        check_name=rule.name,
+        passed=finding.problems == 0,
+        severity=rule.severity,
+        blocking=rule.blocking,
+        partition=partition.key,
+        description=finding.summary,
+        metadata=metadata,
+    )
+
+
+def _report(context, ledger: Ledger, partitions: int, assets: int) -> None:
+    counts = ledger.counts()
+    context.log.info(
+        f"{partitions} partition(s) x {assets} asset(s): "
+        + ", ".join(f"{counts[s]} {s}" for s in Status if counts[s])
+    )
+    for reason, (datasets, affected) in sorted(ledger.unavailable.items()):
+        context.log.warning(
+            f"not materialized: {', '.join(sorted(datasets))} (every selected stage, "
+            f"{len(affected)} partition(s)): {reason}"
+        )
+    if not ledger.failures:
+        return
+    lines = [
+        f"- {partition.key} {key.to_user_string()}: {reason}"
+        for partition, key, reason in sorted(ledger.failures, key=lambda f: f[0])
+    ]
+    blocked_by_partition: dict[MarketPartition, list[str]] = {}
+    for partition, key in sorted(ledger.blocked, key=lambda slot: slot[0]):  # stable: flow order
+        blocked_by_partition.setdefault(partition, []).append(key.to_user_string())
+    lines += [
+        f"- {partition.key} not run (upstream failed): {', '.join(keys)}"
+        for partition, keys in blocked_by_partition.items()
+    ]
+    failed_partitions = sorted({str(p.key) for p, _, _ in ledger.failures})
+    shown = lines[:MAX_LISTED_FAILURES]
+    if len(lines) > len(shown):
+        shown.append(f"- ... and {len(lines) - len(shown)} more")
+    raise dg.Failure(
+        description=f"{len(ledger.failures)} asset partition(s) failed in "
+        f"{len(failed_partitions)} partition(s) ({', '.join(failed_partitions[:10])}"
+        f"{', ...' if len(failed_partitions) > 10 else ''}); the other partitions went on:\n" + "\n".join(shown),
+        metadata={
+            "failed_partitions": failed_partitions,
+            "failed": dg.MetadataValue.md("\n".join(shown)),
+        },
+    )

@@ -1,5 +1,8 @@
-"""Stage-2 assets: `raw_parquet__{dataset}`, the validated standardized long table per market day,
+"""Stage-2 steps: `raw_parquet__{dataset}`, the validated standardized long table per market day,
 with its checks (duplicate keys and absurd prices block downstream; interval gaps warn).
+
+The table is checked before it is written: a day that fails a blocking check never replaces the
+file readers see; it is kept under `_rejected/` beside it for inspection.
 """
 
 from datetime import datetime
@@ -8,16 +11,17 @@ import dagster as dg
 import polars as pl
 
 from power_assets import quality
-from power_assets.assets.partitions import MarketPartition, all_iso_ids, market_day_partitions
-from power_assets.assets.runner import CheckRule, PartitionOutcome, run_partitions, stage_asset
+from power_assets.assets.steps import CheckRule, Finding, Step, StepEnv, StepOutcome
+from power_assets.io.files import atomic_write_parquet
 from power_assets.isos import IsoDefinition, registered_datasets
+from power_assets.keys import MarketPartition, stage_key
 from power_assets.kinds import kind_spec
-from power_assets.resources import ClockResource, StorageResource
 from power_assets.stages.standardize import standardize_day, write_standardized
 
-MAX_LISTED = 50  # keep check metadata readable: list at most this many offenders
+LISTED = 20  # offending rows kept per finding; the count is always complete
+MISSING_SHOWN = 6  # missing instants listed per series
 
-RULES = [
+RULES = (
     CheckRule(
         "no_duplicate_keys", "One row per key, e.g. (iso, market, location, interval_start).", True
     ),
@@ -33,7 +37,12 @@ RULES = [
         False,
         dg.AssetCheckSeverity.WARN,
     ),
-]
+)
+
+
+def _instants(values: list[datetime]) -> str:
+    shown = ", ".join(v.isoformat() for v in values[:MISSING_SHOWN])
+    return shown + (f" (+{len(values) - MISSING_SHOWN} more)" if len(values) > MISSING_SHOWN else "")
 
 
 def findings_for(
@@ -42,7 +51,7 @@ def findings_for(
     dataset_id: str,
     partition: MarketPartition,
     now: datetime | None = None,
-) -> dict[str, tuple[int, object]]:
+) -> dict[str, Finding]:
     """What each check finds in one partition. For a day still in progress at `now`, the gap check
     looks only up to the latest interval present: later ones are not published yet, not missing."""
     spec = iso.dataset(dataset_id)
@@ -61,62 +70,84 @@ def findings_for(
         series, "series", iso.timezone, partition.day, spec.interval, through
     )
     gaps = gaps.filter((pl.col("missing").list.len() > 0) | (pl.col("off_grid").list.len() > 0))
+    gap_count = int(
+        gaps.select(pl.col("missing").list.len().sum() + pl.col("off_grid").list.len().sum()).item()
+        or 0
+    )
+    bounds_text = f"[{bound.minimum:g}, {bound.maximum:g}]"
     return {
-        "no_duplicate_keys": (duplicates.height, duplicates.head(MAX_LISTED).to_dicts()),
-        "values_within_bounds": (
-            outside.height,
-            {
-                "bounds": [bound.minimum, bound.maximum],
-                "reason": bound.reason,
-                "rows": outside.select("interval_start", by, *columns).head(MAX_LISTED).to_dicts(),
-            },
+        "no_duplicate_keys": Finding(
+            duplicates.height,
+            f"{duplicates.height} key(s) occur more than once"
+            if duplicates.height
+            else "every key occurs once",
+            duplicates.head(LISTED).to_dicts(),
         ),
-        "no_interval_gaps": (
-            int(
-                gaps.select(
-                    pl.col("missing").list.len().sum() + pl.col("off_grid").list.len().sum()
-                ).item()
-                or 0
-            ),
-            {
-                row["series"]: {"missing": row["missing"][:24], "off_grid": row["off_grid"][:24]}
-                for row in gaps.head(MAX_LISTED).iter_rows(named=True)
-            },
+        "values_within_bounds": Finding(
+            outside.height,
+            (
+                f"{outside.height} row(s) outside {bounds_text} or not finite"
+                if outside.height
+                else f"every value finite and inside {bounds_text}"
+            )
+            + f" ({bound.reason})",
+            outside.select("interval_start", by, *columns).head(LISTED).to_dicts(),
+            {"bound_min": bound.minimum, "bound_max": bound.maximum, "bound_reason": bound.reason},
+        ),
+        "no_interval_gaps": Finding(
+            gap_count,
+            f"{gap_count} interval(s) missing or off the grid in {gaps.height} series"
+            if gap_count
+            else "every series has every interval" + (" published so far" if through else ""),
+            [
+                {
+                    "series": row["series"],
+                    "missing": len(row["missing"]),
+                    "first missing": _instants(row["missing"]),
+                    "off grid": _instants(row["off_grid"]),
+                }
+                for row in gaps.head(LISTED).iter_rows(named=True)
+            ],
         ),
     }
 
 
-def build_raw_parquet(dataset_id: str) -> dg.AssetsDefinition:
-    key = f"raw_parquet__{dataset_id}"
+def raw_parquet_step(dataset_id: str) -> Step:
+    upstream = stage_key("raw_csv", dataset_id)
 
-    @stage_asset(
-        key,
+    def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
+        frame, report = standardize_day(iso, dataset_id, partition.day, env.layout)
+        path = env.layout.raw_parquet(iso.id, dataset_id, partition.day)
+        rejected = env.layout.rejected(path)
+
+        def publish() -> None:
+            write_standardized(frame, path)
+            rejected.unlink(missing_ok=True)
+
+        def set_aside():
+            atomic_write_parquet(rejected, frame)
+            return rejected
+
+        return StepOutcome(
+            {**report.metadata(), "path": str(path)},
+            findings_for(frame, iso, dataset_id, partition, env.now()),
+            publish=publish,
+            set_aside=set_aside,
+        )
+
+    return Step(
+        key=stage_key("raw_parquet", dataset_id),
         group="standardized",
-        deps=[f"raw_csv__{dataset_id}"],
-        partitions_def=market_day_partitions(all_iso_ids()),
-        rules=RULES,
-        kinds={"polars", "parquet"},
         description=f"{dataset_id} as a standardized long table (UTC instants), validated by its "
         "pandera model; data/{ISO}/raw_parquet/{dataset}/{date}.parquet.",
+        work=work,
+        deps=(upstream,),
+        upstream=lambda iso: (upstream,),
+        rules=RULES,
+        kinds=frozenset({"polars", "parquet"}),
+        dataset=dataset_id,
     )
-    def raw_parquet(
-        context: dg.AssetExecutionContext, storage: StorageResource, clock: ClockResource
-    ):
-        layout = storage.layout()
-
-        def work(iso: IsoDefinition, partition: MarketPartition) -> PartitionOutcome:
-            frame, report = standardize_day(iso, dataset_id, partition.day, layout)
-            path = layout.raw_parquet(iso.id, dataset_id, partition.day)
-            write_standardized(frame, path)
-            return PartitionOutcome(
-                {**report.metadata(), "path": str(path)},
-                findings_for(frame, iso, dataset_id, partition, clock.now()),
-            )
-
-        yield from run_partitions(context, key, work, RULES, dataset_id=dataset_id)
-
-    return raw_parquet
 
 
-def standardized_assets() -> list[dg.AssetsDefinition]:
-    return [build_raw_parquet(dataset_id) for dataset_id in registered_datasets()]
+def standardized_steps() -> list[Step]:
+    return [raw_parquet_step(dataset_id) for dataset_id in registered_datasets()]

@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from power_assets.automation.selection import ISO_TAG, TRIGGER_TAG, day_ahead_job_name
+from power_assets.automation.selection import day_ahead_job_name
 from power_assets.isos import IsoDefinition
+from power_assets.keys import ISO_TAG, TRIGGER_TAG
 from power_assets.resources import ClockResource
 
 

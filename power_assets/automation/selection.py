@@ -1,7 +1,9 @@
-"""Which assets an automated run of one ISO materializes, and the jobs that hold them.
+"""Which assets a run of one ISO materializes, and the jobs that hold them.
 
 Every stage asset spans all ISOs (the partition picks one), so a job per ISO and purpose is only an
-asset selection; the run's partition key (`{date}|{ISO}`) chooses the ISO.
+asset selection of the datasets that ISO offers; the run's partition key (`{date}|{ISO}`) chooses
+the day. Each job carries the ISO's tag, so run limits apply and a partition of another ISO is
+refused before any work starts.
 """
 
 from collections.abc import Iterable
@@ -9,42 +11,52 @@ from collections.abc import Iterable
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from power_assets.isos import IsoDefinition
+from power_assets import keys
+from power_assets.isos import DATASET_IDS, IsoDefinition
+from power_assets.keys import ISO_TAG, TRIGGER_TAG, combined_key, stage_keys
 
-STAGES = ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
-# Run tag naming the ISO a run talks to; dagster.yaml limits runs per value of it.
-ISO_TAG = "power_assets/iso"
-TRIGGER_TAG = "power_assets/trigger"
-
-
-def stage_keys(datasets: Iterable[str]) -> list[dg.AssetKey]:
-    """Every stage asset (download through DuckDB) of these datasets."""
-    return [dg.AssetKey(f"{stage}__{dataset}") for dataset in datasets for stage in STAGES]
+__all__ = ["ISO_TAG", "TRIGGER_TAG", "stage_keys"]
 
 
 def realtime_combined_keys() -> list[dg.AssetKey]:
     """Daily combined products that carry real-time prices (they also read today's DA + AS)."""
-    return [dg.AssetKey("combined__da_as_rt_hourly"), dg.AssetKey("combined__da_as_rt_native")]
+    return [combined_key("da_as_rt_hourly"), combined_key("da_as_rt_native")]
 
 
 def realtime_job_name(iso: IsoDefinition) -> str:
-    return f"realtime__{iso.id}"
+    return keys.realtime_job_name(iso.id)
 
 
 def day_ahead_job_name(iso: IsoDefinition) -> str:
-    return f"day_ahead__{iso.id}"
+    return keys.day_ahead_job_name(iso.id)
 
 
 def realtime_sensor_name(iso: IsoDefinition) -> str:
-    return f"realtime__{iso.id}"
+    return keys.realtime_sensor_name(iso.id)
+
+
+def daily_keys(iso: IsoDefinition) -> list[dg.AssetKey]:
+    """Every market-day asset that can hold data of this ISO: its datasets' stages, combined files."""
+    offered = [dataset for dataset in DATASET_IDS if dataset in iso.datasets]
+    return [*stage_keys(offered), *(combined_key(p) for p in keys.COMBINED_PRODUCTS)]
+
+
+def daily_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
+    return _iso_job(
+        keys.daily_job_name(iso.id),
+        iso,
+        daily_keys(iso),
+        f"Every market-day stage of {iso.id}'s datasets, from download to DuckDB and the combined "
+        "daily files, for the selected days (one day, or a range as one run).",
+    )
 
 
 def _iso_job(
-    name: str, iso: IsoDefinition, keys: list[dg.AssetKey], description: str, **options
+    name: str, iso: IsoDefinition, asset_keys: list[dg.AssetKey], description: str, **options
 ) -> UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         name,
-        selection=dg.AssetSelection.assets(*keys),
+        selection=dg.AssetSelection.assets(*asset_keys),
         description=description,
         tags={ISO_TAG: iso.id},
         **options,
@@ -53,31 +65,31 @@ def _iso_job(
 
 def realtime_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
     assert iso.realtime is not None
-    keys = stage_keys(iso.realtime.datasets)
+    selected = stage_keys(iso.realtime.datasets)
     if iso.combined.real_time in iso.realtime.datasets:
-        keys += realtime_combined_keys()
+        selected += realtime_combined_keys()
     return _iso_job(
         realtime_job_name(iso),
         iso,
-        keys,
+        selected,
         f"{iso.id} real-time datasets for today's market day, every stage; requested by the "
         "realtime sensor whenever the ISO publishes a new interval.",
-        # One process: a five-minute update is small, and a process per step would spend more
-        # time importing than working (tick to queryable ~15 s instead of ~35 s; see bench/).
+        # One process: a five-minute update is small and latency-bound; a subprocess would spend
+        # more time importing than working (see bench/realtime_latency.py).
         config={"execution": {"config": {"in_process": {}}}},
     )
 
 
 def day_ahead_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
     assert iso.day_ahead is not None
-    keys = stage_keys(iso.day_ahead.datasets)
+    selected = stage_keys(iso.day_ahead.datasets)
     if iso.combined.ancillary in (None, *iso.day_ahead.datasets):
         # ISO-NE's AS prices are real-time reserve prices: its DA+AS file cannot exist the day before.
-        keys.append(dg.AssetKey("combined__da_as_hourly"))
+        selected.append(combined_key("da_as_hourly"))
     return _iso_job(
         day_ahead_job_name(iso),
         iso,
-        keys,
+        selected,
         f"{iso.id} day-ahead datasets for tomorrow, every stage; run by the day-ahead schedule "
         "after the market publishes.",
     )
@@ -86,6 +98,7 @@ def day_ahead_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
 def automation_jobs(isos: Iterable[IsoDefinition]) -> list[UnresolvedAssetJobDefinition]:
     jobs = []
     for iso in isos:
+        jobs.append(daily_job(iso))
         if iso.realtime is not None:
             jobs.append(realtime_job(iso))
         if iso.day_ahead is not None:

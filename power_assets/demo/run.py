@@ -2,7 +2,7 @@
 
 Serves the CAISO recordings in `power_assets/demo/recordings` (real OASIS and Today's Outlook
 responses) and a fake ERCOT MIS with generated documents in ERCOT's real formats, points the ISOs'
-base URLs at them, runs `daily_pipeline` for each day and ISO through a persistent Dagster instance
+base URLs at them, runs `daily_pipeline__{ISO}` for each day and ISO through a persistent Dagster instance
 (so `dagster dev` shows the materializations afterwards), rolls the days up into the monthly and
 yearly files, and prints what was written and how to look at it.
 """
@@ -18,17 +18,13 @@ import duckdb
 from dagster_duckdb import DuckDBResource
 
 from power_assets import settings
-from power_assets.definitions import (
-    DAILY_PIPELINE_JOB,
-    MONTHLY_ROLLUP_JOB,
-    YEARLY_ROLLUP_JOB,
-    build_defs,
-)
+from power_assets.definitions import MONTHLY_ROLLUP_JOB, YEARLY_ROLLUP_JOB, build_defs
 from power_assets.demo.caiso_extra_fixtures import FakeOutlook
 from power_assets.demo.ercot_fixtures import documents_for_day, settlement_points
 from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.oasis_server import FakeOasis
 from power_assets.io.http import IsoHttpClient
+from power_assets.keys import daily_job_name, partition_key
 from power_assets.resources import StorageResource
 
 RECORDINGS = Path(__file__).with_name("recordings")
@@ -69,22 +65,22 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
                 "warehouse": DuckDBResource(database=str(database)),
             }
         )
-        job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
         for day, iso in ((day, iso) for iso in DEMO_ISOS for day in days):
-            key = f"{day.isoformat()}|{iso}"
+            key = partition_key(day, iso)
+            job = defs.resolve_job_def(daily_job_name(iso))
             result = job.execute_in_process(
                 partition_key=key, instance=instance, raise_on_error=False, run_config=QUIET
             )
             status = "ok" if result.success else "FAILED"
-            print(f"daily_pipeline {key}: {status}")
+            print(f"{job.name} {key}: {status}")
             if not result.success:
                 return 1
         rollups = [
             (job, key)
             for iso in DEMO_ISOS
             for job, key in (
-                (MONTHLY_ROLLUP_JOB, f"{days[0]:%Y-%m}-01|{iso}"),
-                (YEARLY_ROLLUP_JOB, f"{days[0]:%Y}-01-01|{iso}"),
+                (MONTHLY_ROLLUP_JOB, partition_key(days[0].replace(day=1), iso)),
+                (YEARLY_ROLLUP_JOB, partition_key(date(days[0].year, 1, 1), iso)),
             )
         ]
         for job_name, key in rollups:

@@ -1,0 +1,115 @@
+"""The unit of work the runner isolates: one asset's work for one (ISO, market day).
+
+A `Step` is one asset of the graph (e.g. `raw_parquet__lmp_da`): which ISOs it applies to, which
+assets upstream of it must have succeeded for a partition before it runs, the checks its output
+must pass, and a `work` function that does one partition. `work` returns a `StepOutcome`: the
+partition's own metadata, what each check found, and (for stages with blocking checks) how to
+publish the result only once the checks pass, or set it aside when they fail.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from power_assets.io.http import IsoHttpClient
+from power_assets.isos import IsoDefinition
+from power_assets.keys import MarketPartition
+from power_assets.layout import Layout
+
+LISTED_ROWS = 20  # offending rows shown in a check's table; the count is always complete
+
+
+@dataclass(frozen=True)
+class CheckRule:
+    name: str
+    description: str
+    blocking: bool
+    severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What one check found in one partition: a count, a one-line verdict, the first offenders."""
+
+    problems: int
+    summary: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def markdown(self) -> str:
+        """The offenders as a short table (at most LISTED_ROWS rows), readable without JSON."""
+        if not self.rows:
+            return self.summary
+        columns = list(self.rows[0])
+        lines = [
+            self.summary,
+            "",
+            "| " + " | ".join(columns) + " |",
+            "|" + "---|" * len(columns),
+        ]
+        lines += [
+            "| " + " | ".join(_cell(row.get(c)) for c in columns) + " |"
+            for row in self.rows[:LISTED_ROWS]
+        ]
+        if self.problems > LISTED_ROWS and len(self.rows) >= LISTED_ROWS:
+            lines.append(f"\n(first {LISTED_ROWS} shown)")
+        return "\n".join(lines)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, datetime):
+        text = value.isoformat()
+    elif isinstance(value, list | tuple):
+        text = ", ".join(_cell(v) for v in value)
+    else:
+        text = "" if value is None else str(value)
+    text = text.replace("|", "\\|").replace("\n", " ")
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+@dataclass
+class StepOutcome:
+    metadata: dict[str, Any]
+    findings: dict[str, Finding] = field(default_factory=dict)
+    # Make the result visible to readers; called only when no blocking check failed. Stages
+    # without checks write directly and leave this None.
+    publish: Callable[[], None] | None = None
+    # Keep a result that failed a blocking check where readers do not look; returns its path.
+    set_aside: Callable[[], Path] | None = None
+
+
+@dataclass(frozen=True)
+class StepEnv:
+    """What a step's work may use: the run's resources and settings."""
+
+    layout: Layout
+    now: Callable[[], datetime]
+    log: Any  # the run's logger
+    iso_http: IsoHttpClient | None = None
+    warehouse: DuckDBResource | None = None
+    force_download: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    key: dg.AssetKey
+    group: str
+    description: str
+    work: Callable[[StepEnv, IsoDefinition, MarketPartition], StepOutcome]
+    # Asset-level lineage (every ISO's upstream assets), as the graph shows it.
+    deps: tuple[dg.AssetKey | dg.AssetDep, ...] = ()
+    # The upstream assets whose partition must have succeeded, in this run, for this ISO.
+    upstream: Callable[[IsoDefinition], tuple[dg.AssetKey, ...]] = lambda iso: ()
+    rules: tuple[CheckRule, ...] = ()
+    kinds: frozenset[str] = frozenset()
+    # The dataset a stage step processes (None for combined products): whether the ISO offers it
+    # and whether it can be fetched here (credentials) decide if the partition can hold data.
+    dataset: str | None = None
+
+    def check_keys(self) -> list[dg.AssetCheckKey]:
+        return [dg.AssetCheckKey(self.key, rule.name) for rule in self.rules]

@@ -1,0 +1,120 @@
+"""Every name Dagster sees, built in one place: asset keys, check keys, job names, partition keys.
+
+Market-day partitions are two-dimensional (`date` x `iso`); Dagster sorts the dimensions by name, so
+a key reads `2024-11-03|CAISO`. `partition_key` builds one and `parse_partition_key` reads one back,
+with an error that says what the form is when the text is not one. Nothing else formats or splits
+these strings.
+"""
+
+from dataclasses import dataclass
+from datetime import date
+
+import dagster as dg
+
+from power_assets.errors import PowerAssetsError
+
+# The market-day stages of a dataset, in the order data flows through them.
+STAGES = ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
+COMBINED_PRODUCTS = ("da_as_hourly", "da_as_rt_hourly", "da_as_rt_native")
+ROLLUP_PERIODS = ("monthly", "yearly")
+
+DATE_DIMENSION = "date"
+ISO_DIMENSION = "iso"
+PARTITION_FORM = "{date}|{ISO}"
+PARTITION_EXAMPLE = "2024-11-03|CAISO"
+# Run tag naming the ISO a run talks to; dagster.yaml limits runs per value of it.
+ISO_TAG = "power_assets/iso"
+TRIGGER_TAG = "power_assets/trigger"
+# Dagster records the dimensions of a multi-partition key as these event tags.
+_DIMENSION_TAG = "dagster/partition/{}"
+
+
+class PartitionKeyError(PowerAssetsError, ValueError):
+    """A partition key (or range) that is not of the form `{date}|{ISO}`."""
+
+
+def stage_key(stage: str, dataset: str) -> dg.AssetKey:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
+    return dg.AssetKey(f"{stage}__{dataset}")
+
+
+def stage_keys(datasets, stages=STAGES) -> list[dg.AssetKey]:
+    """Every stage asset (download through DuckDB, by default) of these datasets."""
+    return [stage_key(stage, dataset) for dataset in datasets for stage in stages]
+
+
+def combined_key(product: str) -> dg.AssetKey:
+    if product not in COMBINED_PRODUCTS:
+        raise ValueError(f"unknown combined product {product!r}")
+    return dg.AssetKey(f"combined__{product}")
+
+
+def rollup_key(period: str, product: str) -> dg.AssetKey:
+    if period not in ROLLUP_PERIODS or product not in COMBINED_PRODUCTS:
+        raise ValueError(f"unknown roll-up {period!r} of {product!r}")
+    return dg.AssetKey(f"combined_{period}__{product}")
+
+
+def check_key(asset: dg.AssetKey, name: str) -> dg.AssetCheckKey:
+    return dg.AssetCheckKey(asset, name)
+
+
+def daily_job_name(iso_id: str) -> str:
+    """The one-click job of an ISO: every market-day asset of the datasets it offers."""
+    return f"daily_pipeline__{iso_id}"
+
+
+def realtime_job_name(iso_id: str) -> str:
+    return f"realtime__{iso_id}"
+
+
+def realtime_sensor_name(iso_id: str) -> str:
+    return f"realtime__{iso_id}"
+
+
+def day_ahead_job_name(iso_id: str) -> str:
+    return f"day_ahead__{iso_id}"
+
+
+@dataclass(frozen=True, order=True)
+class MarketPartition:
+    """One partition of a market-day (or month, or year) asset: an ISO and the day it starts."""
+
+    iso: str
+    day: date
+
+    @property
+    def key(self) -> dg.MultiPartitionKey:
+        return partition_key(self.day, self.iso)
+
+    @property
+    def event_tags(self) -> dict[str, str]:
+        """The tags Dagster puts on events of a multi-partition key, so per-dimension views work."""
+        return {
+            _DIMENSION_TAG.format(DATE_DIMENSION): self.day.isoformat(),
+            _DIMENSION_TAG.format(ISO_DIMENSION): self.iso,
+        }
+
+
+def partition_key(day: date, iso_id: str) -> dg.MultiPartitionKey:
+    return dg.MultiPartitionKey({DATE_DIMENSION: day.isoformat(), ISO_DIMENSION: iso_id})
+
+
+def parse_partition_key(key: str | dg.MultiPartitionKey) -> MarketPartition:
+    """(ISO, day) of a partition key; a key in any other form is an error saying what the form is."""
+    if isinstance(key, dg.MultiPartitionKey):
+        dims = key.keys_by_dimension
+        day_text, iso = dims.get(DATE_DIMENSION, ""), dims.get(ISO_DIMENSION, "")
+    else:
+        day_text, _, iso = str(key).partition("|")
+    try:
+        day = date.fromisoformat(day_text)
+    except ValueError:
+        day = None
+    if day is None or not iso or "|" in iso:
+        raise PartitionKeyError(
+            f"partition key {str(key)!r} is not of the form {PARTITION_FORM} "
+            f"(e.g. {PARTITION_EXAMPLE}: the ISO-local market day, then the ISO id)"
+        )
+    return MarketPartition(iso, day)
