@@ -25,6 +25,12 @@ from enum import StrEnum
 
 import dagster as dg
 
+# The type of AssetCheckEvaluation's documented `target_materialization_data` argument; Dagster
+# does not re-export it at the top level.
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
+
 from power_assets.assets.steps import Finding, Step, StepEnv
 from power_assets.errors import PowerAssetsError
 from power_assets.isos import IsoDefinition, get_iso
@@ -171,11 +177,23 @@ def _run_one(
         context.log.error(f"{step.key.to_user_string()} {partition.key}: {_short(message)}{detail}")
         return
     seconds = round(time.perf_counter() - started, 3)
-    for rule in step.rules:
-        finding = outcome.findings.get(rule.name)
-        if finding is None or dg.AssetCheckKey(step.key, rule.name) not in selected_checks:
-            continue
-        yield _evaluation(step, rule, partition, finding, aside)
+    if not failing:
+        ledger.status[slot] = Status.MATERIALIZED
+        yield dg.AssetMaterialization(
+            asset_key=step.key,
+            partition=partition.key,
+            metadata={**outcome.metadata, "data_seconds": seconds},
+            tags=partition.event_tags,
+        )
+    if step.rules:
+        # The evaluations name the materialization they judged (the one just recorded, or for a
+        # rejected result the one readers still see), so the UI shows them as current.
+        target = _latest_materialization(context.instance, step.key, partition)
+        for rule in step.rules:
+            finding = outcome.findings.get(rule.name)
+            if finding is None or dg.AssetCheckKey(step.key, rule.name) not in selected_checks:
+                continue
+            yield _evaluation(step, rule, partition, finding, aside, target)
     if failing:
         names = ", ".join(f"{r.name} ({outcome.findings[r.name].summary})" for r in failing)
         where = f"; the rejected result is kept at {aside}" if aside else ""
@@ -183,20 +201,27 @@ def _run_one(
         context.log.error(
             f"{step.key.to_user_string()} {partition.key}: blocking check failed: {names}{where}"
         )
-        return
-    ledger.status[slot] = Status.MATERIALIZED
-    yield dg.AssetMaterialization(
-        asset_key=step.key,
-        partition=partition.key,
-        metadata={**outcome.metadata, "data_seconds": seconds},
-        tags=partition.event_tags,
+
+
+def _latest_materialization(
+    instance: dg.DagsterInstance, key: dg.AssetKey, partition: MarketPartition
+) -> AssetCheckEvaluationTargetMaterializationData | None:
+    records = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[str(partition.key)]), limit=1
+    ).records
+    if not records:
+        return None
+    return AssetCheckEvaluationTargetMaterializationData(
+        storage_id=records[0].storage_id,
+        run_id=records[0].run_id,
+        timestamp=records[0].timestamp,
     )
 
 
 _CLEAN = Finding(0, "")
 
 
-def _evaluation(step, rule, partition, finding: Finding, aside) -> dg.AssetCheckEvaluation:
+def _evaluation(step, rule, partition, finding: Finding, aside, target) -> dg.AssetCheckEvaluation:
     metadata = {"problems": finding.problems, **finding.figures}
     if finding.problems:
         metadata["details"] = dg.MetadataValue.md(finding.markdown())
@@ -209,6 +234,7 @@ def _evaluation(step, rule, partition, finding: Finding, aside) -> dg.AssetCheck
         severity=rule.severity,
         blocking=rule.blocking,
         partition=partition.key,
+        target_materialization_data=target,
         description=finding.summary,
         metadata=metadata,
     )

@@ -132,6 +132,9 @@ class FakeOasis(PublicationClock, LoopbackServer):
     DAM) hold the trading days published by then, day D at `day_ahead_published_at` (Pacific) on
     D-1 (SLD_FCST 2DA and 7DA that many days before). A selection wholly unpublished answers the
     "no data" error ZIP (1000); one partly published is generated, never read from recordings.
+
+    `faults` (by query name) spoil every generated answer of that report; `day_faults` (trading
+    day -> query name -> faults) only the answers for that day, and win over `faults` there.
     """
 
     clock_timezone = PACIFIC
@@ -144,6 +147,7 @@ class FakeOasis(PublicationClock, LoopbackServer):
         nodes: Sequence[str] = DEMO_NODES,
         unpublished_days: Iterable[date] = (),
         faults: Mapping[str, Faults] | None = None,
+        day_faults: Mapping[date, Mapping[str, Faults]] | None = None,
         throttle_every: int = 0,
         fail_first_with_503: int = 0,
         now: datetime | None = None,
@@ -156,6 +160,9 @@ class FakeOasis(PublicationClock, LoopbackServer):
         self.nodes = list(nodes)
         self.unpublished_days: set[date] = set(unpublished_days)
         self.faults: dict[str, Faults] = dict(faults or {})
+        self.day_faults: dict[date, dict[str, Faults]] = {
+            day: dict(by_query) for day, by_query in (day_faults or {}).items()
+        }
         self.throttle_every = throttle_every
         self.fail_first_with_503 = fail_first_with_503
         self._init_clock(now, publish_lag, day_ahead_published_at)
@@ -228,10 +235,17 @@ class FakeOasis(PublicationClock, LoopbackServer):
             if not nodes:
                 raise OasisRequestError(*NO_DATA)
         return oasis_zip(
-            queryname, start, end, nodes=nodes, faults=self.faults.get(queryname),
+            queryname, start, end, nodes=nodes, faults=self._faults(queryname, start, end),
             anc_types=_selection(params.get("anc_type")),
             anc_regions=_selection(params.get("anc_region")),
         )  # fmt: skip
+
+    def _faults(self, queryname: str, start: datetime, end: datetime) -> Faults | None:
+        for day in sorted(_trading_days(start, end)):
+            spoiled = self.day_faults.get(day, {}).get(queryname)
+            if spoiled is not None:
+                return spoiled
+        return self.faults.get(queryname)
 
     def _published_end(
         self,
