@@ -25,7 +25,13 @@ from power_assets.isos import registered_datasets
 from power_assets.resources import ClockResource, StorageResource
 
 MARKET_DAY_OP = "market_day_stages"
-_STAGE_BUILDERS = (raw_download_step, raw_csv_step, raw_parquet_step, flattened_step, warehouse_step)
+_STAGE_BUILDERS = (
+    raw_download_step,
+    raw_csv_step,
+    raw_parquet_step,
+    flattened_step,
+    warehouse_step,
+)
 
 
 class MarketDayConfig(dg.Config):

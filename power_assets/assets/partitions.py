@@ -31,7 +31,9 @@ def market_day_partitions(iso_ids: Iterable[str]) -> dg.MultiPartitionsDefinitio
 def monthly_partitions(iso_ids: Iterable[str]) -> dg.MultiPartitionsDefinition:
     return dg.MultiPartitionsDefinition(
         {
-            DATE_DIMENSION: dg.MonthlyPartitionsDefinition(start_date=FIRST_MARKET_DAY, end_offset=1),
+            DATE_DIMENSION: dg.MonthlyPartitionsDefinition(
+                start_date=FIRST_MARKET_DAY, end_offset=1
+            ),
             ISO_DIMENSION: dg.StaticPartitionsDefinition(sorted(iso_ids)),
         }
     )

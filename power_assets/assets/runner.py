@@ -271,7 +271,8 @@ def _report(context, ledger: Ledger, partitions: int, assets: int) -> None:
     raise dg.Failure(
         description=f"{len(ledger.failures)} asset partition(s) failed in "
         f"{len(failed_partitions)} partition(s) ({', '.join(failed_partitions[:10])}"
-        f"{', ...' if len(failed_partitions) > 10 else ''}); the other partitions went on:\n" + "\n".join(shown),
+        f"{', ...' if len(failed_partitions) > 10 else ''}); the other partitions went on:\n"
+        + "\n".join(shown),
         metadata={
             "failed_partitions": failed_partitions,
             "failed": dg.MetadataValue.md("\n".join(shown)),

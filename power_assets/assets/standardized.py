@@ -42,7 +42,9 @@ RULES = (
 
 def _instants(values: list[datetime]) -> str:
     shown = ", ".join(v.isoformat() for v in values[:MISSING_SHOWN])
-    return shown + (f" (+{len(values) - MISSING_SHOWN} more)" if len(values) > MISSING_SHOWN else "")
+    return shown + (
+        f" (+{len(values) - MISSING_SHOWN} more)" if len(values) > MISSING_SHOWN else ""
+    )
 
 
 def findings_for(
