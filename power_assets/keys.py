@@ -2,8 +2,8 @@
 
 Market-day partitions are two-dimensional (`date` x `iso`); Dagster sorts the dimensions by name, so
 a key reads `2024-11-03|CAISO`. `partition_key` builds one and `parse_partition_key` reads one back,
-with an error that says what the form is when the text is not one. Nothing else formats or splits
-these strings.
+with an error that says what the form is when the text is not one; `check_partition_range` says
+whether a range of them is one we run. Nothing else formats or splits these strings.
 """
 
 from dataclasses import dataclass
@@ -118,3 +118,33 @@ def parse_partition_key(key: str | dg.MultiPartitionKey) -> MarketPartition:
             f"(e.g. {PARTITION_EXAMPLE}: the ISO-local market day, then the ISO id)"
         )
     return MarketPartition(iso, day)
+
+
+RANGE_RULE = (
+    f"a range is the days of one ISO ({PARTITION_EXAMPLE}...2024-11-30|CAISO) or the ISOs of one "
+    f"day ({PARTITION_EXAMPLE}...2024-11-03|NYISO), from the earlier key to the later one; run one "
+    "range per ISO (ranges of different ISOs run in parallel)"
+)
+
+
+def check_partition_range(start: str, end: str) -> tuple[MarketPartition, MarketPartition]:
+    """The two ends of a `{date}|{ISO}...{date}|{ISO}` range, or an error naming the rule.
+
+    Dagster reads a multi-partition range as a rectangle (every ISO between the two ends, on every
+    day between them), so `2024-01-01|NYISO...2024-01-31|CAISO` selects nothing and
+    `2024-01-01|CAISO...2024-01-31|NYISO` all four ISOs: neither is what its writer meant, so both
+    are refused, as is a range whose later end comes first. A range that varies one dimension is
+    what a backfill launched from the UI hands a run (Dagster splits a backfill by ISO, or by day
+    when it has fewer days than ISOs).
+    """
+    first, last = parse_partition_key(start), parse_partition_key(end)
+    problem = None
+    if first.iso != last.iso and first.day != last.day:
+        problem = f"it spans several days and several ISOs ({first.iso} to {last.iso})"
+    elif first.day > last.day:
+        problem = "its first date is after its last"
+    elif first.iso > last.iso:
+        problem = f"its ISOs are in reverse order ({first.iso} after {last.iso})"
+    if problem:
+        raise PartitionKeyError(f"partition range {start}...{end}: {problem}; {RANGE_RULE}")
+    return first, last

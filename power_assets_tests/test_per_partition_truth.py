@@ -57,6 +57,11 @@ def _env(root: Path, base_url: str) -> dict[str, str]:
         "DAGSTER_HOME": str(home),
         "POWER_ASSETS_DATA_DIR": str(root / "data"),
         "POWER_ASSETS_CAISO_BASE_URL": base_url,
+        # Nothing may reach a real ISO: the others point at a closed loopback port.
+        **{
+            f"POWER_ASSETS_{iso}_BASE_URL": "http://127.0.0.1:9"
+            for iso in ("ERCOT", "ISONE", "NYISO")
+        },
     }
 
 
@@ -190,6 +195,25 @@ def test_a_cli_range_with_one_bad_day_loads_the_good_days_and_names_the_bad_one(
         }
     assert _rows_by_day(tmp_path)[BAD_DAY] == 24 * len(DEMO_NODES)
     assert not _rejected(tmp_path).exists()
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "problem"),
+    [
+        ("2024-03-09|NYISO", "2024-03-11|CAISO", "it spans several days and several ISOs"),
+        ("2024-03-11|CAISO", "2024-03-09|CAISO", "its first date is after its last"),
+    ],
+)
+def test_a_range_across_isos_or_reversed_is_refused_before_any_work(tmp_path, start, end, problem):
+    with FakeOasis() as oasis:
+        ran = _materialize(tmp_path, oasis.base_url, "--partition-range", f"{start}...{end}")
+        assert oasis.requests == []
+    output = ran.stdout + ran.stderr
+    assert ran.returncode != 0
+    assert f"partition range {start}...{end}: {problem}" in output
+    assert "a range is the days of one ISO (2024-11-03|CAISO...2024-11-30|CAISO)" in output
+    assert "IndexError" not in output
+    assert not (tmp_path / "data").exists()
 
 
 # -- the same range as a backfill launched from the UI -------------------------------------------

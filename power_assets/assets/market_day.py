@@ -21,7 +21,7 @@ from power_assets.assets.standardized import raw_parquet_step
 from power_assets.assets.steps import Step, StepEnv
 from power_assets.assets.warehouse import warehouse_step
 from power_assets.io.http import IsoHttpClient
-from power_assets.isos import registered_datasets
+from power_assets.isos import registered_datasets, registered_isos
 from power_assets.resources import ClockResource, StorageResource
 
 MARKET_DAY_OP = "market_day_stages"
@@ -45,7 +45,21 @@ def market_day_steps() -> list[Step]:
     return [*stages, *daily_steps()]
 
 
-def _specs(
+def _offered_note(step: Step) -> str:
+    """Which ISOs' partitions can hold this asset's data: the others stay empty, never green."""
+    if step.dataset is None:
+        return ""
+    offering = [iso.id for iso in registered_isos() if step.dataset in iso.datasets]
+    others = [iso.id for iso in registered_isos() if step.dataset not in iso.datasets]
+    if not others:
+        return ""
+    return (
+        f"\n\nPublished by {', '.join(offering)} only: partitions of {', '.join(others)} are "
+        "never materialized."
+    )
+
+
+def step_specs(
     steps: list[Step], partitions_def: dg.PartitionsDefinition
 ) -> tuple[list[dg.AssetSpec], list[dg.AssetCheckSpec]]:
     assets = [
@@ -53,7 +67,7 @@ def _specs(
             step.key,
             deps=list(step.deps),
             group_name=step.group,
-            description=step.description,
+            description=step.description + _offered_note(step),
             kinds=set(step.kinds) or None,
             partitions_def=partitions_def,
             skippable=True,  # a partition that failed, or cannot hold data, is not materialized
@@ -76,7 +90,7 @@ def _specs(
 
 def market_day_assets() -> dg.AssetsDefinition:
     steps = market_day_steps()
-    specs, checks = _specs(steps, market_day_partitions(all_iso_ids()))
+    specs, checks = step_specs(steps, market_day_partitions(all_iso_ids()))
 
     @dg.multi_asset(
         name=MARKET_DAY_OP,
@@ -109,7 +123,7 @@ def market_day_assets() -> dg.AssetsDefinition:
 def rollup_asset(period: Period) -> dg.AssetsDefinition:
     """The monthly (or yearly) files of every combined product, on month (or year) partitions."""
     steps = rollup_steps(period)
-    specs, checks = _specs(steps, period.partitions(isos_with_combined()))
+    specs, checks = step_specs(steps, period.partitions(isos_with_combined()))
 
     @dg.multi_asset(
         name=f"{period.name}_rollups",

@@ -36,10 +36,10 @@ from power_assets.errors import PowerAssetsError
 from power_assets.isos import IsoDefinition, get_iso
 from power_assets.keys import (
     ISO_TAG,
-    PARTITION_EXAMPLE,
     PARTITION_FORM,
     MarketPartition,
     PartitionKeyError,
+    check_partition_range,
     parse_partition_key,
 )
 
@@ -64,7 +64,8 @@ class Ledger:
     blocked: dict[tuple[MarketPartition, dg.AssetKey], list[dg.AssetKey]] = field(
         default_factory=dict
     )
-    # reason -> the datasets it keeps from being fetched here, and the partitions it affected
+    # why a partition cannot hold data (not published by the ISO, credentials missing here) ->
+    # the datasets and partitions it applies to
     unavailable: dict[str, tuple[set[str], set[MarketPartition]]] = field(default_factory=dict)
 
     def failed(self, partition: MarketPartition, key: dg.AssetKey, reason: str) -> None:
@@ -81,21 +82,11 @@ def _short(text: str) -> str:
 
 
 def partitions_of(context: dg.AssetExecutionContext) -> list[MarketPartition]:
-    """Every (ISO, day) of the run, by ISO then day; an empty or malformed range is an error.
-
-    A range is Dagster's rectangle: the days from the first key's date to the last key's, for the
-    ISOs from the first key's to the last key's (in the order CAISO, ERCOT, ISONE, NYISO, ...).
-    A UI backfill of one day for several ISOs is such a range. A reversed range selects nothing.
-    """
-    keys = context.partition_keys
-    if not keys:
-        first, last = context.partition_key_range.start, context.partition_key_range.end
-        raise PartitionKeyError(
-            f"partition range {first}...{last} selects no partition: a range goes from its first "
-            f"{PARTITION_FORM} key to its last, the earlier date first and the ISOs in "
-            f"alphabetical order, e.g. {PARTITION_EXAMPLE}...2024-11-30|CAISO"
-        )
-    partitions = sorted(parse_partition_key(key) for key in keys)
+    """Every (ISO, day) of the run, by ISO then day. A range that is not one ISO's days or one
+    day's ISOs, or a partition of another ISO than the run's job, is an error before any work."""
+    if context.has_partition_key_range:
+        check_partition_range(context.partition_key_range.start, context.partition_key_range.end)
+    partitions = sorted(parse_partition_key(key) for key in context.partition_keys)
     job_iso = context.run.tags.get(ISO_TAG)
     strays = sorted({p.iso for p in partitions if job_iso and p.iso != job_iso})
     if strays:
@@ -138,12 +129,12 @@ def _run_one(
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     slot = (step.key, partition)
     if step.dataset is not None:
+        status, reason = Status.UNAVAILABLE, iso.unavailable_reason(step.dataset)
         if step.dataset not in iso.datasets:
-            ledger.status[slot] = Status.NOT_OFFERED
-            return
-        reason = iso.unavailable_reason(step.dataset)
+            status, reason = Status.NOT_OFFERED, f"{iso.id} does not publish {step.dataset}"
         if reason:
-            ledger.status[slot] = Status.UNAVAILABLE
+            # Never a materialization (that would say the data is there); told once per run.
+            ledger.status[slot] = status
             datasets, partitions = ledger.unavailable.setdefault(reason, (set(), set()))
             datasets.add(step.dataset)
             partitions.add(partition)
