@@ -1,15 +1,15 @@
 """Orchestration share of a single-run backfill: 31 ERCOT days from a local bulk archive.
 
 A 31-day ERCOT bulk archive (ZIP of daily ZIPs of document ZIPs, as users keep them) is written to
-a drop folder; the `daily_pipeline` job then runs for datasets lmp_da, as_da, lmp_rt15 and load
+a drop folder; the `daily_pipeline__ERCOT` job then runs for datasets lmp_da, as_da, lmp_rt15 and load
 (every stage, the DuckDB store and the combined daily files they feed) over
 `2024-01-01|ERCOT...2024-01-31|ERCOT` as ONE run (single-run backfill tags, in-process executor),
 twice: the first run ingests the archive, the re-run finds everything in place.
 
-Per run: wall time, the sum of every step's `data_seconds` (time spent inside each partition's own
-work, recorded by the step runner), their ratio (target >= 70 %), and the five steps that spent
-the most time outside their partitions' work. A silent fake ERCOT stands in for the network and
-must receive no request.
+Per run: wall time, the sum of every (asset, partition)'s `data_seconds` (time spent inside that
+partition's own work, recorded by the runner in its materialization), their ratio (target >= 70 %),
+the event-log records written, and the assets whose partitions took the most data time. A silent
+fake ERCOT stands in for the network and must receive no request.
 
 The time outside the data work is mostly Dagster's event log: one ASSET_MATERIALIZATION_PLANNED
 and one ASSET_MATERIALIZATION record per asset and partition, each committed on its own by the
@@ -32,10 +32,11 @@ from pathlib import Path
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from power_assets.definitions import DAILY_PIPELINE_JOB, build_defs
+from power_assets.definitions import build_defs
 from power_assets.demo.ercot_fixtures import bulk_archive, settlement_points
 from power_assets.demo.ercot_server import FakeErcot
 from power_assets.io.http import IsoHttpClient
+from power_assets.keys import daily_job_name
 from power_assets.resources import StorageResource
 from power_assets.stages.drop import drop_env_var
 
@@ -44,7 +45,8 @@ DATASETS = ("lmp_da", "as_da", "lmp_rt15", "load")
 STAGES = ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
 COMBINED = ("combined__da_as_hourly", "combined__da_as_rt_hourly", "combined__da_as_rt_native")
 TARGET_SHARE = 0.70
-TOP_STEPS = 5
+TOP_ASSETS = 5
+DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
 
 
 @dataclass(frozen=True)
@@ -52,10 +54,6 @@ class StepTime:
     step: str
     seconds: float  # from its STEP_START event to its STEP_SUCCESS or STEP_FAILURE event
     data_seconds: float
-
-    @property
-    def other_seconds(self) -> float:
-        return self.seconds - self.data_seconds
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,7 @@ class RunTime:
     wall_s: float
     steps: list[StepTime]
     events: dict[str, int]  # event-log records the run wrote, by Dagster event type
+    assets: dict[str, float]  # data seconds by asset, over every partition
 
     @property
     def data_s(self) -> float:
@@ -80,15 +79,8 @@ def selection() -> list[dg.AssetKey]:
     return [dg.AssetKey(key) for key in (*keys, *COMBINED)]
 
 
-def step_data_seconds(materializations: list[dg.AssetMaterialization]) -> float:
-    """A step's data time from its materializations' metadata.
-
-    A multi-partition step records its summary (with `total_data_seconds`) once per partition;
-    a failed or single-partition step records each partition's own `data_seconds`.
-    """
-    totals = [m.metadata.get("total_data_seconds") for m in materializations]
-    if any(total is not None for total in totals):
-        return float(next(total for total in totals if total is not None).value)
+def data_seconds(materializations: list[dg.AssetMaterialization]) -> float:
+    """The data time of these materializations: each partition records its own `data_seconds`."""
     return sum(
         float(m.metadata["data_seconds"].value)
         for m in materializations
@@ -97,7 +89,7 @@ def step_data_seconds(materializations: list[dg.AssetMaterialization]) -> float:
 
 
 def timed_run(label: str, defs: dg.Definitions, instance: dg.DagsterInstance) -> RunTime:
-    job = defs.resolve_job_def(DAILY_PIPELINE_JOB)
+    job = defs.resolve_job_def(daily_job_name("ERCOT"))
     started = time.perf_counter()
     result = job.execute_in_process(
         instance=instance,
@@ -110,6 +102,7 @@ def timed_run(label: str, defs: dg.Definitions, instance: dg.DagsterInstance) ->
     )
     wall = time.perf_counter() - started
     materialized: dict[str, list[dg.AssetMaterialization]] = defaultdict(list)
+    by_asset: dict[str, list[dg.AssetMaterialization]] = defaultdict(list)
     starts: dict[str, float] = {}
     ends: dict[str, float] = {}
     events: dict[str, int] = defaultdict(int)
@@ -123,17 +116,20 @@ def timed_run(label: str, defs: dg.Definitions, instance: dg.DagsterInstance) ->
         elif event.is_step_success or event.is_step_failure:
             ends[event.step_key] = record.timestamp
         elif event.is_step_materialization:
-            materialized[event.step_key].append(event.step_materialization_data.materialization)
+            materialization = event.step_materialization_data.materialization
+            materialized[event.step_key].append(materialization)
+            by_asset[materialization.asset_key.to_user_string()].append(materialization)
     steps = [
-        StepTime(step, ends[step] - began, step_data_seconds(materialized[step]))
+        StepTime(step, ends[step] - began, data_seconds(materialized[step]))
         for step, began in starts.items()
         if step in ends
     ]
-    return RunTime(label, result.success, wall, steps, dict(events))
+    assets = {asset: data_seconds(found) for asset, found in by_asset.items()}
+    return RunTime(label, result.success, wall, steps, dict(events), assets)
 
 
 def report(runs: list[RunTime], archive_mb: float, nodes: int, storage: str) -> None:
-    """Print one line per run, then each run's steps that spent most outside their data work."""
+    """Print one line per run, its event-log records, then the assets with the most data time."""
     print(
         f"input: {(LAST - FIRST).days + 1} ERCOT market days ({FIRST}..{LAST}), datasets "
         f"{', '.join(DATASETS)} + {len(COMBINED)} combined products, {nodes} resource nodes; "
@@ -158,14 +154,11 @@ def report(runs: list[RunTime], archive_mb: float, nodes: int, storage: str) -> 
             f"non-data time {(run.wall_s - run.data_s) / total * 1000:.1f} ms per record"
         )
     for run in runs:
-        print(f"top {TOP_STEPS} steps by non-data time, {run.label}:")
-        ranked = sorted(run.steps, key=lambda s: s.other_seconds, reverse=True)
-        step_width = max(len(s.step) for s in ranked[:TOP_STEPS])
-        for step in ranked[:TOP_STEPS]:
-            print(
-                f"  {step.step:<{step_width}} : step {step.seconds:6.2f} s, "
-                f"data {step.data_seconds:6.2f} s, other {step.other_seconds:5.2f} s"
-            )
+        print(f"top {TOP_ASSETS} assets by data time, {run.label}:")
+        ranked = sorted(run.assets.items(), key=lambda item: item[1], reverse=True)
+        asset_width = max(len(asset) for asset, _ in ranked[:TOP_ASSETS])
+        for asset, seconds in ranked[:TOP_ASSETS]:
+            print(f"  {asset:<{asset_width}} : data {seconds:6.2f} s over {len(DAYS)} partitions")
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS {peak_mb:.0f} MB")
 
@@ -185,11 +178,10 @@ def main(argv: list[str] | None = None) -> int:
         "shows what the event-log storage costs",
     )
     args = parser.parse_args(argv)
-    days = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
     with tempfile.TemporaryDirectory() as tmp, FakeErcot([]) as silent:
         root = Path(tmp)
         archive = bulk_archive(
-            days, settlement_points(args.nodes), root / "drop" / "ercot_2024_01.zip", sced=False
+            DAYS, settlement_points(args.nodes), root / "drop" / "ercot_2024_01.zip", sced=False
         )
         os.environ[drop_env_var("ERCOT")] = str(archive.parent)
         defs = build_defs(
