@@ -1,6 +1,7 @@
 """Running the daily pipeline through Dagster against loopback ISOs, for the end-to-end tests."""
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
@@ -13,18 +14,22 @@ from power_assets.keys import daily_job_name, parse_partition_key
 from power_assets.resources import StorageResource
 
 
-def loopback_defs(root: Path, base_urls: dict[str, str]) -> dg.Definitions:
-    """Definitions writing under `root` and talking only to the given (loopback) base URLs."""
+def loopback_defs(root: Path, base_urls: dict[str, str], **iso_http: Any) -> dg.Definitions:
+    """Definitions writing under `root` and talking only to the given (loopback) base URLs;
+    `iso_http` overrides settings of the `IsoHttpClient` (e.g. `request_deadline_s`)."""
     isos = {key.split(":")[0] for key in base_urls}
     return build_defs(
         resources={
             "storage": StorageResource(data_dir=str(root / "data")),
             "iso_http": IsoHttpClient(
-                base_urls=base_urls,
-                min_spacing_s=dict.fromkeys(isos, 0.0),
-                max_retries=1,
-                backoff_base_s=0.01,
-                lock_dir=str(root / "locks"),
+                **{
+                    "base_urls": base_urls,
+                    "min_spacing_s": dict.fromkeys(isos, 0.0),
+                    "max_retries": 1,
+                    "backoff_base_s": 0.01,
+                    "lock_dir": str(root / "locks"),
+                    **iso_http,
+                }
             ),
             "warehouse": DuckDBResource(database=str(root / "data" / "power.duckdb")),
         }

@@ -4,6 +4,7 @@ Everything that touches the network belongs here, and nothing else does: the ISO
 `DownloadRequest`s and check payloads, stages decide what to fetch, and this module only performs
 GETs politely (one shared client per ISO, a minimum spacing between requests that holds across
 threads and processes) and turns transport failures into `DownloadError`s that name the URL.
+How long a request may take, and failing fast once an ISO has not answered, live in `deadline`.
 """
 
 import logging
@@ -12,6 +13,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -25,6 +27,14 @@ from pydantic import PrivateAttr
 
 from power_assets import settings
 from power_assets.errors import DownloadError, IsoRateLimitedError
+from power_assets.io.deadline import (
+    DEFAULT_REQUEST_DEADLINE_S,
+    BodyDeadlinePassed,
+    Deadline,
+    FailFast,
+    gave_up,
+    read_within,
+)
 from power_assets.io.spacing import RequestSpacer
 from power_assets.isos.base import DownloadRequest, IsoDefinition
 
@@ -56,6 +66,7 @@ class _Failure:
     error: str
     exc: BaseException | None
     retry_after: float | None
+    answered: bool = True  # False: no answer at all (a timeout, a refused or dropped connection)
 
 
 def redact_url(url: str) -> str:
@@ -103,6 +114,8 @@ class HttpFetcher:
 
     Retried: transport errors, HTTP 429 and 5xx, and `IsoRateLimitedError` from the payload check.
     Other 4xx and non-2xx answers fail at once; other payload errors propagate unchanged.
+    A request (attempts, backoff, body) ends within `deadline_s`; when the ISO did not answer it
+    raises `NoAnswerError`.
     """
 
     def __init__(
@@ -119,16 +132,21 @@ class HttpFetcher:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        deadline_s: float = DEFAULT_REQUEST_DEADLINE_S,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.iso_id = iso_id
         self.max_retries = max(0, max_retries)
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
         self.spacer = spacer
+        self.deadline_s = deadline_s
         self._sleep = sleep
+        self._clock = clock
         self._rng = rng or random.Random()
+        self._timeout = httpx.Timeout(timeout_s, connect=connect_timeout_s)
         self._client = httpx.Client(
-            timeout=httpx.Timeout(timeout_s, connect=connect_timeout_s),
+            timeout=self._timeout,
             follow_redirects=True,
             headers={"User-Agent": USER_AGENT, **(headers or {})},
             transport=transport,
@@ -163,20 +181,30 @@ class HttpFetcher:
         """
         safe_url = redact_url(url)
         attempts = self.max_retries + 1
+        deadline = Deadline(self.deadline_s, self._clock)
         failure = _Failure("no attempt made", None, None)
         reauthorized = False
+        made = 0
         for attempt in range(1, attempts + 1):
-            self.spacer.wait_turn()
+            # Queueing for the ISO's request spacing is our own politeness, not the server being
+            # slow: with many workers behind one ISO it could use up the deadline before anything
+            # is sent and then wrongly report the ISO as not answering. So it does not count.
+            with deadline.paused():
+                self.spacer.wait_turn()
             sent = dict(headers or {})
             if headers_factory is not None:
                 sent.update(headers_factory())
+            if deadline.expired():
+                break
+            made = attempt
+            request = self._client.build_request(
+                method, url, headers=sent or None, content=body, timeout=deadline.cap(self._timeout)
+            )
             try:
-                outcome = self._attempt(
-                    url, safe_url, payload_check, attempt, sent or None, auth, method, body
-                )
+                outcome = self._attempt(request, url, auth, payload_check, attempt, deadline)
             except _Unauthorized as exc:
                 if on_unauthorized is None or reauthorized:
-                    raise DownloadError(f"{safe_url}: HTTP 401: {exc}") from None
+                    raise DownloadError(f"{self.iso_id}: {safe_url}: HTTP 401: {exc}") from None
                 on_unauthorized()
                 reauthorized = True
                 failure = _Failure("HTTP 401 (credentials refreshed)", None, None)
@@ -187,6 +215,8 @@ class HttpFetcher:
             if attempt == attempts:
                 break
             delay = self.backoff(attempt - 1, failure.retry_after)
+            if delay >= deadline.remaining():
+                break  # the next attempt could not start before the deadline: stop now
             logger.warning(
                 "%s %s: attempt %d of %d failed (%s); retrying in %.1f s",
                 self.iso_id,
@@ -197,40 +227,50 @@ class HttpFetcher:
                 delay,
             )
             self._sleep(delay)
-        raise DownloadError(
-            f"{safe_url}: giving up after {attempts} attempts; last error: {failure.error}"
-        ) from failure.exc
+        # Fewer attempts than allowed, or the last one ran out the clock: the deadline ended it.
+        within = self.deadline_s if made < attempts or deadline.expired() else None
+        error = gave_up(
+            self.iso_id, safe_url, made, failure.error, answered=failure.answered, deadline_s=within
+        )
+        raise error from failure.exc
 
     def _attempt(
         self,
+        request: httpx.Request,
         url: str,
-        safe_url: str,
+        auth: tuple[str, str] | None,
         payload_check: Callable[[bytes, str], None] | None,
         attempt: int,
-        headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
-        method: str = "GET",
-        body: bytes | None = None,
+        deadline: Deadline,
     ) -> "FetchResult | _Failure":
-        """One request: the result, a retryable failure, or a raised non-retryable error."""
+        """One request: the result, a retryable failure, or a raised non-retryable error.
+
+        The body is streamed, so reading it stops at the deadline however slowly bytes arrive.
+        """
+        safe_url = redact_url(url)
         try:
-            response = self._client.request(method, url, headers=headers, auth=auth, content=body)
+            with closing(self._client.send(request, auth=auth, stream=True)) as response:
+                status = response.status_code
+                if status == 429 or status >= 500:
+                    retry_after = None
+                    if status in (429, 503):
+                        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+                    return _Failure(f"HTTP {status}", None, retry_after)
+                if status == 401:
+                    snippet = read_within(response, deadline, limit=200)
+                    raise _Unauthorized(snippet.decode("utf-8", errors="replace"))
+                if not 200 <= status < 300:
+                    snippet = read_within(response, deadline, limit=200)
+                    text = snippet.decode("utf-8", errors="replace")
+                    raise DownloadError(f"{self.iso_id}: {safe_url}: HTTP {status}: {text!r}")
+                content = read_within(response, deadline)
         except httpx.TransportError as exc:
-            return _Failure(f"{type(exc).__name__}: {exc}".replace(url, safe_url), exc, None)
+            error = f"{type(exc).__name__}: {exc}".replace(url, safe_url)
+            return _Failure(error, exc, None, answered=False)
+        except BodyDeadlinePassed as exc:
+            return _Failure(str(exc), exc, None, answered=False)
         except httpx.HTTPError as exc:  # e.g. too many redirects: retrying will not help
-            raise DownloadError(f"{safe_url}: {type(exc).__name__}: {exc}") from exc
-        status = response.status_code
-        if status == 429 or status >= 500:
-            retry_after = None
-            if status in (429, 503):
-                retry_after = parse_retry_after(response.headers.get("Retry-After"))
-            return _Failure(f"HTTP {status}", None, retry_after)
-        if status == 401:
-            raise _Unauthorized(response.content[:200].decode("utf-8", errors="replace"))
-        if not 200 <= status < 300:
-            snippet = response.content[:200].decode("utf-8", errors="replace")
-            raise DownloadError(f"{safe_url}: HTTP {status}: {snippet!r}")
-        content = response.content
+            raise DownloadError(f"{self.iso_id}: {safe_url}: {type(exc).__name__}: {exc}") from exc
         if payload_check is not None:
             try:
                 payload_check(content, safe_url)
@@ -244,6 +284,28 @@ class HttpFetcher:
             attempts=attempt,
             content_type=response.headers.get("Content-Type"),
         )
+
+    def post_form_once(self, url: str, form: Mapping[str, str]) -> tuple[int, bytes]:
+        """One POST of `form` (no retries) within the deadline: (status, body).
+
+        Raises `NoAnswerError` if the ISO did not answer. The form holds secrets, so no message
+        quotes it, nor the transport error's text (only its type).
+        """
+        safe_url = redact_url(url)
+        deadline = Deadline(self.deadline_s, self._clock)
+        try:
+            with self._client.stream(
+                "POST", url, data=dict(form), timeout=deadline.cap(self._timeout)
+            ) as response:
+                return response.status_code, read_within(response, deadline)
+        except (httpx.TransportError, BodyDeadlinePassed) as exc:
+            within = self.deadline_s if deadline.expired() else None
+            error = type(exc).__name__
+            raise gave_up(
+                self.iso_id, safe_url, 1, error, answered=False, deadline_s=within
+            ) from None
+        except httpx.HTTPError as exc:
+            raise DownloadError(f"{self.iso_id}: {safe_url}: {type(exc).__name__}") from None
 
     def close(self) -> None:
         self._client.close()
@@ -275,6 +337,11 @@ class IsoHttpClient(dg.ConfigurableResource):
     max_retries: int = 5
     backoff_base_s: float = 2.0
     backoff_max_s: float = 120.0
+    request_deadline_s: float = DEFAULT_REQUEST_DEADLINE_S
+    """Most seconds one request (`fetch`, `post_form`) may take: every attempt, the backoff between
+    them and the reading of the body, but not queueing for the ISO's request spacing. Must exceed
+    the transfer time of the largest download. An ISO that does not answer within it fails the
+    rest of the run's requests to it at once."""
     # Per-ISO base URL, keyed by ISO id; beats the environment variable and the ISO's default.
     base_urls: dict[str, str] = {}
     # Per-ISO override of IsoDefinition.min_request_spacing_s, keyed by ISO id.
@@ -284,6 +351,8 @@ class IsoHttpClient(dg.ConfigurableResource):
 
     _fetchers: dict[str, HttpFetcher] = PrivateAttr(default_factory=dict)
     _fetchers_lock: Any = PrivateAttr(default_factory=threading.Lock)
+    # ISOs that did not answer in this run (the resource is initialized per run).
+    _fail_fast: FailFast = PrivateAttr(default_factory=FailFast)
     _transport: httpx.BaseTransport | None = PrivateAttr(default=None)
     _sleep: Callable[[float], None] = PrivateAttr(default=time.sleep)
 
@@ -327,24 +396,28 @@ class IsoHttpClient(dg.ConfigurableResource):
                     spacer=spacer,
                     transport=self._transport,
                     sleep=self._sleep,
+                    deadline_s=self.request_deadline_s,
                 )
                 self._fetchers[iso.id] = fetcher
             return fetcher
 
     def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> FetchResult:
+        """`request` from `iso`, or a `DownloadError` at once if `iso` did not answer earlier."""
+        url = request.url(self.base_url(iso, request.endpoint))
         session = _AuthSession(self)
-        return self.fetcher(iso).get(
-            request.url(self.base_url(iso, request.endpoint)),
-            payload_check=iso.check_payload,
-            headers=dict(request.headers) or None,
-            auth=iso.credentials(request) if request.needs_auth else None,
-            method=request.method,
-            body=request.json_body.encode() if request.json_body is not None else None,
-            headers_factory=(
-                (lambda: iso.auth_headers(request, session)) if request.needs_auth else None
-            ),
-            on_unauthorized=iso.forget_auth if request.needs_auth else None,
-        )
+        with self._fail_fast.guard(iso.id, redact_url(url)):
+            return self.fetcher(iso).get(
+                url,
+                payload_check=iso.check_payload,
+                headers=dict(request.headers) or None,
+                auth=iso.credentials(request) if request.needs_auth else None,
+                method=request.method,
+                body=request.json_body.encode() if request.json_body is not None else None,
+                headers_factory=(
+                    (lambda: iso.auth_headers(request, session)) if request.needs_auth else None
+                ),
+                on_unauthorized=iso.forget_auth if request.needs_auth else None,
+            )
 
     def probe(
         self,
@@ -372,6 +445,7 @@ class IsoHttpClient(dg.ConfigurableResource):
             backoff_max_s=0.0,
             spacer=RequestSpacer(iso.id, 0.0, self.resolved_lock_dir()),
             transport=self._transport,
+            deadline_s=min(self.request_deadline_s, timeout_s),  # a trickle cannot hold a tick
         )
         session = _AuthSession(self)
         with fetcher:
@@ -392,17 +466,14 @@ class IsoHttpClient(dg.ConfigurableResource):
         The form holds secrets: errors name the URL and the status, never the form.
         """
         url = f"{self.base_url(iso, endpoint).rstrip('/')}/{path.lstrip('/')}"
-        client = self.fetcher(iso)._client
-        try:
-            response = client.post(url, data=form)
-        except httpx.HTTPError as exc:
-            raise DownloadError(f"{redact_url(url)}: {type(exc).__name__}") from None
-        if not 200 <= response.status_code < 300:
+        with self._fail_fast.guard(iso.id, redact_url(url)):
+            status, content = self.fetcher(iso).post_form_once(url, form)
+        if not 200 <= status < 300:
             raise DownloadError(
-                f"{redact_url(url)}: HTTP {response.status_code} from the token service "
+                f"{iso.id}: {redact_url(url)}: HTTP {status} from the token service "
                 "(check the configured username and password)"
             )
-        return response.content
+        return content
 
     def with_transport(self, transport: httpx.BaseTransport) -> "IsoHttpClient":
         """A copy whose fetchers send through `transport` (tests use `httpx.MockTransport`)."""
@@ -420,12 +491,14 @@ class IsoHttpClient(dg.ConfigurableResource):
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
         self.close()
+        self._fail_fast.clear()  # what this run learned about unanswering ISOs ends with it
 
     def _copy_with(self, **injected: Any) -> "IsoHttpClient":
         clone = self.model_copy()
         # model_copy shares private values shallowly; the clone needs its own fetchers.
         clone._fetchers = {}
         clone._fetchers_lock = threading.Lock()
+        clone._fail_fast = FailFast()
         clone._transport = injected.get("transport", self._transport)
         clone._sleep = injected.get("sleep", self._sleep)
         return clone
