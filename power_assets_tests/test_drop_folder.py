@@ -152,12 +152,14 @@ def ercot_year(layout: Layout) -> Path:
 
 
 class CountingZipFile(zipfile.ZipFile):
-    """zipfile.ZipFile that records what was opened: a path, or "memory" for nested members."""
+    """zipfile.ZipFile that records what was opened: a file's path, or "nested" for a nested
+    member (read from memory or from a spooled temporary file, neither of which has a path)."""
 
     opened: ClassVar[list[str]] = []
 
     def __init__(self, file, *args, **kwargs):
-        CountingZipFile.opened.append(str(file) if isinstance(file, str | Path) else "memory")
+        name = file if isinstance(file, str | Path) else getattr(file, "name", None)
+        CountingZipFile.opened.append(str(name) if isinstance(name, str | Path) else "nested")
         super().__init__(file, *args, **kwargs)
 
 
@@ -365,7 +367,7 @@ def test_ingest_opens_each_nested_archive_once_per_day(
 
     # The yearly ZIP once, the Nov 4 and Nov 5 daily ZIPs once each, one per document ZIP.
     assert zip_opens.count(str(ercot_year.resolve())) == 1
-    assert zip_opens.count("memory") == 2 + len(NOV4_NAMES)
+    assert zip_opens.count("nested") == 2 + len(NOV4_NAMES)
 
 
 def test_ingest_of_a_day_with_nothing_dropped_is_none(layout: Layout, ercot_year: Path):
@@ -403,19 +405,35 @@ def test_a_plain_dropped_csv_is_copied_as_is(layout: Layout):
 # -- corrupt archives ------------------------------------------------------------------------
 
 
-def test_a_corrupt_zip_is_named_in_the_error(layout: Layout):
+def test_a_corrupt_zip_is_named_in_a_warning_and_skipped(
+    layout: Layout, caplog: pytest.LogCaptureFixture
+):
     bad = write(downloads(layout, "NYISO") / "broken.zip", b"PK\x03\x04 not really a zip")
 
-    with pytest.raises(MalformedFileError, match=rf"{bad.name}: not a readable ZIP"):
-        find_dropped(layout, Nyiso(), "load", date(2024, 1, 5))
+    with caplog.at_level("WARNING", logger="power_assets.stages.drop"):
+        assert find_dropped(layout, Nyiso(), "load", date(2024, 1, 5)) == []
+
+    (message,) = caplog.messages
+    assert f"{bad.resolve()}: not a readable ZIP" in message
 
 
-def test_a_corrupt_nested_zip_is_named_with_its_member_chain(layout: Layout):
-    outer = zip_bytes({"month/20240101pal_csv.zip": b"garbage"})
+def test_a_corrupt_nested_zip_is_named_with_its_member_chain_and_the_rest_is_used(
+    layout: Layout, caplog: pytest.LogCaptureFixture
+):
+    outer = zip_bytes(
+        {
+            "month/20240101pal_csv.zip": b"garbage",
+            "20240105pal_csv.zip": zip_bytes({"20240105pal.csv": b"x"}),
+        }
+    )
     write(downloads(layout, "NYISO") / "year.zip", outer)
 
-    with pytest.raises(MalformedFileError, match=r"year\.zip!month/20240101pal_csv\.zip"):
-        find_dropped(layout, Nyiso(), "load", date(2024, 1, 5))
+    with caplog.at_level("WARNING", logger="power_assets.stages.drop"):
+        (found,) = find_dropped(layout, Nyiso(), "load", date(2024, 1, 5))
+
+    assert found.chain == ("20240105pal_csv.zip", "20240105pal.csv")
+    (message,) = caplog.messages
+    assert "year.zip!month/20240101pal_csv.zip: not a readable ZIP" in message
 
 
 def test_a_member_corrupted_after_indexing_is_named_on_ingest(layout: Layout):

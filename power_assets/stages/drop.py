@@ -7,36 +7,40 @@ day) a name is (`IsoDefinition.dropped_file_day`). `ingest_dropped_day` copies o
 bytes unchanged, into the day's raw_downloads folder with the same sidecars a download gets, so
 the later stages cannot tell a dropped file from a fetched one. No network access happens here.
 
-What belongs here: walking drop folders, the cached leaf index, reading (nested) ZIP members.
+A drop folder is read defensively: archives expand only within `DropLimits` (stages/drop_zip);
+an unreadable archive, or a nested one over a limit, is warned about once, recorded in the index
+and skipped, so the other archives and the downloads go on; a link whose target lies outside its
+drop folder is refused the same way, and no link can redirect the copy out of raw_downloads.
+
+What belongs here: walking drop folders, the cached leaf index, copying a day's leaves.
 """
 
+import contextlib
 import hashlib
-import io
 import json
+import logging
 import os
 import threading
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from power_assets.errors import MalformedFileError
+from power_assets.errors import MalformedFileError, UnsafeArchiveError
 from power_assets.io.files import atomic_path, atomic_write_json
 from power_assets.isos.base import IsoDefinition
 from power_assets.layout import Layout
+from power_assets.stages.drop_zip import DropLimits, DroppedZip, is_zip, open_regular, shown
+
+logger = logging.getLogger(__name__)
 
 INDEX_NAME = ".drop_index.json"
 # Bump when the index layout changes; an index of another version is rebuilt.
-INDEX_VERSION = 1
-# ZIPs opened along one chain, the outer file included: yearly > daily > document ZIP > CSV is 3.
-MAX_ZIP_DEPTH = 4
+INDEX_VERSION = 2
 _CHUNK = 1 << 20
-# What zipfile raises on damaged input (ValueError: a bad header's negative seek; NotImplementedError:
-# an unknown compression method). OSError is left out: a failing disk is not a corrupt archive.
-_CORRUPT = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, ValueError)
+# Paths a link leads to are quoted whole unless absurdly long (or not printable).
+_PATH_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,12 @@ def drop_env_var(iso_id: str) -> str:
 
 def _downloads_root(layout: Layout, iso: IsoDefinition) -> Path:
     return layout.iso_dir(iso.id) / "raw_downloads"
+
+
+def _spool_dir(layout: Layout, iso: IsoDefinition) -> Path:
+    """Where nested archives too large for memory are spooled: beside the index, on the data
+    volume (not /tmp, often a RAM disk), as unnamed files that no walk or listing ever sees."""
+    return layout.iso_dir(iso.id)
 
 
 def drop_folders(layout: Layout, iso: IsoDefinition) -> list[Path]:
@@ -100,35 +110,40 @@ def ingest_dropped_day(
 
     Each file gets the sidecar a download gets, and one record per file is returned with the
     fields of stages.raw's download records. Every archive (and nested archive) is opened once.
+    A leaf that cannot be read, or expands beyond `DropLimits`, fails this day only.
     """
     files = find_dropped(layout, iso, dataset_id, day)
     if not files:
         return None
-    folder = layout.raw_downloads(iso.id, dataset_id, day)
+    context = f"{iso.id} {dataset_id} {day.isoformat()}"
+    folder = _destination(layout, iso, dataset_id, day, context)
+    limits = DropLimits.from_env()
     start, end = iso.market_day_bounds(day)
     wanted: dict[Path, dict[tuple[str, ...], DroppedFile]] = {}
     for dropped in files:
         wanted.setdefault(dropped.archive, {})[dropped.chain] = dropped
     records: list[dict[str, Any]] = []
     for archive, by_chain in wanted.items():
-        for dropped, handle in _open_leaves(archive, by_chain):
-            size, digest = _copy(handle, folder / dropped.name, dropped.url)
-            fetch = {
-                "url": dropped.url,
-                "status": "ok",
-                "fetched_at": datetime.now(UTC).isoformat(),
-                "bytes": size,
-                "sha256": digest,
-            }
-            atomic_write_json(folder / f"{dropped.name}.json", fetch)
-            records.append(
-                {
-                    "file_name": dropped.name,
-                    "window_start": start.isoformat(),
-                    "window_end": end.isoformat(),
-                    **fetch,
+        leaves = _open_leaves(archive, by_chain, limits, _spool_dir(layout, iso), context)
+        with contextlib.closing(leaves):
+            for dropped, handle in leaves:
+                size, digest = _copy(handle, folder / dropped.name)
+                fetch = {
+                    "url": dropped.url,
+                    "status": "ok",
+                    "fetched_at": datetime.now(UTC).isoformat(),
+                    "bytes": size,
+                    "sha256": digest,
                 }
-            )
+                atomic_write_json(folder / f"{dropped.name}.json", fetch)
+                records.append(
+                    {
+                        "file_name": dropped.name,
+                        "window_start": start.isoformat(),
+                        "window_end": end.isoformat(),
+                        **fetch,
+                    }
+                )
     return records
 
 
@@ -139,7 +154,7 @@ def ingest_dropped_day(
 # files on disk look like, so a changed archive or index is read again.
 _memo_lock = threading.Lock()
 _index_memo: dict[Path, tuple[tuple[int, int], dict[str, dict[str, Any]]]] = {}
-_classified_memo: dict[tuple[str, str, int, int], dict[tuple[str, date], list[Any]]] = {}
+_classified_memo: dict[tuple[Any, ...], dict[tuple[str, date], list[Any]]] = {}
 
 
 def _classified(
@@ -147,7 +162,10 @@ def _classified(
 ) -> dict[tuple[str, date], list[Any]]:
     """An archive's leaves grouped by (dataset, market day), as the ISO names them today (the
     rule is asked afresh per process, not stored in the index, so a changed rule applies)."""
-    key = (iso.id, archive, entry["mtime_ns"], entry["size"])
+    # ctime and limits too: an entry with problems is read again when they change (see
+    # _still_holds), its size and mtime unchanged.
+    key = (iso.id, archive, entry["mtime_ns"], entry["size"], entry.get("ctime_ns"),
+           tuple(entry.get("limits", ())))  # fmt: skip
     with _memo_lock:
         grouped = _classified_memo.get(key)
     if grouped is None:
@@ -162,25 +180,107 @@ def _classified(
 
 
 def _refreshed_index(layout: Layout, iso: IsoDefinition) -> dict[str, dict[str, Any]]:
-    """Every drop-folder file's matching leaves; only new or changed files are opened."""
+    """Every drop-folder file's matching leaves; only new or changed files are opened.
+
+    An entry with "problems" (an unreadable archive or nested archive, a refused link) was
+    warned about when recorded and is not read again until the file, or a limit, changes.
+    """
     path = layout.iso_dir(iso.id) / INDEX_NAME
     old = _read_index(path)
+    limits = DropLimits.from_env()
+    spool = _spool_dir(layout, iso)
     fresh: dict[str, dict[str, Any]] = {}
     try:
-        for file in _walk(layout, iso):
-            stat = file.stat()
-            seen_as = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-            entry = old.get(str(file))
-            if entry is None or {k: entry[k] for k in seen_as} != seen_as:
-                entry = {**seen_as, "leaves": _index_file(file, iso)}
-            fresh[str(file)] = entry
-    except Exception:
-        # Keep the archives read so far, so fixing one corrupt archive does not mean re-reading
-        # all the others; entries not yet re-checked are checked again next time.
+        for found in _walk(layout, iso):
+            entry = _current_entry(found, old.get(str(found.path)), iso, limits, spool)
+            if entry is not None:
+                fresh[str(found.path)] = entry
+    except BaseException:
+        # Keep the archives read so far (interrupted, say), so the next run does not re-read
+        # them all; entries not yet re-checked are checked again next time.
         _write_index(path, old, old | fresh)
         raise
     _write_index(path, old, fresh)
     return fresh
+
+
+def _current_entry(
+    found: "_Found",
+    old: dict[str, Any] | None,
+    iso: IsoDefinition,
+    limits: DropLimits,
+    spool: Path,
+) -> dict[str, Any] | None:
+    """The index entry of one walked path: the old one while it still holds, else read anew."""
+    try:
+        stat = found.path.lstat() if found.refused else found.path.stat()
+    except FileNotFoundError:
+        return None  # removed since the walk listed it
+    seen_as = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+    if old is not None and _still_holds(old, seen_as, stat, limits):
+        return old
+    if found.refused:
+        leaves, problems = [], [found.refused]
+    else:
+        try:
+            leaves, problems = _index_file(found.path, iso, limits, spool)
+        except OSError as exc:
+            # Not the archive's fault (a failing disk, no room to spool): tried again next time.
+            logger.warning(
+                "%s drop folder: %s could not be read (%s); skipped for now",
+                iso.id,
+                found.path,
+                exc,
+            )
+            return None
+    entry: dict[str, Any] = {**seen_as, "leaves": leaves, "problems": problems}
+    if problems:
+        # A problem can go away while size and mtime stay: permissions fixed (that changes the
+        # ctime) or a limit raised. Either has the file read again.
+        entry |= {"ctime_ns": stat.st_ctime_ns, "limits": limits.as_list()}
+        for problem in problems:
+            logger.warning(
+                "%s drop folder: skipped %s; not read again until the file changes", iso.id, problem
+            )
+    return entry
+
+
+def _still_holds(
+    entry: dict[str, Any], seen_as: dict[str, int], stat: os.stat_result, limits: DropLimits
+) -> bool:
+    if any(entry[key] != value for key, value in seen_as.items()):
+        return False
+    return not entry["problems"] or (
+        entry.get("ctime_ns") == stat.st_ctime_ns and entry.get("limits") == limits.as_list()
+    )
+
+
+def _index_file(
+    file: Path, iso: IsoDefinition, limits: DropLimits, spool: Path
+) -> tuple[list[list[Any]], list[str]]:
+    """([chain, leaf name, size] of each leaf the ISO recognizes (a plain file: itself), problems).
+
+    Raises OSError only for failures that are not the file's own (reading, spooling).
+    """
+
+    def recognized(name: str) -> bool:
+        return iso.dropped_file_day(name) is not None
+
+    if not is_zip(file.name) and not recognized(file.name):
+        return [], []
+    try:
+        handle = open_regular(file)
+    except OSError as exc:
+        return [], [f"{file}: cannot be opened: {exc.strerror or exc}"]
+    except MalformedFileError as exc:
+        return [], [str(exc)]
+    with handle:
+        if not is_zip(file.name):
+            return [[[], file.name, os.fstat(handle.fileno()).st_size]], []
+        try:
+            return DroppedZip(file, limits, spool).index(handle, recognized)
+        except (MalformedFileError, UnsafeArchiveError) as exc:
+            return [], [str(exc)]
 
 
 def _write_index(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -216,6 +316,8 @@ def _parse_index(path: Path) -> dict[str, dict[str, Any]]:
         archives = payload["archives"]
         for entry in archives.values():
             int(entry["size"]), int(entry["mtime_ns"])
+            if not all(isinstance(problem, str) for problem in entry["problems"]):
+                return {}
             for chain, name, size in entry["leaves"]:
                 if not (
                     isinstance(chain, list) and isinstance(name, str) and isinstance(size, int)
@@ -226,135 +328,140 @@ def _parse_index(path: Path) -> dict[str, dict[str, Any]]:
         return {}
 
 
-def _walk(layout: Layout, iso: IsoDefinition) -> Iterator[Path]:
-    """Every non-hidden file of the drop folders (the index is hidden), skipping pipeline folders."""
+# -- walking -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A walked path: a file to index, or a link (or folder) refused, and why."""
+
+    path: Path
+    refused: str | None = None
+
+
+def _walk(layout: Layout, iso: IsoDefinition) -> Iterator[_Found]:
+    """Every non-hidden file of the drop folders (the index is hidden), skipping pipeline folders.
+
+    Links are followed only to targets inside the same drop folder; files are yielded by their
+    resolved path (so a file and a link to it are one file), links that leave are refused.
+    """
     downloads = _downloads_root(layout, iso).resolve()
     iso_dir = layout.iso_dir(iso.id).resolve()
-    pipeline = {downloads / dataset for dataset in iso.datasets}
+    pipeline = [downloads / dataset for dataset in iso.datasets]
 
     def skipped(folder: Path) -> bool:
         # Inside the ISO's data dir only raw_downloads holds drops: csv_files holds extracted
         # copies of the very same names, and must not be read back as drops.
-        return folder in pipeline or (
+        return any(folder.is_relative_to(own) for own in pipeline) or (
             folder.is_relative_to(iso_dir)
             and not (folder.is_relative_to(downloads) or downloads.is_relative_to(folder))
         )
 
-    seen: set[Path] = set()
-    for folder in drop_folders(layout, iso):
-        for root, dirs, names in os.walk(folder):
-            here = Path(root)
-            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not skipped(here / d))
-            for name in sorted(names):
-                file = here / name
-                if not name.startswith(".") and file not in seen and file.is_file():
-                    seen.add(file)
-                    yield file
+    seen_files: set[Path] = set()
+    seen_folders: set[Path] = set()
+
+    def walk(root: Path, folder: Path) -> Iterator[_Found]:
+        if folder in seen_folders or skipped(folder):
+            return
+        seen_folders.add(folder)
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError as exc:
+            yield _Found(folder, f"{folder}: folder cannot be listed: {exc.strerror or exc}")
+            return
+        subfolders: list[Path] = []
+        for entry in entries:
+            if entry.name.startswith("."):
+                continue
+            path = Path(entry.path)
+            if entry.is_symlink():
+                target, refused = _link_target(path, root)
+                if refused is not None:
+                    yield _Found(path, refused)
+                if target is None:
+                    continue
+                path, is_dir = target, target.is_dir()
+            else:
+                is_dir = entry.is_dir(follow_symlinks=False)
+            if is_dir:
+                subfolders.append(path)
+            elif path.is_file() and path not in seen_files and not skipped(path.parent):
+                seen_files.add(path)
+                yield _Found(path)
+        for subfolder in subfolders:
+            yield from walk(root, subfolder)
+
+    for root in drop_folders(layout, iso):
+        yield from walk(root, root)
 
 
-def _is_zip(name: str) -> bool:
-    return name.lower().endswith(".zip")
-
-
-def _index_file(file: Path, iso: IsoDefinition) -> list[list[Any]]:
-    """[chain, leaf name, size] of each leaf of a file the ISO recognizes (a plain file: itself)."""
-    if not _is_zip(file.name):
-        return [[[], file.name, file.stat().st_size]] if iso.dropped_file_day(file.name) else []
-    leaves: list[list[Any]] = []
+def _link_target(link: Path, root: Path) -> tuple[Path | None, str | None]:
+    """(resolved target, None) for a link into `root`, (None, why) for one leaving it."""
     try:
-        with zipfile.ZipFile(file) as handle:
-            _index_zip(handle, (), 1, iso, leaves, file)
-    except _CORRUPT as exc:
-        raise MalformedFileError(f"{file}: not a readable ZIP: {exc}") from exc
-    return leaves
-
-
-def _index_zip(
-    handle: zipfile.ZipFile,
-    chain: tuple[str, ...],
-    depth: int,
-    iso: IsoDefinition,
-    leaves: list[list[Any]],
-    file: Path,
-) -> None:
-    for info in handle.infolist():
-        name = _leaf_name(info.filename)
-        if name is None:
-            continue
-        member = (*chain, info.filename)
-        if _is_zip(name) and depth < MAX_ZIP_DEPTH:
-            where = f"{file}!" + "!".join(member)
-            try:
-                with zipfile.ZipFile(io.BytesIO(handle.read(info))) as inner:
-                    _index_zip(inner, member, depth + 1, iso, leaves, file)
-            except _CORRUPT as exc:
-                raise MalformedFileError(f"{where}: not a readable ZIP: {exc}") from exc
-        elif iso.dropped_file_day(name) is not None:
-            leaves.append([list(member), name, info.file_size])
-
-
-def _leaf_name(member: str) -> str | None:
-    """A member's base name, the only part used on disk; None for folders and odd names."""
-    name = member.replace("\\", "/").rsplit("/", 1)[-1]
-    return None if name in ("", ".", "..") else name
+        target = link.resolve()
+    except (OSError, RuntimeError) as exc:  # a link loop: RuntimeError up to Python 3.12
+        return None, f"{link}: link cannot be resolved ({type(exc).__name__}); not followed"
+    if not target.is_relative_to(root):
+        return None, (
+            f"{link}: link to {shown(str(target), _PATH_CHARS)}, outside the drop folder {root}; not followed"
+        )
+    return (target if target.exists() else None), None
 
 
 # -- copying -------------------------------------------------------------------------------------
 
 
+def _destination(
+    layout: Layout, iso: IsoDefinition, dataset_id: str, day: date, context: str
+) -> Path:
+    """The day's raw_downloads folder, refused if a link below raw_downloads sends it elsewhere.
+
+    (raw_downloads itself may be a link, to a larger disk say; the file names written in the
+    folder are replaced, never followed: see io.files.atomic_path.)
+    """
+    root = _downloads_root(layout, iso)
+    folder = layout.raw_downloads(iso.id, dataset_id, day)
+    if not folder.resolve().is_relative_to(root.resolve()):
+        raise UnsafeArchiveError(
+            f"{folder}: {context}: a link sends this folder to {shown(str(folder.resolve()), _PATH_CHARS)}, "
+            f"outside {root}; dropped files are not copied through it"
+        )
+    return folder
+
+
 def _open_leaves(
-    archive: Path, by_chain: dict[tuple[str, ...], DroppedFile]
+    archive: Path,
+    by_chain: dict[tuple[str, ...], DroppedFile],
+    limits: DropLimits,
+    spool: Path,
+    context: str,
 ) -> Iterator[tuple[DroppedFile, IO[bytes]]]:
     """(file, readable) for each wanted leaf of one archive, each nested ZIP opened once."""
-    if () in by_chain:
-        with open(archive, "rb") as handle:
+    try:
+        handle = open_regular(archive)
+    except OSError as exc:
+        raise MalformedFileError(
+            f"{archive}: {context}: cannot be opened: {exc.strerror or exc}"
+        ) from exc
+    with handle:
+        if () in by_chain:
             yield by_chain[()], handle
-        return
-    try:
-        with zipfile.ZipFile(archive) as handle:
-            yield from _zip_leaves(handle, str(archive), by_chain, 0)
-    except _CORRUPT as exc:
-        raise MalformedFileError(f"{archive}: not a readable ZIP: {exc}") from exc
+            return
+        yield from DroppedZip(archive, limits, spool, context).open_leaves(handle, by_chain)
 
 
-def _zip_leaves(
-    handle: zipfile.ZipFile,
-    where: str,
-    by_chain: dict[tuple[str, ...], DroppedFile],
-    level: int,
-) -> Iterator[tuple[DroppedFile, IO[bytes]]]:
-    # Group the wanted chains by their member at this level: one read per nested archive.
-    groups: dict[str, dict[tuple[str, ...], DroppedFile]] = {}
-    for chain, dropped in by_chain.items():
-        groups.setdefault(chain[level], {})[chain] = dropped
-    for member, chains in groups.items():
-        inner_where = f"{where}!{member}"
-        try:
-            if (leaf := next((c for c in chains if len(c) == level + 1), None)) is not None:
-                with handle.open(member) as stream:
-                    yield chains[leaf], stream
-                continue
-            with zipfile.ZipFile(io.BytesIO(handle.read(member))) as inner:
-                yield from _zip_leaves(inner, inner_where, chains, level + 1)
-        except KeyError as exc:
-            raise MalformedFileError(
-                f"{inner_where}: member missing although indexed; was the archive replaced?"
-            ) from exc
-        except _CORRUPT as exc:
-            raise MalformedFileError(f"{inner_where}: unreadable archive member: {exc}") from exc
+def _copy(source: IO[bytes], final: Path) -> tuple[int, str]:
+    """Stream `source` to `final` atomically; (bytes, sha256) of what was written.
 
-
-def _copy(source: IO[bytes], final: Path, where: str) -> tuple[int, str]:
-    """Stream `source` to `final` atomically; (bytes, sha256) of what was written."""
+    Reading raises MalformedFileError or UnsafeArchiveError (drop_zip's metered streams); the
+    partial copy is then removed.
+    """
     digest, size = hashlib.sha256(), 0
-    try:
-        with atomic_path(final) as tmp, open(tmp, "wb") as sink:
-            while chunk := source.read(_CHUNK):
-                digest.update(chunk)
-                size += len(chunk)
-                sink.write(chunk)
-            sink.flush()
-            os.fsync(sink.fileno())
-    except _CORRUPT as exc:
-        raise MalformedFileError(f"{where}: unreadable archive member: {exc}") from exc
+    with atomic_path(final) as tmp, open(tmp, "wb") as sink:
+        while chunk := source.read(_CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+            sink.write(chunk)
+        sink.flush()
+        os.fsync(sink.fileno())
     return size, digest.hexdigest()
