@@ -55,9 +55,9 @@ def main(argv: list[str]) -> int:
     )
 
     import dagster as dg
-    import duckdb
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
+    from power_assets import open_warehouse
     from power_assets.automation.realtime import build_realtime_sensor
     from power_assets.definitions import build_defs
     from power_assets.demo.oasis_server import FakeOasis
@@ -115,7 +115,7 @@ def main(argv: list[str]) -> int:
                         run_s = time.monotonic() - run_started
                         data_s = _data_seconds(result)
                 newest_end = now.astimezone(ZoneInfo("UTC")).replace(second=0)
-                with duckdb.connect(os.environ["POWER_ASSETS_DUCKDB_PATH"], read_only=True) as con:
+                with open_warehouse(os.environ["POWER_ASSETS_DUCKDB_PATH"]) as con:
                     newest = con.execute(
                         "SELECT max(interval_end) FROM lmp WHERE iso='CAISO' AND dataset='lmp_rt5'"
                     ).fetchone()[0]

@@ -1,12 +1,36 @@
 """Exceptions that name the file, URL or partition they are about.
 
 Every failure a user can meet from bad input is one of these, so a message always says which file and
-what was wrong with it.
+what was wrong with it. A message quotes input only as a short escaped `excerpt`, and is cut at
+MAX_MESSAGE_CHARS whatever it holds: a 200 MB line in a file must not become a 200 MB message.
 """
+
+MAX_MESSAGE_CHARS = 2000
+EXCERPT_CHARS = 80
+LISTED_NAMES = 12  # column names quoted in a schema-drift message
+
+
+def excerpt(value: str | bytes, limit: int = EXCERPT_CHARS) -> str:
+    """A short, escaped quotation of untrusted input: the repr of its first `limit` characters,
+    and its full length when that was cut. Only the quoted part is decoded."""
+    if isinstance(value, bytes | bytearray):
+        total = len(value)
+        text = bytes(value[: limit * 4]).decode("utf-8", errors="replace")[:limit]
+        unit = "bytes"
+    else:
+        total, text, unit = len(value), value[:limit], "characters"
+    return repr(text) + (f"... ({total:,} {unit})" if total > len(text) else "")
 
 
 class PowerAssetsError(Exception):
     """Base class for all errors raised by power_assets on bad input or bad responses."""
+
+    def __init__(self, *args: object):
+        if args and isinstance(args[0], str) and len(args[0]) > MAX_MESSAGE_CHARS:
+            message = args[0]
+            cut = f"... (message cut at {MAX_MESSAGE_CHARS:,} of {len(message):,} characters)"
+            args = (message[:MAX_MESSAGE_CHARS] + cut, *args[1:])
+        super().__init__(*args)
 
 
 class UnknownIsoError(PowerAssetsError, KeyError):
@@ -26,10 +50,20 @@ class SchemaDriftError(PowerAssetsError):
         self.source, self.missing, self.unexpected = source, missing, unexpected
         parts = []
         if missing:
-            parts.append(f"missing column(s) {', '.join(missing)}")
+            parts.append(f"missing column(s) {_names(missing)}")
         if unexpected:
-            parts.append(f"new column(s) {', '.join(unexpected)}")
+            parts.append(f"new column(s) {_names(unexpected)}")
         super().__init__(f"{source}: schema drift: {'; '.join(parts)}")
+
+
+def _names(names: list[str]) -> str:
+    """Column names as a message shows them: each as written if short, else an excerpt."""
+    shown = [
+        name if len(name) <= EXCERPT_CHARS and name.isprintable() else excerpt(name)
+        for name in names[:LISTED_NAMES]
+    ]
+    more = len(names) - LISTED_NAMES
+    return ", ".join(shown) + (f" (+{more} more)" if more > 0 else "")
 
 
 class MalformedFileError(PowerAssetsError):
@@ -48,6 +82,10 @@ class IsoNoDataError(IsoErrorResponse):
     """The ISO says it has no data for the selection (e.g. not published yet)."""
 
 
+class IncompleteDayError(PowerAssetsError):
+    """A market day that has closed, for which the ISO answered "no data" for some windows."""
+
+
 class IsoRateLimitedError(IsoErrorResponse):
     """The ISO refused the request as too frequent; retried by the HTTP client."""
 
@@ -58,3 +96,7 @@ class UnsafeArchiveError(PowerAssetsError):
 
 class DownloadError(PowerAssetsError):
     """A request failed after all retries."""
+
+
+class WarehouseBusyError(PowerAssetsError):
+    """The DuckDB file stayed held by another process for longer than the wait bound."""

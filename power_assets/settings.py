@@ -9,6 +9,7 @@ from pathlib import Path
 
 DATA_DIR_ENV = "POWER_ASSETS_DATA_DIR"
 DUCKDB_PATH_ENV = "POWER_ASSETS_DUCKDB_PATH"
+DUCKDB_WAIT_ENV = "POWER_ASSETS_DUCKDB_WAIT_S"
 
 
 def data_dir() -> Path:
@@ -20,6 +21,15 @@ def duckdb_path() -> Path:
     """The DuckDB file: `$POWER_ASSETS_DUCKDB_PATH`, else `power.duckdb` inside the data dir."""
     explicit = os.environ.get(DUCKDB_PATH_ENV)
     return Path(explicit).resolve() if explicit else data_dir() / "power.duckdb"
+
+
+def duckdb_wait_s() -> float:
+    """Seconds a DuckDB writer or reader waits for the file: `$POWER_ASSETS_DUCKDB_WAIT_S`, else 600."""
+    text = os.environ.get(DUCKDB_WAIT_ENV, "600")
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        raise ValueError(f"{DUCKDB_WAIT_ENV}={text!r} is not a number of seconds") from None
 
 
 def base_url_env_var(iso_id: str) -> str:

@@ -23,7 +23,8 @@ def warehouse_step(dataset_id: str) -> Step:
         stats = coverage(read_standardized(source), spec.kind)
         # The file is held only for this partition's transaction, so other writers (and
         # readers) get their turn between partitions of a long backfill.
-        with writer(env.warehouse) as con:
+        for_what = f"{stage_key('warehouse', dataset_id).to_user_string()} {partition.key}"
+        with writer(env.warehouse, for_what=for_what, log=env.log.info) as con:
             report = load_partition(
                 con, spec.kind, source, iso=iso.id, dataset=dataset_id, market_date=partition.day
             )

@@ -14,10 +14,9 @@ from datetime import date
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 from dagster_duckdb import DuckDBResource
 
-from power_assets import settings
+from power_assets import open_warehouse, settings
 from power_assets.definitions import MONTHLY_ROLLUP_JOB, YEARLY_ROLLUP_JOB, build_defs
 from power_assets.demo.caiso_extra_fixtures import FakeOutlook
 from power_assets.demo.ercot_fixtures import documents_for_day, settlement_points
@@ -101,7 +100,7 @@ def print_summary(data_dir: Path, database: Path) -> None:
             files = [p for p in (data_dir / iso / stage).rglob("*") if p.is_file()]
             size = sum(p.stat().st_size for p in files)
             print(f"  data/{iso}/{stage + '/':<15} {len(files):>5} files  {size / 1e6:8.2f} MB")
-    with duckdb.connect(str(database), read_only=True) as con:
+    with open_warehouse(database) as con:
         print(f"\nDuckDB {database}: catalog")
         rows = con.execute(
             "SELECT iso, dataset, coalesce(market, '-'), first_date, last_date, days, rows, "
@@ -116,8 +115,8 @@ def print_summary(data_dir: Path, database: Path) -> None:
     print(
         "\nNext:\n"
         "  UI:     python3 tasks.py ui        (then open http://127.0.0.1:3000)\n"
-        f"  SQL:    .venv/bin/python -c \"import duckdb; print(duckdb.connect('{database}', "
-        "read_only=True).sql('SELECT * FROM catalog'))\"\n"
+        "  SQL:    from power_assets import open_warehouse   (in .venv/bin/python)\n"
+        f"          with open_warehouse('{database}') as con: con.sql('SELECT * FROM catalog').show()\n"
         "  polars: pl.scan_parquet('data/*/raw_parquet/lmp_da/*.parquet')"
     )
 

@@ -3,12 +3,14 @@
 A partition load deletes the rows of that (iso, dataset, market_date) and inserts the day's
 standardized parquet in one transaction, so re-materializing replaces rather than duplicates; the
 primary key refuses duplicate keys outright. DuckDB allows one writing process per file, so writers
-take an exclusive file lock first: concurrent runs queue instead of failing.
+follow the lock protocol of `store.locking`: concurrent runs and readers queue instead of failing,
+for at most `$POWER_ASSETS_DUCKDB_WAIT_S`, and say what they wait for.
 """
 
 import contextlib
-import fcntl
-from collections.abc import Iterator
+import functools
+import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -18,6 +20,10 @@ from dagster_duckdb import DuckDBResource
 
 from power_assets.isos.base import DatasetKind
 from power_assets.kinds import kind_spec
+from power_assets.settings import duckdb_wait_s
+from power_assets.store.locking import Role, hold
+
+_LOGGER = logging.getLogger("power_assets.store")
 
 
 @dataclass(frozen=True)
@@ -77,18 +83,34 @@ FROM "{t.name}" GROUP BY ALL"""
 
 
 @contextlib.contextmanager
-def writer(resource: DuckDBResource) -> Iterator[duckdb.DuckDBPyConnection]:
-    """An exclusive write connection; other writers (threads or processes) wait for the lock."""
+def writer(
+    resource: DuckDBResource,
+    *,
+    for_what: str = "a DuckDB write",
+    log: Callable[[str], None] | None = None,
+    wait_s: float | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """An exclusive read-write connection with the schema in place, held for one transaction.
+
+    Waits for other writers (threads or processes), for open `open_warehouse()` readers and for
+    processes outside power_assets holding the file, at most `wait_s` (default
+    `$POWER_ASSETS_DUCKDB_WAIT_S`). `for_what` (e.g. "warehouse__lmp_da 2024-03-10|CAISO") is
+    what it tells others it is doing, and names it in `WarehouseBusyError` past the bound; `log`
+    (INFO; default the `power_assets.store` logger) hears what it waits for.
+    """
     database = Path(resource.database)
     database.parent.mkdir(parents=True, exist_ok=True)
-    with open(database.with_name(database.name + ".lock"), "a+") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            with resource.get_connection() as con:
-                ensure_schema(con)
-                yield con
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    # Not resource.get_connection(): that retries a held file by itself for ~100 s, outside the
+    # bound and without saying on whom it waits.
+    connect = functools.partial(
+        duckdb.connect, str(database), read_only=False, config=dict(resource.connection_config)
+    )
+    bound = duckdb_wait_s() if wait_s is None else wait_s
+    with hold(
+        database, Role.WRITER, for_what, connect, wait_s=bound, log=log or _LOGGER.info
+    ) as con:
+        ensure_schema(con)
+        yield con
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:

@@ -1,0 +1,57 @@
+"""Reading the DuckDB store while runs write to it: `power_assets.open_warehouse()`.
+
+Importing this module does not load Dagster, so notebooks and scripts can read cheaply.
+"""
+
+import contextlib
+import functools
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import duckdb
+
+from power_assets.errors import PowerAssetsError
+from power_assets.settings import DUCKDB_PATH_ENV, duckdb_path, duckdb_wait_s
+from power_assets.store.locking import Role, hold
+
+_LOGGER = logging.getLogger("power_assets.store")
+
+
+@contextlib.contextmanager
+def reader(
+    database: str | Path | None = None,
+    *,
+    wait_s: float | None = None,
+    for_what: str | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the store (time zone UTC) that does not fail while runs write.
+
+    It holds a shared lock with the writers for as long as it is open: it waits for the write
+    transaction in progress (one market day of one dataset, usually well under a second) and runs
+    alongside other readers, while writers wait until it is closed, so close it when done. It
+    also waits for a process outside power_assets (e.g. the DuckDB CLI) that holds the file for
+    writing. All waiting is bounded by `wait_s`, default `$POWER_ASSETS_DUCKDB_WAIT_S` (600 s);
+    past it `WarehouseBusyError` names the holder. `database` defaults to `settings.duckdb_path()`;
+    `for_what` is what waiting writers are told this reader is doing; `log` (default: the
+    `power_assets.store` logger at INFO) hears what this reader waits for.
+
+        from power_assets import open_warehouse
+
+        with open_warehouse() as con:
+            con.sql("SELECT * FROM catalog").show()
+    """
+    path = Path(database).resolve() if database is not None else duckdb_path()
+    if not path.exists():
+        raise PowerAssetsError(
+            f"no DuckDB store at {path}: materialize a warehouse__ asset first, "
+            f"or point {DUCKDB_PATH_ENV} at the store"
+        )
+    connect = functools.partial(duckdb.connect, str(path), read_only=True)
+    doing = for_what or f"open_warehouse() in {Path(sys.argv[0]).name or 'python'}"
+    bound = duckdb_wait_s() if wait_s is None else wait_s
+    with hold(path, Role.READER, doing, connect, wait_s=bound, log=log or _LOGGER.info) as con:
+        con.execute("SET TimeZone = 'UTC'")
+        yield con
