@@ -9,6 +9,7 @@
 The virtual environment is (re)installed whenever pyproject.toml changes.
 """
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -57,14 +58,37 @@ concurrency:
 """
 
 
+def prepare_dagster_home(
+    home: Path, python: Path = BIN / "python", *, write_settings: bool = True
+) -> None:
+    """Write the instance settings (into our own home) and create the instance's storage before
+    anything runs.
+
+    Dagster creates its SQLite databases on first use; two runs starting at once on a fresh home
+    can race in that creation and leave the instance broken for good. Creating them here, once,
+    under a lock (two tasks.py commands may start together), removes the race.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / ".prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        instance_yaml = home / "dagster.yaml"
+        stale = not instance_yaml.exists() or instance_yaml.read_text() == _FIRST_INSTANCE_YAML
+        if write_settings and stale:
+            instance_yaml.write_text(INSTANCE_TEMPLATE.read_text())
+        if not (home / ".storage-created").exists():
+            subprocess.run(
+                [str(python), "-c", "import dagster; dagster.DagsterInstance.get().dispose()"],
+                env={**os.environ, "DAGSTER_HOME": str(home)},
+                check=True,
+            )
+            (home / ".storage-created").write_text("instance storage created by tasks.py\n")
+
+
 def _environ() -> dict[str, str]:
     env = dict(os.environ)
-    home = ROOT / ".dagster_home"
-    home.mkdir(exist_ok=True)
-    instance_yaml = home / "dagster.yaml"
-    if not instance_yaml.exists() or instance_yaml.read_text() == _FIRST_INSTANCE_YAML:
-        instance_yaml.write_text(INSTANCE_TEMPLATE.read_text())
-    env.setdefault("DAGSTER_HOME", str(home))
+    own = ROOT / ".dagster_home"
+    home = Path(env.setdefault("DAGSTER_HOME", str(own)))
+    prepare_dagster_home(home, write_settings=home.resolve() == own.resolve())
     env.setdefault("POWER_ASSETS_DATA_DIR", str(ROOT / "data"))
     return env
 

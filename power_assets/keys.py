@@ -18,6 +18,11 @@ STAGES = ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
 COMBINED_PRODUCTS = ("da_as_hourly", "da_as_rt_hourly", "da_as_rt_native")
 ROLLUP_PERIODS = ("monthly", "yearly")
 
+# The op that runs every market-day asset a run selects, and the run config that makes it fetch
+# kept responses again.
+MARKET_DAY_OP = "market_day_stages"
+FORCE_DOWNLOAD_RUN_CONFIG = {"ops": {MARKET_DAY_OP: {"config": {"force_download": True}}}}
+
 DATE_DIMENSION = "date"
 ISO_DIMENSION = "iso"
 PARTITION_FORM = "{date}|{ISO}"

@@ -40,6 +40,9 @@ class KindSpec:
     table: str  # DuckDB table
     # Columns naming one flattened series, joined by SERIES_SEPARATOR (default: `location`).
     series: tuple[str, ...] = ()
+    # What an empty value published by the ISO means (see EMPTY_VALUES_RULE): True for prices,
+    # where an empty cell fails the day; False where it is kept as null and counted.
+    value_required: bool = False
 
     @property
     def columns(self) -> list[str]:
@@ -59,11 +62,11 @@ class KindSpec:
 KINDS: dict[DatasetKind, KindSpec] = {
     DatasetKind.LMP: KindSpec(
         LmpSchema, LMP_KEY, "location", "lmp",
-        ["lmp", "energy", "congestion", "loss", "ghg"], "lmp",
+        ["lmp", "energy", "congestion", "loss", "ghg"], "lmp", value_required=True,
     ),
     DatasetKind.AS_PRICE: KindSpec(
         AsPriceSchema, AS_PRICE_KEY, "region", "price", ["price"], "as_price",
-        ("region", "product"),
+        ("region", "product"), value_required=True,
     ),
     DatasetKind.AS_QUANTITY: KindSpec(
         AsQuantitySchema, AS_QUANTITY_KEY, "region", "mw", ["mw"], "as_quantity",
@@ -75,6 +78,20 @@ KINDS: dict[DatasetKind, KindSpec] = {
     ),
     DatasetKind.FUEL_MIX: KindSpec(FuelMixSchema, FUEL_MIX_KEY, "fuel", "mw", ["mw"], "fuel_mix"),
 }  # fmt: skip
+
+
+EMPTY_VALUES_RULE = """\
+What a value the ISO published as empty (an empty cell, parsed as null) means, per kind:
+
+- A price (LMP `lmp`, AS `price`) is never empty in a good file: the day fails its blocking
+  `values_within_bounds` check with the rows listed, and goes no further.
+- An LMP component (`energy`, `congestion`, `loss`, `ghg`) that the ISO does not publish for the
+  dataset is null in every row (ERCOT publishes none; only CAISO has `ghg`): that is not a missing
+  value. One published empty in some rows is kept as null and counted by the `no_missing_values`
+  check, which warns; the LMP of those rows is there.
+- A quantity (`load_mw`, fuel-mix `mw`, AS quantity `mw`) published empty is kept as null (the ISO
+  reported no value, which is not zero) and counted by `no_missing_values`, which warns.
+"""
 
 
 def kind_spec(kind: DatasetKind) -> KindSpec:

@@ -57,11 +57,35 @@ def interval_gaps(
     )
 
 
-def out_of_bounds(frame: pl.DataFrame, columns: list[str], bound: ValueBound) -> pl.DataFrame:
-    """Rows where any price column is outside the bound, or not a finite number."""
+def out_of_bounds(
+    frame: pl.DataFrame, columns: list[str], bound: ValueBound, required: list[str] = ()
+) -> pl.DataFrame:
+    """Rows where any column is outside the bound or not a finite number, or where a `required`
+    column is empty (null). Nulls in the other columns are left to `missing_values`."""
     bad = pl.any_horizontal(
-        (pl.col(c) < bound.minimum) | (pl.col(c) > bound.maximum) | pl.col(c).is_nan()
-        | pl.col(c).is_infinite()
-        for c in columns
+        *(
+            (pl.col(c) < bound.minimum) | (pl.col(c) > bound.maximum) | pl.col(c).is_nan()
+            | pl.col(c).is_infinite()
+            for c in columns
+        ),
+        *(pl.col(c).is_null() for c in required),
     )  # fmt: skip
-    return frame.filter(bad)
+    return frame.filter(bad.fill_null(False))
+
+
+def missing_values(
+    frame: pl.DataFrame, columns: list[str], value: str
+) -> tuple[pl.DataFrame, dict]:
+    """Rows with an empty (null) value in `columns`, and the count per column.
+
+    A column other than `value` that is null in every row is one the ISO does not publish for
+    this dataset (e.g. ERCOT's LMP components), not a missing value, and is not counted.
+    """
+    if not columns or frame.is_empty():
+        return frame.clear(), {}
+    nulls = frame.select(pl.col(c).null_count() for c in columns).row(0, named=True)
+    counted = [c for c in columns if nulls[c] and (c == value or nulls[c] < frame.height)]
+    if not counted:
+        return frame.clear(), {}
+    rows = frame.filter(pl.any_horizontal(pl.col(c).is_null() for c in counted))
+    return rows, {c: nulls[c] for c in counted}

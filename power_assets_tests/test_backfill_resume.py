@@ -18,9 +18,15 @@ import duckdb
 import polars as pl
 import pytest
 
-from power_assets.demo.oasis_fixtures import PACIFIC
+from power_assets import open_warehouse
+from power_assets.demo.oasis_fixtures import DEMO_NODES, PACIFIC
 from power_assets.demo.oasis_server import FakeOasis, parse_oasis_time
-from power_assets.io.files import atomic_path, atomic_write_bytes, sweep_stale_temporaries
+from power_assets.io.files import (
+    atomic_path,
+    atomic_write_bytes,
+    sweep_stale_temporaries,
+    temporary_dir,
+)
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos.caiso import Caiso
 from power_assets.keys import daily_job_name
@@ -346,3 +352,106 @@ def test_a_killed_cli_backfill_resumes_without_refetching_and_ends_like_an_unint
     for name, frame in reference_frames.items():
         assert frame.equals(resumed_frames[name]), name
     assert resumed_rows == reference_rows and resumed_rows
+
+
+# -- permissions follow the umask -----------------------------------------------------------------
+
+
+@pytest.fixture
+def team_umask():
+    """A team sharing a data folder: group members may read and write (umask 002)."""
+    previous = os.umask(0o002)
+    yield
+    os.umask(previous)
+
+
+def test_files_and_folders_follow_the_umask_so_a_team_can_share_the_data(tmp_path, team_umask):
+    atomic_write_bytes(tmp_path / "kept.zip", b"zip")
+    staging = temporary_dir(tmp_path, "2024-03-10")
+    assert (tmp_path / "kept.zip").stat().st_mode & 0o777 == 0o664
+    assert staging.stat().st_mode & 0o777 == 0o775
+    os.umask(0o077)  # and a private umask keeps them private
+    atomic_write_bytes(tmp_path / "private.zip", b"zip")
+    assert (tmp_path / "private.zip").stat().st_mode & 0o777 == 0o600
+
+
+# -- killed while loading DuckDB, against an ISO that throttles and fails ------------------------
+
+STORM_DAYS = [date(2024, 3, 9), date(2024, 3, 10), date(2024, 3, 11)]
+
+
+def _storm_backfill(root: Path, base_url: str) -> subprocess.Popen:
+    """The README's range command over three days, 3 s between requests (a day's downloads then
+    start well after the previous day's DuckDB load), quick retries."""
+    dagster = Path(sys.executable).with_name("dagster")
+    http = {"min_spacing_s": {"CAISO": 3.0}, "backoff_base_s": 0.05, "backoff_max_s": 0.2}
+    config = {"resources": {"iso_http": {"config": http}}}
+    with (root / "cli.log").open("a") as log:
+        return subprocess.Popen(
+            [
+                str(dagster), "asset", "materialize", "-m", "power_assets.definitions",
+                "--select", ",".join(LMP_DA_CHAIN),
+                "--partition-range", f"{STORM_DAYS[0]}|CAISO...{STORM_DAYS[-1]}|CAISO",
+                "--config-json", json.dumps(config),
+            ],
+            cwd=PROJECT_ROOT, env=_cli_env(root, base_url), start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+
+
+def _days_in_duckdb(database: Path) -> dict[date, int]:
+    if not database.exists():
+        return {}
+    with open_warehouse(database, wait_s=30) as con:
+        tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
+        if "lmp" not in tables:
+            return {}
+        return dict(con.execute("SELECT market_date, count(*) FROM lmp GROUP BY ALL").fetchall())
+
+
+def test_a_backfill_killed_while_loading_duckdb_resumes_with_every_row_once(tmp_path):
+    data = tmp_path / "data"
+    database = data / "power.duckdb"
+    log = tmp_path / "cli.log"
+    with FakeOasis(throttle_every=4, fail_first_with_503=2) as oasis:
+        backfill = _storm_backfill(tmp_path, oasis.base_url)
+        deadline = time.monotonic() + 90
+        while not _days_in_duckdb(database):  # the first day is loaded ...
+            assert backfill.poll() is None, log.read_text()[-4000:]
+            assert time.monotonic() < deadline, "the first day never reached DuckDB"
+            time.sleep(0.05)
+        # ... then a reader holds the store, so the next day's load waits inside its warehouse
+        # step (saying so), and the backfill is killed there.
+        with open_warehouse(database) as reader:
+            waiting = f"warehouse__lmp_da {STORM_DAYS[1]}|CAISO waits"
+            while waiting not in log.read_text():
+                assert backfill.poll() is None, log.read_text()[-4000:]
+                assert time.monotonic() < deadline, f"no {waiting!r} in the log"
+                time.sleep(0.05)
+            assert "is held by reader pid" in log.read_text()
+            os.killpg(backfill.pid, signal.SIGKILL)
+            backfill.wait()
+            assert reader.execute("SELECT count(*) FROM lmp").fetchone()[0] > 0
+        loaded_before = _days_in_duckdb(database)
+        assert set(loaded_before) == {STORM_DAYS[0]}
+
+        started = time.monotonic()
+        _finish(_storm_backfill(tmp_path, oasis.base_url), tmp_path, timeout_s=240)
+        resumed_in = time.monotonic() - started
+        answered = [r for r in oasis.requests if r.status == 200]
+        throttled = [r for r in oasis.requests if r.status in (429, 503)]
+
+    assert resumed_in < 180
+    assert throttled  # the storm happened, and was ridden out
+    # Nothing downloaded twice: one answer per day's request over both runs.
+    starts = sorted(r.params["startdatetime"] for r in answered)
+    assert starts == ["20240309T08:00-0000", "20240310T08:00-0000", "20240311T07:00-0000"]
+    # Every row exactly once: each day's own hours (24, the 23-hour spring day, 24) x nodes.
+    nodes = len(DEMO_NODES)
+    assert _days_in_duckdb(database) == {
+        STORM_DAYS[0]: 24 * nodes, STORM_DAYS[1]: 23 * nodes, STORM_DAYS[2]: 24 * nodes
+    }  # fmt: skip
+    for day in STORM_DAYS:
+        frame = pl.read_parquet(data / "CAISO" / "raw_parquet" / "lmp_da" / f"{day}.parquet")
+        assert frame.height == _days_in_duckdb(database)[day]
+    assert _temporaries(data) == []

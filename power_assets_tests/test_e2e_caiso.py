@@ -13,7 +13,7 @@ import pytest
 from power_assets.demo.caiso_extra_fixtures import FakeOutlook
 from power_assets.demo.oasis_fixtures import DEMO_NODES, Faults
 from power_assets.demo.oasis_server import FakeOasis
-from power_assets.keys import daily_job_name
+from power_assets.keys import FORCE_DOWNLOAD_RUN_CONFIG, daily_job_name
 from power_assets_tests.e2e_support import loopback_defs, query
 
 pytestmark = pytest.mark.e2e
@@ -134,6 +134,8 @@ def test_repeated_fall_back_hour_keeps_both_values_in_duckdb(tmp_path, instance,
     [
         (Faults(duplicate_rows=3), "raw_parquet__lmp_da:no_duplicate_keys"),
         (Faults(absurd_price=1e9), "raw_parquet__lmp_da:values_within_bounds"),
+        # An LMP published empty is never data: it fails the day like an absurd one.
+        (Faults(empty_price=True), "raw_parquet__lmp_da:values_within_bounds"),
     ],
 )
 def test_blocking_checks_stop_bad_data_before_it_spreads(
@@ -144,6 +146,8 @@ def test_blocking_checks_stop_bad_data_before_it_spreads(
     assert not result.success
     assert _checks(result)[failing_check] is False
     data = tmp_path / "data" / "CAISO"
+    assert not (data / "raw_parquet" / "lmp_da" / f"{SPRING}.parquet").exists()
+    assert (data / "raw_parquet" / "lmp_da" / "_rejected" / f"{SPRING}.parquet").exists()
     assert not (data / "flattened" / "lmp_da" / f"{SPRING}.parquet").exists()
     with duckdb.connect(str(tmp_path / "data" / "power.duckdb")) as con:
         tables = {t for (t,) in con.execute("SHOW TABLES").fetchall()}
@@ -153,6 +157,29 @@ def test_blocking_checks_stop_bad_data_before_it_spreads(
             else 0
         )
     assert loaded == 0
+
+
+def test_a_bad_refetch_never_replaces_the_good_file_readers_see(tmp_path, instance, outlook):
+    lmp_da = [dg.AssetKey(f"{stage}__lmp_da") for stage in
+              ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")]  # fmt: skip
+    data = tmp_path / "data" / "CAISO"
+    good_file = data / "raw_parquet" / "lmp_da" / f"{SPRING}.parquet"
+    with FakeOasis(generate=True) as oasis:
+        defs = _defs(oasis, tmp_path, outlook)
+        assert _run(defs, instance, f"{SPRING}|CAISO", asset_selection=lmp_da).success
+        good = good_file.read_bytes()
+        stored = query(tmp_path, "SELECT count(*), max(lmp) FROM lmp WHERE dataset = 'lmp_da'")
+        oasis.faults["PRC_LMP"] = Faults(absurd_price=1e9)  # the ISO re-publishes it wrong
+        refetched = _run(
+            defs, instance, f"{SPRING}|CAISO", asset_selection=lmp_da,
+            run_config=FORCE_DOWNLOAD_RUN_CONFIG,
+        )  # fmt: skip
+    assert not refetched.success
+    assert _checks(refetched)["raw_parquet__lmp_da:values_within_bounds"] is False
+    assert good_file.read_bytes() == good  # readers still see the good day
+    rejected = data / "raw_parquet" / "lmp_da" / "_rejected" / f"{SPRING}.parquet"
+    assert pl.read_parquet(rejected)["lmp"].max() == 1e9  # the bad one is kept for inspection
+    assert query(tmp_path, "SELECT count(*), max(lmp) FROM lmp WHERE dataset = 'lmp_da'") == stored
 
 
 def test_missing_intervals_warn_per_location_but_do_not_block(tmp_path, instance, outlook):

@@ -1,15 +1,17 @@
 """Stage 1: responses kept as received with their provenance, reused only when final and intact,
 requests chunked the way OASIS wants, and extraction traced back to each response."""
 
+import io
 import json
-from datetime import UTC, date, datetime
+import zipfile
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from power_assets.demo.oasis_server import FakeOasis
-from power_assets.errors import IsoNoDataError
+from power_assets.errors import IncompleteDayError, IsoNoDataError, MalformedFileError
 from power_assets.io.files import sha256_file
-from power_assets.io.http import IsoHttpClient
+from power_assets.io.http import FetchResult, IsoHttpClient
 from power_assets.isos.caiso import Caiso
 from power_assets.layout import Layout
 from power_assets.stages.raw import download_day, extract_day
@@ -106,9 +108,53 @@ class _HalfPublished:
 
 
 def test_day_in_progress_keeps_published_hours_and_lists_the_rest(tmp_path, http):
-    result = download_day(CAISO, "lmp_rt5", SPRING, _HalfPublished(http, 5), Layout(tmp_path))
-    assert (len(result.ok), len(result.no_data)) == (5, 18)
+    # 13:20Z: the hours from 08:00Z (local midnight) to 13:00Z have begun; 13:00Z is not out yet.
+    now = datetime(2024, 3, 10, 13, 20, tzinfo=UTC)
+    result = download_day(
+        CAISO, "lmp_rt5", SPRING, _HalfPublished(http, 5), Layout(tmp_path), clock=lambda: now
+    )
+    assert len(result.ok) == 5  # the open 13:00Z hour is asked for and has nothing yet
     assert result.coverage()["last_interval"] == "2024-03-10T13:00:00+00:00"
+
+
+# -- a closed day the ISO answers "no data" for in some windows ----------------------------------
+
+GONE = [  # two hours of the 23-hour spring day (local 01:00-03:00 PDT is 09:00Z-10:00Z, ...)
+    (datetime(2024, 3, 10, 15, tzinfo=UTC), datetime(2024, 3, 10, 16, tzinfo=UTC)),
+    (datetime(2024, 3, 10, 20, tzinfo=UTC), datetime(2024, 3, 10, 21, tzinfo=UTC)),
+]
+SPRING_ENDS = datetime(2024, 3, 11, 7, tzinfo=UTC)  # local midnight PDT
+
+
+def test_a_closed_day_with_missing_windows_fails_naming_them_and_resumes_with_only_those(tmp_path):
+    after = SPRING_ENDS + timedelta(days=2)
+    with FakeOasis(generate=True, unpublished_windows=GONE) as server:
+        http = IsoHttpClient(base_urls={"CAISO": server.base_url}, min_spacing_s={"CAISO": 0.0})
+        with pytest.raises(IncompleteDayError) as failed:
+            download_day(CAISO, "lmp_rt5", SPRING, http, Layout(tmp_path), clock=lambda: after)
+        message = str(failed.value)
+        assert message.startswith("CAISO lmp_rt5 2024-03-10: the market day has closed")
+        assert '"no data" for 2 of its 23 window(s)' in message
+        assert "2024-03-10T15:00:00+00:00..2024-03-10T16:00:00+00:00" in message
+        assert "2024-03-10T20:00:00+00:00..2024-03-10T21:00:00+00:00" in message
+        folder = Layout(tmp_path).raw_downloads("CAISO", "lmp_rt5", SPRING)
+        assert not (folder / "manifest.json").exists()  # nothing downstream can take it as whole
+        assert len(list(folder.glob("*.zip"))) == 21  # what was published is kept
+
+        server.unpublished_windows.clear()  # the ISO publishes the two hours
+        before = len(server.requests)
+        result = download_day(CAISO, "lmp_rt5", SPRING, http, Layout(tmp_path), clock=lambda: after)
+        refetched = sorted(r.params["startdatetime"] for r in server.requests[before:])
+    assert refetched == ["20240310T15:00-0000", "20240310T20:00-0000"]
+    assert (len(result.ok), len(result.no_data)) == (23, 0)
+
+
+def test_missing_windows_of_a_day_within_its_publication_allowance_do_not_fail_it(tmp_path):
+    soon = SPRING_ENDS + timedelta(hours=1)  # CAISO may still publish the day's last data
+    with FakeOasis(generate=True, unpublished_windows=GONE) as server:
+        http = IsoHttpClient(base_urls={"CAISO": server.base_url}, min_spacing_s={"CAISO": 0.0})
+        result = download_day(CAISO, "lmp_rt5", SPRING, http, Layout(tmp_path), clock=lambda: soon)
+    assert (len(result.ok), len(result.no_data)) == (21, 2)
 
 
 def test_extraction_traces_every_file_to_its_response_and_counts_rows(tmp_path, http):
@@ -126,3 +172,31 @@ def test_extraction_traces_every_file_to_its_response_and_counts_rows(tmp_path, 
     stale.write_text("x")
     extract_day("CAISO", "lmp_da", SPRING, layout)
     assert not stale.exists()
+
+
+class _CorruptZip:
+    """Serves a ZIP whose member fails its CRC: it looks like a ZIP, so it is kept as served."""
+
+    def fetch(self, iso, request):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr("PRC_LMP.csv", b"INTERVALSTARTTIME_GMT,MW\n" + b"1" * 100)
+        broken = buffer.getvalue().replace(b"1" * 100, b"2" * 100)  # same size, wrong CRC
+        return FetchResult(
+            url="http://127.0.0.1:9/oasisapi/SingleZip?queryname=PRC_LMP",
+            status_code=200,
+            content=broken,
+            fetched_at=datetime(2024, 3, 12, tzinfo=UTC),
+            attempts=1,
+            content_type="application/x-zip-compressed",
+        )
+
+
+def test_a_kept_response_that_cannot_be_extracted_says_how_to_fetch_it_again(tmp_path):
+    download_day(CAISO, "lmp_da", SPRING, _CorruptZip(), Layout(tmp_path))
+    with pytest.raises(MalformedFileError) as failed:
+        extract_day("CAISO", "lmp_da", SPRING, Layout(tmp_path))
+    message = str(failed.value)
+    assert "kept from http://127.0.0.1:9/oasisapi/SingleZip?queryname=PRC_LMP" in message
+    assert "reused on every run" in message
+    assert '{"ops": {"market_day_stages": {"config": {"force_download": true}}}}' in message

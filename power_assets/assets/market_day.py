@@ -22,9 +22,9 @@ from power_assets.assets.steps import Step, StepEnv
 from power_assets.assets.warehouse import warehouse_step
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import registered_datasets, registered_isos
+from power_assets.keys import MARKET_DAY_OP
 from power_assets.resources import ClockResource, StorageResource
 
-MARKET_DAY_OP = "market_day_stages"
 _STAGE_BUILDERS = (
     raw_download_step,
     raw_csv_step,

@@ -28,8 +28,15 @@ RULES = (
     CheckRule(
         "values_within_bounds",
         "Every price component (or MW value) is finite and inside the ISO's bounds table for "
-        "that dataset kind and year.",
+        "that dataset kind and year, and no price is empty.",
         True,
+    ),
+    CheckRule(
+        "no_missing_values",
+        "No value the ISO published as empty, where an empty value is kept (LMP components, MW "
+        "quantities): such values stay null and are counted here.",
+        False,
+        dg.AssetCheckSeverity.WARN,
     ),
     CheckRule(
         "no_interval_gaps",
@@ -61,7 +68,11 @@ def findings_for(
     duplicates = quality.duplicate_keys(frame, kind.key)
     bound = iso.value_bound(spec.kind, partition.day.year)
     columns = kind.bounded
-    outside = quality.out_of_bounds(frame, columns, bound)
+    required = [kind.value] if kind.value_required else []
+    outside = quality.out_of_bounds(frame, columns, bound, required)
+    empty = sum(outside[c].null_count() for c in required)
+    optional = [c for c in columns if c not in required]
+    missing, missing_by_column = quality.missing_values(frame, optional, kind.value)
     by = kind.location
     # Per series (e.g. each AS product of a region), so one product's missing hour is seen.
     series = frame.with_columns(kind.series_name().alias("series"))
@@ -88,13 +99,30 @@ def findings_for(
         "values_within_bounds": Finding(
             outside.height,
             (
-                f"{outside.height} row(s) outside {bounds_text} or not finite"
+                f"{outside.height} row(s) outside {bounds_text}, not finite or with an empty "
+                f"{kind.value} ({empty} empty)"
                 if outside.height
                 else f"every value finite and inside {bounds_text}"
             )
             + f" ({bound.reason})",
             outside.select("interval_start", by, *columns).head(LISTED).to_dicts(),
-            {"bound_min": bound.minimum, "bound_max": bound.maximum, "bound_reason": bound.reason},
+            {
+                "bound_min": bound.minimum,
+                "bound_max": bound.maximum,
+                "bound_reason": bound.reason,
+                "empty_values": empty,
+            },
+        ),
+        "no_missing_values": Finding(
+            missing.height,
+            (
+                f"{missing.height} row(s) with a value published empty, kept as null: "
+                + ", ".join(f"{c} {n}" for c, n in missing_by_column.items())
+            )
+            if missing.height
+            else "no value published empty",
+            missing.select("interval_start", by, *optional).head(LISTED).to_dicts(),
+            {f"empty_{c}": n for c, n in missing_by_column.items()},
         ),
         "no_interval_gaps": Finding(
             gap_count,

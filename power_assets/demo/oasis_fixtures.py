@@ -94,13 +94,15 @@ class Faults:
     """Ways to make a generated response bad, for tests of the pipeline's checks.
 
     `drop_nodes` limits `drop_intervals` to those nodes (AS: those regions); None means all.
-    `absurd_price` replaces the value of one LMP row (AS: one row) with that number.
+    `absurd_price` replaces the value of one LMP row (AS: one row) with that number;
+    `empty_price` leaves that value empty, as an ISO's file may.
     """
 
     duplicate_rows: int = 0
     drop_intervals: list[datetime] = field(default_factory=list)
     drop_nodes: list[str] | None = None
     absurd_price: float | None = None
+    empty_price: bool = False
     extra_column: str | None = None
     missing_column: str | None = None
 
@@ -313,12 +315,13 @@ def _apply_faults(frame: pl.DataFrame, value_column: str, faults: Faults) -> pl.
         if faults.drop_nodes is not None:
             hit = hit & pl.col("_key").is_in(faults.drop_nodes)
         frame = frame.filter(~hit)
-    if faults.absurd_price is not None and frame.height:
+    if (faults.absurd_price is not None or faults.empty_price) and frame.height:
         target = frame.with_row_index("_row").filter(pl.col("LMP_TYPE") == "LMP")["_row"]
+        spoiled = "" if faults.empty_price else format_value(faults.absurd_price)
         if len(target):
             frame = frame.with_columns(
                 pl.when(pl.int_range(pl.len()) == target[0])
-                .then(pl.lit(format_value(faults.absurd_price)))
+                .then(pl.lit(spoiled))
                 .otherwise(pl.col(value_column))
                 .alias(value_column)
             )

@@ -146,6 +146,7 @@ class FakeOasis(PublicationClock, LoopbackServer):
         generate: bool = True,
         nodes: Sequence[str] = DEMO_NODES,
         unpublished_days: Iterable[date] = (),
+        unpublished_windows: Iterable[tuple[datetime, datetime]] = (),
         faults: Mapping[str, Faults] | None = None,
         day_faults: Mapping[date, Mapping[str, Faults]] | None = None,
         throttle_every: int = 0,
@@ -159,6 +160,9 @@ class FakeOasis(PublicationClock, LoopbackServer):
         self.generate = generate
         self.nodes = list(nodes)
         self.unpublished_days: set[date] = set(unpublished_days)
+        # (start, end) in UTC: a selection overlapping one answers "no data", as OASIS does for
+        # an hour it has not published (or lost).
+        self.unpublished_windows: set[tuple[datetime, datetime]] = set(unpublished_windows)
         self.faults: dict[str, Faults] = dict(faults or {})
         self.day_faults: dict[date, dict[str, Faults]] = {
             day: dict(by_query) for day, by_query in (day_faults or {}).items()
@@ -214,6 +218,11 @@ class FakeOasis(PublicationClock, LoopbackServer):
                 return forecast
         queryname, start, end = self._validate(params)
         if _trading_days(start, end) & self.unpublished_days:
+            raise OasisRequestError(*NO_DATA)
+        if any(
+            start < gone_end and gone_start < end
+            for gone_start, gone_end in self.unpublished_windows
+        ):
             raise OasisRequestError(*NO_DATA)
         step = INTERVALS[queryname]
         days_ahead = 1 if step >= timedelta(hours=1) else None

@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,39 @@ def sweep_stale_temporaries(folder: Path, name: str) -> list[Path]:
     return removed
 
 
+def current_umask() -> int:
+    """The process's umask, read without changing it (os.umask can only set it, and setting it
+    to read it would race with other threads creating files)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    with _UMASK_LOCK:  # no /proc (not Linux): set and restore, at least serialized here
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _as_umask_allows(path: Path, mode: int) -> None:
+    """Give a temporary the permissions a plain open() or mkdir() would have: tempfile makes them
+    owner-only, which would hide a shared data folder's files from its team."""
+    os.chmod(path, mode & ~current_umask())
+
+
 def temporary_dir(parent: Path, name: str, label: str = "") -> Path:
-    """A new private directory in `parent` for building what will become `parent / name`."""
+    """A new directory in `parent` for building what will become `parent / name`."""
     if label and not label.isalpha():
         raise ValueError(f"temporary_dir label must be letters only, not {label!r}")
     prefix = _temporary_prefix(name) + (f"{label.lower()}." if label else "")
-    return Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    staging = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    _as_umask_allows(staging, 0o777)
+    return staging
 
 
 def retired_path(final: Path) -> Path:
@@ -103,6 +131,7 @@ def atomic_path(final: Path) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        _as_umask_allows(tmp, 0o666)
         yield tmp
         os.replace(tmp, final)
     finally:

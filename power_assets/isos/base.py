@@ -228,6 +228,14 @@ class IsoDefinition(abc.ABC):
         """
         return self.requests_for_day(dataset_id, day, today)
 
+    def publication_allowance(self, dataset_id: str) -> timedelta:
+        """How long after a market day ends the ISO may still publish the last of its data.
+
+        Past that, the day has closed: a window the ISO still answers "no data" for is missing,
+        and the day fails rather than load partially. Before it, the day is in progress.
+        """
+        return timedelta(hours=3)
+
     def plan_final_after(self, dataset_id: str, day: date) -> datetime | None:
         """From when no new document can appear for the day, so a listing made later stands.
 

@@ -38,6 +38,7 @@ from power_assets.isos.base import (
     RealtimeFeed,
     ValueBound,
 )
+from power_assets.isos.headers import header_line
 from power_assets.schemas import AS_PRICE_COLUMNS, LMP_COLUMNS
 
 GMT_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -327,7 +328,7 @@ def _read_member(content: bytes, source: str, query: OasisQuery, kind: DatasetKi
 
 
 def _read_csv(content: bytes, source: str, query: OasisQuery, kind: DatasetKind) -> pl.DataFrame:
-    header = content[: content.find(b"\n")].decode("utf-8-sig").strip().split(",")
+    header = header_line(content, source).strip().split(",")
     expected = query.columns
     missing = [c for c in expected if c not in header]
     unexpected = [c for c in header if c not in expected]

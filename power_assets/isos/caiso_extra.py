@@ -43,6 +43,7 @@ from power_assets.isos.base import (
     IntervalLabel,
     ValueBound,
 )
+from power_assets.isos.headers import header_line
 from power_assets.market_time import localize_wall_times
 from power_assets.schemas import FUEL_MIX_COLUMNS, LOAD_COLUMNS, LOAD_FORECAST_COLUMNS
 
@@ -236,7 +237,7 @@ def _read_outlook(
     content = path.read_bytes()
     check_outlook_payload(content, str(path))
     day = outlook_day(path)
-    header = content.decode("utf-8-sig").split("\n", 1)[0].strip().split(",")
+    header = header_line(content, str(path)).strip().split(",")
     # Names compare case-blind: older files say "Natural gas" where 2024 files say "Natural Gas".
     present, known = {h.lower() for h in header}, {c.lower() for c in known} | {"time"}
     missing = [c for c in ("Time", *required) if c.lower() not in present]
@@ -391,7 +392,7 @@ def _read_sld_member(content: bytes, source: str) -> list[pl.DataFrame]:
 
 
 def _read_sld_csv(content: bytes, source: str) -> pl.DataFrame:
-    header = content[: content.find(b"\n")].decode("utf-8-sig").strip().split(",")
+    header = header_line(content, source).strip().split(",")
     missing = [c for c in SLD_FCST_HEADER if c not in header]
     unexpected = [c for c in header if c not in SLD_FCST_HEADER]
     if missing or unexpected:

@@ -22,11 +22,12 @@ from xml.etree import ElementTree
 
 import polars as pl
 
-from power_assets.errors import IsoNoDataError, MalformedFileError
+from power_assets.errors import IsoNoDataError, MalformedFileError, excerpt
 
 # Attributes are read at call time, so caiso.py may import this module while it is loading.
 from power_assets.isos import caiso as oasis
 from power_assets.isos.base import DownloadRequest
+from power_assets.isos.headers import header_line
 
 PROBE_DATASET = "lmp_rt5"
 PROBE_NODE = "TH_NP15_GEN-APND"
@@ -85,9 +86,11 @@ def latest_end(
 
 
 def _csv_end(content: bytes, source: str) -> list[datetime]:
-    header = content[: content.find(b"\n")].decode("utf-8-sig").strip().split(",")
+    header = header_line(content, source).strip().split(",")
     if END_COLUMN not in header:
-        raise MalformedFileError(f"{source}: OASIS CSV without {END_COLUMN}; header {header}")
+        raise MalformedFileError(
+            f"{source}: OASIS CSV without {END_COLUMN}; header {excerpt(','.join(header))}"
+        )
     try:
         ends = pl.read_csv(content, columns=[END_COLUMN], schema_overrides={END_COLUMN: pl.String})
         latest = (

@@ -19,6 +19,7 @@ import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
 from power_assets.isos.ercot_reports import ErcotDocument, parse_document_name
+from power_assets.isos.headers import MAX_HEADER_BYTES, header_line
 
 TIMEZONE = "America/Chicago"
 
@@ -107,10 +108,11 @@ def zip_csvs(content: bytes, source: str) -> list[tuple[str, bytes]]:
 def _first_line(source: Source) -> str:
     if source.path is not None:
         with source.path.open("rb") as handle:
-            line = handle.readline()
+            # One byte more than a header may hold, so an overlong line is seen as one.
+            head = handle.read(MAX_HEADER_BYTES + 1)
     else:
-        line = (source.content or b"").split(b"\n", 1)[0]
-    return line.decode("utf-8-sig", errors="replace").rstrip("\r\n")
+        head = (source.content or b"")[: MAX_HEADER_BYTES + 1]
+    return header_line(head, source.name)
 
 
 def check_header(line: str, layout: Layout, source: str) -> tuple[list[str], bool]:

@@ -17,6 +17,7 @@ import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
 from power_assets.isos.ercot_csv import zip_csvs
+from power_assets.isos.headers import header_line
 from power_assets.market_time import hours_in_market_day, market_day_bounds
 from power_assets.schemas import AS_QUANTITY_COLUMNS
 
@@ -111,7 +112,7 @@ def parse_as_disclosure(paths: Sequence[Path], iso_id: str) -> tuple[pl.DataFram
 
 
 def _read_member(label: str, content: bytes, quantity: str, product: str) -> pl.DataFrame:
-    first = content.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace").strip()
+    first = header_line(content, label).strip()
     header = [h.strip() for h in first.split(",")]
     prefix = VALUE_PREFIXES[quantity]
     known = ["Delivery Date", "Hour Ending"]

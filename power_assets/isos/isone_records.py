@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
+from power_assets.isos.headers import header_line
 
 RECORD_TYPES = frozenset("CHDT")
 _TRAILER_COUNT = re.compile(r"(\d+)")
@@ -85,6 +86,7 @@ def read_records(content: bytes, source: str, *, header_data_rows: int = 0) -> R
     solar forecasts carry their "Day" and "Date" lines as D records, and their trailer counts only
     the hourly lines); they are returned in `header_rows` and left out of the count.
     """
+    header_line(content, source, skip_blank=True)  # an overlong first line is no record
     text = content.decode("utf-8-sig", errors="replace")
     lines = _lines(text, source)
     kind = pl.col("line").str.extract(r'^"?([A-Za-z])"?(?:,|$)', 1).str.to_uppercase()

@@ -21,6 +21,7 @@ import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
 from power_assets.isos.base import DatasetSpec, IntervalLabel
+from power_assets.isos.headers import header_line
 from power_assets.market_time import localize_wall_times
 from power_assets.schemas import (
     AS_PRICE_COLUMNS,
@@ -111,6 +112,7 @@ def read_table(content: bytes, source: str, layout: Layout) -> tuple[pl.DataFram
 
     Leading empty lines (some realtime files) and a UTF-8 BOM are skipped.
     """
+    header_line(content, source, skip_blank=True)  # an overlong first line is no header
     text = content.decode("utf-8-sig", errors="replace")
     offset = len(text) - len(text.lstrip("\r\n \t"))
     body = text[offset:]

@@ -16,7 +16,12 @@ from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from power_assets.errors import IsoNoDataError, MalformedFileError
+from power_assets.errors import (
+    IncompleteDayError,
+    IsoNoDataError,
+    MalformedFileError,
+    UnsafeArchiveError,
+)
 from power_assets.io.archives import extract_recursively
 from power_assets.io.files import (
     atomic_path,
@@ -29,6 +34,7 @@ from power_assets.io.files import (
     temporary_dir,
 )
 from power_assets.isos.base import DownloadRequest, IsoDefinition
+from power_assets.keys import FORCE_DOWNLOAD_RUN_CONFIG
 from power_assets.layout import Layout
 
 MANIFEST = "manifest.json"
@@ -256,6 +262,9 @@ def download_day(
             f"the ISO has no data for any of the {len(records)} request(s) of this market day "
             "(not published yet, or not offered for this date)",
         )
+    closed_at = iso.market_day_bounds(day)[1] + iso.publication_allowance(dataset_id)
+    if download.no_data and now >= closed_at:
+        raise _incomplete(iso, dataset_id, day, download, closed_at)
     atomic_write_json(
         folder / MANIFEST,
         {"iso": iso.id, "dataset": dataset_id, "day": day.isoformat(), "source": "iso",
@@ -263,6 +272,26 @@ def download_day(
          "files": [asdict(r) for r in records]},
     )  # fmt: skip
     return download
+
+
+MISSING_WINDOWS_SHOWN = 6
+
+
+def _incomplete(
+    iso: IsoDefinition, dataset_id: str, day: date, download: DayDownload, closed_at: datetime
+) -> IncompleteDayError:
+    """The error for a closed day with windows the ISO has no data for; the kept responses of
+    the other windows stay, so the re-run once the ISO publishes fetches only what is missing."""
+    missing = sorted(download.no_data, key=lambda r: r.window_start)
+    shown = ", ".join(f"{r.window_start}..{r.window_end}" for r in missing[:MISSING_WINDOWS_SHOWN])
+    more = len(missing) - MISSING_WINDOWS_SHOWN
+    return IncompleteDayError(
+        f"{iso.id} {dataset_id} {day}: the market day has closed (all of it was due by "
+        f'{closed_at.isoformat()}) but the ISO answered "no data" for {len(missing)} of its '
+        f"{len(download.records)} window(s): {shown}{f' (+{more} more)' if more > 0 else ''} "
+        "(UTC); the day is not loaded partially. Run it again once the ISO publishes them: the "
+        "responses already kept are reused"
+    )
 
 
 def _not_begun(
@@ -380,7 +409,11 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
                 # Only this day's file leaves the shared archive (not the whole month, daily).
                 stem = f"{stem}/{Path(record['member']).stem}"
                 raw = _pull_member(raw, record["member"], pulled / stem)
-            for extracted in extract_recursively(raw, staging / stem):
+            try:
+                extracted_files = extract_recursively(raw, staging / stem)
+            except (MalformedFileError, UnsafeArchiveError) as exc:
+                raise type(exc)(f"{exc}; {_refetch_hint(record)}") from exc
+            for extracted in extracted_files:
                 files.append(
                     {
                         "path": str(extracted.path.relative_to(staging)),
@@ -403,6 +436,17 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(pulled, ignore_errors=True)
     return DayExtract(iso, dataset, day, final, files)
+
+
+def _refetch_hint(record: dict[str, Any]) -> str:
+    """What to do about a kept response that cannot be extracted: it would be reused forever."""
+    if record.get("url", "").startswith("drop:"):
+        return "it came from a drop folder archive: replace or remove that archive"
+    return (
+        f"this response was kept from {record.get('url')} (fetched {record.get('fetched_at')}) and "
+        "is reused on every run; fetch it again with `force_download`, run config "
+        f"{json.dumps(FORCE_DOWNLOAD_RUN_CONFIG)}"
+    )
 
 
 def _pull_member(archive: Path, member: str, folder: Path) -> Path:
