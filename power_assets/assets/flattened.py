@@ -4,8 +4,14 @@ with checks that no standardized value was lost (blocking) and that long gaps ar
 
 import dagster as dg
 
-from power_assets.assets.steps import CheckRule, Finding, Step, StepEnv, StepOutcome
-from power_assets.io.files import atomic_write_parquet
+from power_assets.assets.steps import (
+    CheckRule,
+    Finding,
+    Step,
+    StepEnv,
+    StepOutcome,
+    published_once_checked,
+)
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.keys import MarketPartition, stage_key
 from power_assets.market_time import hours_in_market_day
@@ -39,21 +45,12 @@ def flattened_step(dataset_id: str) -> Step:
             through = long["interval_start"].max()  # a day in progress: up to its frontier
         wide, report = flatten(long, spec, iso.timezone, partition.day, through)
         path = env.layout.flattened(iso.id, dataset_id, partition.day)
-        rejected = env.layout.rejected(path)
         expected_rows = (
             hours_in_market_day(iso.timezone, partition.day) * spec.intervals_per_hour
             if through is None
             else market_day_grid(iso.timezone, partition.day, spec.interval, through).height
         )
         missing_rows = abs(expected_rows - wide.height)
-
-        def publish() -> None:
-            atomic_write_parquet(path, wide)
-            rejected.unlink(missing_ok=True)
-
-        def set_aside():
-            atomic_write_parquet(rejected, wide)
-            return rejected
 
         lost = report.rows_lost
         return StepOutcome(
@@ -81,8 +78,7 @@ def flattened_step(dataset_id: str) -> Step:
                              "null_cells": report.null_cells},
                 ),
             },
-            publish=publish,
-            set_aside=set_aside,
+            **published_once_checked(wide, path, env.layout.rejected(path)),
         )  # fmt: skip
 
     return Step(

@@ -11,12 +11,18 @@ import dagster as dg
 import polars as pl
 
 from power_assets import quality
-from power_assets.assets.steps import CheckRule, Finding, Step, StepEnv, StepOutcome
-from power_assets.io.files import atomic_write_parquet
+from power_assets.assets.steps import (
+    CheckRule,
+    Finding,
+    Step,
+    StepEnv,
+    StepOutcome,
+    published_once_checked,
+)
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.keys import MarketPartition, stage_key
 from power_assets.kinds import kind_spec
-from power_assets.stages.standardize import standardize_day, write_standardized
+from power_assets.stages.standardize import standardize_day
 
 LISTED = 20  # offending rows kept per finding; the count is always complete
 MISSING_SHOWN = 6  # missing instants listed per series
@@ -148,21 +154,10 @@ def raw_parquet_step(dataset_id: str) -> Step:
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
         frame, report = standardize_day(iso, dataset_id, partition.day, env.layout)
         path = env.layout.raw_parquet(iso.id, dataset_id, partition.day)
-        rejected = env.layout.rejected(path)
-
-        def publish() -> None:
-            write_standardized(frame, path)
-            rejected.unlink(missing_ok=True)
-
-        def set_aside():
-            atomic_write_parquet(rejected, frame)
-            return rejected
-
         return StepOutcome(
             {**report.metadata(), "path": str(path)},
             findings_for(frame, iso, dataset_id, partition, env.now()),
-            publish=publish,
-            set_aside=set_aside,
+            **published_once_checked(frame, path, env.layout.rejected(path)),
         )
 
     return Step(

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
+from power_assets.io.files import atomic_write_parquet
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import IsoDefinition
 from power_assets.keys import MarketPartition
@@ -81,6 +83,23 @@ class StepOutcome:
     publish: Callable[[], None] | None = None
     # Keep a result that failed a blocking check where readers do not look; returns its path.
     set_aside: Callable[[], Path] | None = None
+
+
+def published_once_checked(
+    frame: pl.DataFrame, final: Path, rejected: Path
+) -> dict[str, Callable[..., Any]]:
+    """`publish` and `set_aside` for a table written only once its blocking checks pass: to
+    `final` (and any older rejected copy removed), or else to `rejected` beside it."""
+
+    def publish() -> None:
+        atomic_write_parquet(final, frame)
+        rejected.unlink(missing_ok=True)
+
+    def set_aside() -> Path:
+        atomic_write_parquet(rejected, frame)
+        return rejected
+
+    return {"publish": publish, "set_aside": set_aside}
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from pathlib import Path
 import polars as pl
 
 from power_assets.errors import MalformedFileError
-from power_assets.io.files import atomic_write_parquet
 from power_assets.isos.base import DatasetKind, IsoDefinition
 from power_assets.kinds import kind_spec
 from power_assets.layout import Layout
@@ -103,10 +102,6 @@ def standardize_day(
         notes=notes,
     )
     return in_day, report
-
-
-def write_standardized(frame: pl.DataFrame, path: Path) -> None:
-    atomic_write_parquet(path, frame)
 
 
 def read_standardized(path: Path) -> pl.DataFrame:
