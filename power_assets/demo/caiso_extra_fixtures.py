@@ -28,9 +28,22 @@ from power_assets.demo.oasis_fixtures import (
     oasis_error_zip,
     zip_single,
 )
-from power_assets.demo.synthetic import bump
-from power_assets.isos.caiso_extra import DEMAND_OTHER, OUTLOOK_FUELS, SLD_FCST_HEADER
-from power_assets.market_time import market_day_bounds
+from power_assets.demo.synthetic import bump, local_day_bounds
+
+# The formats as CAISO publishes them, written out here (not taken from the parsers).
+# Today's Outlook fuelsource.csv columns after "Time", as in 2024.
+OUTLOOK_FUELS = (
+    "Solar", "Wind", "Geothermal", "Biomass", "Biogas", "Small hydro", "Coal", "Nuclear",
+    "Natural Gas", "Large Hydro", "Batteries", "Imports", "Other",
+)  # fmt: skip
+# demand.csv's forecast columns beside "Current demand" ("Demand response" from about 2023).
+DEMAND_OTHER = ("Day ahead forecast", "Hour ahead forecast", "Demand response")
+# OASIS SLD_FCST CSV header (resultformat=6).
+SLD_FCST_HEADER = (
+    "INTERVALSTARTTIME_GMT", "INTERVALENDTIME_GMT", "LOAD_TYPE", "OPR_DT", "OPR_HR",
+    "OPR_INTERVAL", "MARKET_RUN_ID", "TAC_AREA_NAME", "LABEL", "XML_DATA_ITEM", "POS", "MW",
+    "EXECUTION_TYPE", "GROUP",
+)  # fmt: skip
 
 FIVE_MINUTES = timedelta(minutes=5)
 FallBack = Literal["repeated", "collapsed"]
@@ -89,7 +102,7 @@ def _outlook_rows(
     day: date, fall_back: FallBack, spring_gap: SpringGap, trailing_midnight: bool
 ) -> list[tuple[str, datetime | None]]:
     """(HH:MM, instant) in file order; instant None for a blank spring-forward row."""
-    start, end = market_day_bounds("America/Los_Angeles", day)
+    start, end = local_day_bounds("America/Los_Angeles", day)
     rows: list[tuple[str, datetime | None]] = []
     seen: set[str] = set()
     instant = start
@@ -201,7 +214,7 @@ def sld_fcst_csv(
             instant = start.astimezone(UTC)
             while instant < end:
                 local_day = instant.astimezone(PACIFIC).date()
-                offset = instant - market_day_bounds("America/Los_Angeles", local_day)[0]
+                offset = instant - local_day_bounds("America/Los_Angeles", local_day)[0]
                 error = 0.04 * _noise(market_run_id, execution, area, instant)
                 mw = round(_demand(instant) * _AREA_SHARE.get(area, 0.05) * (1 + error), 2)
                 cells = {

@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
 from power_assets.demo.ercot_fixtures import CENTRAL, ErcotDoc, make_doc
-from power_assets.market_time import market_day_bounds
+from power_assets.demo.synthetic import local_day_bounds
 
 AS_DISCLOSURE = 13057
 CLEARED = ("REGUP", "REGDN", "RRSPFR", "ECRSS", "NSPIN")
@@ -26,7 +26,7 @@ def as_quantity(product: str, quantity_type: str, interval_start_utc: datetime) 
 
 
 def _csv(day: date, product: str, quantity_type: str) -> bytes:
-    start, end = market_day_bounds("America/Chicago", day)
+    start, end = local_day_bounds("America/Chicago", day)
     hours = int((end - start) / timedelta(hours=1))
     label = "Cleared" if quantity_type == "cleared" else "Self-Arranged"
     lines = [f"Delivery Date,Hour Ending,Total {label} AS - {_TITLES.get(product, product)}"]

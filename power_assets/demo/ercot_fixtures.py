@@ -22,8 +22,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from power_assets.demo.synthetic import seed, unit, zip_members
-from power_assets.market_time import market_day_bounds
+from power_assets.demo.synthetic import local_day_bounds, seed, unit, zip_members
 
 TIMEZONE = "America/Chicago"
 CENTRAL = ZoneInfo(TIMEZONE)
@@ -95,7 +94,7 @@ def market_hours(day: date) -> list[MarketHour]:
     Labels go by position, not wall-clock arithmetic: the spring-forward day runs HE 1, 3, 4 ...
     24; the fall-back day HE 1, 2, 2 (DSTFlag Y), 3 ... 24.
     """
-    start, end = market_day_bounds(TIMEZONE, day)
+    start, end = local_day_bounds(TIMEZONE, day)
     count = int((end - start) / HOUR)
     hours = []
     for k in range(count):
@@ -391,7 +390,7 @@ def _rt_spp_docs(day: date, points: Sequence[tuple[str, str]]) -> list[ErcotDoc]
 
 def sced_runs(day: date) -> list[datetime]:
     """The UTC instants of the day's SCED runs: one just after each 5-minute mark (276/288/300)."""
-    start, end = market_day_bounds(TIMEZONE, day)
+    start, end = local_day_bounds(TIMEZONE, day)
     marks = [start + n * FIVE_MINUTES for n in range(int((end - start) / FIVE_MINUTES))]
     return [mark + _second_of(mark, 12, 5) for mark in marks]
 

@@ -43,7 +43,6 @@ from power_assets.demo.ercot_fixtures import (
 )
 from power_assets.demo.loopback import LoopbackServer, QuietHandler
 from power_assets.demo.synthetic import zip_members
-from power_assets.isos.ercot_reports import REPORTS
 
 MIS_LIST_PATH = "/misapp/servlets/IceDocListJsonWS"
 MIS_DOWNLOAD_PATH = "/misdownload/servlets/mirDownload"
@@ -60,7 +59,11 @@ REPORT_NAMES = {
     13101: "Actual System Load by Weather Zone",
     12311: "Seven-Day Load Forecast by Forecast Zone",
 }
-EMIL_TO_REPORT = {report.emil_id.lower(): report.report_type_id for report in REPORTS.values()}
+# ERCOT's Public API product (EMIL id) of each report type, as ERCOT lists them.
+EMIL_TO_REPORT = {
+    "np4-190-cd": 12331, "np6-905-cd": 12301, "np6-788-cd": 12300, "np4-188-cd": 12329,
+    "np6-345-cd": 13101, "np3-911-er": 13057, "np3-560-cd": 12311,
+}  # fmt: skip
 DEFAULT_PAGE_SIZE = 1000
 MAX_DOWNLOAD_IDS = 1000
 NOT_FOUND_HTML = b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>"

@@ -15,28 +15,54 @@ generator takes `published_until` (aware; None: the whole day) and then keeps on
 ended by it, as a report still growing through its day.
 """
 
+import itertools
 import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from power_assets.demo.synthetic import bump, unit
-from power_assets.isos.isone import (
-    EASTERN,
-    HOURLY_LMP_COLUMNS,
-    KNOWN_LOCATIONS,
-    RT5_BLOCKS,
-    RT5_LMP_COLUMNS,
-    rt5_windows,
-)
-from power_assets.market_time import UTC, market_day_bounds
+from power_assets.demo.synthetic import bump, local_day_bounds, unit
 
+# ISO-NE's format, written out as ISO Express publishes it (not taken from the parser).
 TIMEZONE = "America/New_York"
+EASTERN = ZoneInfo(TIMEZONE)
+# The six 5-minute LMP files of a day, by local clock hours.
+RT5_BLOCKS = ("00-04", "04-08", "08-12", "12-16", "16-20", "20-24")
+HOURLY_LMP_COLUMNS = [
+    "Date", "Hour Ending", "Location ID", "Location Name", "Location Type",
+    "Locational Marginal Price", "Energy Component", "Congestion Component",
+    "Marginal Loss Component",
+]  # fmt: skip
+RT5_LMP_COLUMNS = [
+    "Location ID", "Local Time", "Energy Component", "Congestion Component", "Loss Component", "LMP",
+]  # fmt: skip
+# The hub and the eight load zones: (Location ID, Location Name, Location Type).
+ISO_NE_ZONES = [
+    ("4000", ".H.INTERNAL_HUB", "HUB"), ("4001", ".Z.MAINE", "LOAD ZONE"),
+    ("4002", ".Z.NEWHAMPSHIRE", "LOAD ZONE"), ("4003", ".Z.VERMONT", "LOAD ZONE"),
+    ("4004", ".Z.CONNECTICUT", "LOAD ZONE"), ("4005", ".Z.RHODEISLAND", "LOAD ZONE"),
+    ("4006", ".Z.SEMASS", "LOAD ZONE"), ("4007", ".Z.WCMASS", "LOAD ZONE"),
+    ("4008", ".Z.NEMASSBOST", "LOAD ZONE"),
+]  # fmt: skip
+
+
+def rt5_windows(day: date) -> list[tuple[datetime, datetime]]:
+    """UTC spans of the six 5-minute files: local 00:00, 04:00, ... 24:00 on the wall clock, so
+    on the DST days the 00-04 file spans 3 or 5 real hours."""
+    midnight = local_day_bounds(TIMEZONE, day)[1]
+    edges = [
+        datetime(day.year, day.month, day.day, hour, tzinfo=EASTERN) for hour in range(0, 24, 4)
+    ]
+    utc = [edge.astimezone(UTC) for edge in edges] + [midnight]
+    return list(itertools.pairwise(utc))
+
+
 FIVE_MINUTES = timedelta(minutes=5)
 # (Location ID, Location Name, Location Type): hub, the eight load zones and a few invented nodes.
 DEMO_LOCATIONS: list[tuple[str, str, str]] = [
-    *((loc_id, name, kind) for loc_id, (name, kind) in KNOWN_LOCATIONS.items()),
+    *ISO_NE_ZONES,
     ("10501", "UN.DEMO_GEN1 13.8DG1", "NETWORK NODE"),
     ("10502", "LD.DEMO_LOAD  115", "NETWORK NODE"),
     ("4011", ".I.DEMO_TIE 345 1", "EXT. NODE"),
@@ -101,7 +127,7 @@ def _price(instant: datetime, loc_id: str, real_time: bool) -> tuple[float, floa
 
 def hour_labels(day: date) -> list[tuple[str, datetime]]:
     """(Hour Ending label, UTC start) of every hour of the market day, in order."""
-    start, end = market_day_bounds(TIMEZONE, day)
+    start, end = local_day_bounds(TIMEZONE, day)
     hours = int((end - start) / timedelta(hours=1))
     labels = [f"{n:02d}" for n in range(1, 25)]
     if hours == 23:
@@ -237,7 +263,7 @@ def _json(wrapper: str, record: str, rows: list[dict], faults: Faults) -> bytes:
 
 def snapshot_times(day: date) -> list[datetime]:
     """Irregular genfuelmix snapshot instants (UTC): every 1.5 to 11 minutes, odd seconds."""
-    start, end = market_day_bounds(TIMEZONE, day)
+    start, end = local_day_bounds(TIMEZONE, day)
     instant = start + timedelta(seconds=int(30 + 400 * unit(day.toordinal(), 0)))
     out = []
     while instant < end:
@@ -299,7 +325,7 @@ def reserve_price_json(
     """fiveminutereserveprice/final/day/{YYYYMMDD}: every 5 minutes, each reserve zone; a few
     BeginDates carry a stray second as the real service's do."""
     faults = faults or Faults()
-    start, end = market_day_bounds(TIMEZONE, day)
+    start, end = local_day_bounds(TIMEZONE, day)
     rows, instant = [], start
     while instant < end:
         stamp = instant + timedelta(seconds=1 if unit(int(instant.timestamp()), 4) < 0.05 else 0)

@@ -22,9 +22,11 @@ from urllib.parse import urlsplit
 
 from power_assets.demo.isone_fixtures import (
     DEMO_LOCATIONS,
+    EASTERN,
     FIVE_MINUTES,
     MAINTENANCE_HTML,
     NO_DATA_BODY,
+    RT5_BLOCKS,
     TIMEZONE,
     Faults,
     genfuelmix_json,
@@ -32,11 +34,11 @@ from power_assets.demo.isone_fixtures import (
     hourlysysload_json,
     reserve_price_json,
     rt5_lmp_csv,
+    rt5_windows,
 )
 from power_assets.demo.loopback import LoopbackServer, QuietHandler, suffix_range
 from power_assets.demo.publication import PublicationClock
-from power_assets.isos.isone import EASTERN, RT5_BLOCKS, rt5_windows
-from power_assets.market_time import market_day_bounds
+from power_assets.demo.synthetic import local_day_bounds
 
 STATIC = "/static-transform/csv/histRpts/"
 API = "/api/v1.1/"
@@ -194,7 +196,7 @@ class FakeIsone(PublicationClock, LoopbackServer):
     def _csv(self, dataset: str, day: date, extra: list[str]) -> Response:
         until = self.published_until()
         # The first interval whose end makes the file exist, and whether its rows grow with it.
-        day_start, day_end = market_day_bounds(TIMEZONE, day)
+        day_start, day_end = local_day_bounds(TIMEZONE, day)
         if dataset == "lmp_da":
             exists, growing = self.day_ahead_published(day), False
         elif dataset == "lmp_rt5":

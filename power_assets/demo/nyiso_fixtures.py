@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from power_assets.demo.synthetic import seed, unit, zip_members
-from power_assets.market_time import market_day_bounds
+from power_assets.demo.synthetic import local_day_bounds, seed, unit, zip_members
 
 EASTERN = ZoneInfo("America/New_York")
 UTC = ZoneInfo("UTC")
@@ -138,8 +137,8 @@ class _Stamp:
 
 
 def _stamps(spec: MisFolder, day: date, irregular: Sequence[datetime] = ()) -> list[_Stamp]:
-    start = market_day_bounds("America/New_York", day)[0]
-    end = market_day_bounds("America/New_York", day + timedelta(days=spec.days - 1))[1]
+    start = local_day_bounds("America/New_York", day)[0]
+    end = local_day_bounds("America/New_York", day + timedelta(days=spec.days - 1))[1]
     fmt = "%m/%d/%Y %H:%M:%S" if spec.seconds else "%m/%d/%Y %H:%M"
     instants, cursor = [], start
     while cursor < end:

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from power_assets.demo.loopback import LoopbackServer, QuietHandler, suffix_range
 from power_assets.demo.nyiso_fixtures import FOLDERS, Faults, nyiso_csv, nyiso_month_zip
 from power_assets.demo.publication import PublicationClock
-from power_assets.market_time import market_day_bounds
+from power_assets.demo.synthetic import local_day_bounds
 
 _FILE = re.compile(
     r"^(?P<date>\d{8})(?P<folder>[a-z]+)(?P<suffix>_zone|_gen)?(?P<kind>\.csv|_csv\.zip)$"
@@ -115,7 +115,7 @@ class FakeNyiso(PublicationClock, LoopbackServer):
             return False
         if folder in DAY_AHEAD_FOLDERS:
             return self.day_ahead_published(day)
-        first_end = market_day_bounds("America/New_York", day)[0] + FOLDERS[folder].interval
+        first_end = local_day_bounds("America/New_York", day)[0] + FOLDERS[folder].interval
         return until is None or first_end <= until
 
     def _respond(self, path: str) -> Response:

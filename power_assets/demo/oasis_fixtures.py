@@ -24,9 +24,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from power_assets.demo.synthetic import bump, unit
-from power_assets.isos.caiso import HEADERS, OASIS_QUERIES, OasisQuery
-from power_assets.market_time import market_day_bounds
+from power_assets.demo.synthetic import bump, local_day_bounds, unit
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 UTC = ZoneInfo("UTC")
@@ -51,7 +49,42 @@ INTERVALS = {
     "PRC_LMP": timedelta(hours=1), "PRC_INTVL_LMP": timedelta(minutes=5),
     "PRC_RTPD_LMP": timedelta(minutes=15), "PRC_AS": timedelta(hours=1),
 }  # fmt: skip
-QUERIES: dict[str, OasisQuery] = {q.queryname: q for q in OASIS_QUERIES.values()}
+
+
+@dataclass(frozen=True)
+class OasisReport:
+    """One OASIS report as OASIS serves it (resultformat=6), written out from its interface
+    specification rather than taken from the parser, so a parser that misreads it fails."""
+
+    queryname: str
+    version: str
+    market_run_id: str
+    value_column: str
+    header: str
+    selection: tuple[tuple[str, str], ...] = (("grp_type", "ALL_APNODES"),)
+
+
+_TIME_COLUMNS = "INTERVALSTARTTIME_GMT,INTERVALENDTIME_GMT,OPR_DT,OPR_HR"
+_NODE_COLUMNS = (
+    "NODE_ID_XML,NODE_ID,NODE,MARKET_RUN_ID,LMP_TYPE,XML_DATA_ITEM,PNODE_RESMRID,GRP_TYPE,POS"
+)
+QUERIES: dict[str, OasisReport] = {
+    report.queryname: report
+    for report in (
+        OasisReport("PRC_LMP", "12", "DAM", "MW",
+                    f"{_TIME_COLUMNS},OPR_INTERVAL,{_NODE_COLUMNS},MW,GROUP"),
+        # Real-time reports put OPR_INTERVAL after the value.
+        OasisReport("PRC_INTVL_LMP", "3", "RTM", "VALUE",
+                    f"{_TIME_COLUMNS},{_NODE_COLUMNS},VALUE,OPR_INTERVAL,GROUP"),
+        OasisReport("PRC_RTPD_LMP", "3", "RTPD", "PRC",
+                    f"{_TIME_COLUMNS},{_NODE_COLUMNS},PRC,OPR_INTERVAL,GROUP"),
+        OasisReport("PRC_AS", "12", "DAM", "MW",
+                    f"{_TIME_COLUMNS},OPR_INTERVAL,OPR_TYPE,ANC_TYPE,ANC_REGION,MARKET_RUN_ID,"
+                    "XML_DATA_ITEM,MW,GROUP", (("anc_type", "ALL"), ("anc_region", "ALL"))),
+    )
+}  # fmt: skip
+# OASIS's startdatetime/enddatetime parameter format (UTC).
+OASIS_TIME_FORMAT = "%Y%m%dT%H:%M-0000"
 # AS base prices ($/MW) and a mild regional multiplier.
 _AS_BASE = {"RU": 11.0, "RD": 7.5, "SR": 5.0, "NR": 1.5, "RMU": 0.25, "RMD": 0.18}
 _AS_REGION_FACTOR = {"AS_CAISO": 1.0, "AS_NP26": 1.06, "AS_SP26": 0.97}
@@ -147,7 +180,7 @@ def _interval_table(queryname: str, start: datetime, end: datetime) -> pl.DataFr
         local = instant.astimezone(PACIFIC)
         trading_day = local.date()
         if trading_day not in midnights:
-            midnights[trading_day] = market_day_bounds("America/Los_Angeles", trading_day)[0]
+            midnights[trading_day] = local_day_bounds("America/Los_Angeles", trading_day)[0]
         offset = instant - midnights[trading_day]  # OPR_HR counts the local day's hours in order
         minutes = int(instant.timestamp()) // 60
         hour = float(local.hour)
@@ -344,9 +377,9 @@ def oasis_csv(
 
     `anc_types`/`anc_regions` narrow PRC_AS (default: all); `nodes` is the APNode list for LMPs.
     """
-    if queryname not in HEADERS:
-        raise KeyError(f"no generator for OASIS report {queryname!r}; known: {', '.join(HEADERS)}")
-    columns = HEADERS[queryname].split(",")
+    if queryname not in QUERIES:
+        raise KeyError(f"no generator for OASIS report {queryname!r}; known: {', '.join(QUERIES)}")
+    columns = QUERIES[queryname].header.split(",")
     intervals = _interval_table(queryname, start, end)
     if queryname == "PRC_AS":
         frame = _as_rows(intervals, anc_types, anc_regions)

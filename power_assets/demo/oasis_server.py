@@ -33,6 +33,7 @@ from power_assets.demo.loopback import LoopbackServer, QuietHandler
 from power_assets.demo.oasis_fixtures import (
     DEMO_NODES,
     INTERVALS,
+    OASIS_TIME_FORMAT,
     PACIFIC,
     QUERIES,
     THROTTLE_HTML,
@@ -42,8 +43,7 @@ from power_assets.demo.oasis_fixtures import (
     oasis_zip,
 )
 from power_assets.demo.publication import PublicationClock
-from power_assets.isos.caiso import OASIS_QUERIES, OASIS_TIME_FORMAT, Caiso
-from power_assets.market_time import market_day_bounds
+from power_assets.demo.synthetic import local_day_bounds
 
 RECORDINGS_DIR = Path(__file__).with_name("recordings")
 DEMO_DATASETS = ("lmp_da", "lmp_rt5", "lmp_rt15", "as_da")
@@ -274,7 +274,7 @@ class FakeOasis(PublicationClock, LoopbackServer):
         if days_ahead is not None:
             for trading_day in sorted(_trading_days(start, end)):
                 if not self.day_ahead_published(trading_day, days_ahead):
-                    published = market_day_bounds("America/Los_Angeles", trading_day)[0]
+                    published = local_day_bounds("America/Los_Angeles", trading_day)[0]
                     break
         else:
             published = min(end, anchor + (until - anchor) // step * step)
@@ -308,8 +308,7 @@ class FakeOasis(PublicationClock, LoopbackServer):
         queryname = params["queryname"]
         if queryname not in QUERIES:
             raise OasisRequestError("1005", f"Invalid report name {queryname!r}")
-        versions = {q.version for q in OASIS_QUERIES.values() if q.queryname == queryname}
-        if params["version"] not in versions:
+        if params["version"] != QUERIES[queryname].version:
             raise OasisRequestError(
                 "1006", f"Version {params['version']!r} invalid for {queryname}"
             )
@@ -362,6 +361,10 @@ def record_demo(recordings_dir: Path, days: Iterable[date]) -> list[Path]:
     datasets on `days`, under the names `FakeOasis` looks up. Same inputs, same bytes."""
     recordings_dir = Path(recordings_dir)
     recordings_dir.mkdir(parents=True, exist_ok=True)
+    # The recordings must carry the names of the very requests the pipeline sends, so they are
+    # planned by the pipeline's CAISO module (what they hold is the fake's own format).
+    from power_assets.isos.caiso import Caiso
+
     caiso, written = Caiso(), []
     for dataset in DEMO_DATASETS:
         for day in days:

@@ -8,7 +8,8 @@ import io
 import math
 import zipfile
 import zlib
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 
 def unit(*keys: int | str) -> float:
@@ -41,3 +42,15 @@ def zip_members(members: dict[str, bytes], when: datetime) -> bytes:
             info.create_system = 0
             archive.writestr(info, content)
     return buffer.getvalue()
+
+
+def local_day_bounds(timezone: str, day: date) -> tuple[datetime, datetime]:
+    """UTC instants of the local midnights that start and end `day` on an ISO's wall clock (23,
+    24 or 25 hours apart). The fakes keep their own clock arithmetic rather than the pipeline's,
+    so a wrong day boundary in the pipeline fails a test instead of agreeing with itself."""
+    zone = ZoneInfo(timezone)
+    start = datetime(day.year, day.month, day.day, tzinfo=zone)
+    following = day + timedelta(days=1)
+    end = datetime(following.year, following.month, following.day, tzinfo=zone)
+    utc = ZoneInfo("UTC")  # as the generators' seeds have always seen it (repr of the instant)
+    return start.astimezone(utc), end.astimezone(utc)
