@@ -232,27 +232,34 @@ def _cli_env(root: Path, base_url: str) -> dict[str, str]:
     }
 
 
-def _materialize(root: Path, base_url: str, *, spacing_s: float) -> subprocess.Popen:
-    """`dagster asset materialize` over the range, as the README runs it, in its own session.
+def _materialize(
+    root: Path,
+    base_url: str,
+    *,
+    spacing_s: float,
+    days: tuple[date, date] = (FIRST, LAST),
+    **http: object,
+) -> subprocess.Popen:
+    """`dagster asset materialize` over the range, as the README runs it, in its own session,
+    with the given request spacing (and other `iso_http` settings).
 
     Its output goes to `root/cli.log` (a pipe nobody reads while it runs would stall it).
     """
     dagster = Path(sys.executable).with_name("dagster")
-    config = {"resources": {"iso_http": {"config": {"min_spacing_s": {"CAISO": spacing_s}}}}}
-    env = _cli_env(root, base_url)
+    settings = {"min_spacing_s": {"CAISO": spacing_s}, **http}
+    config = {"resources": {"iso_http": {"config": settings}}}
+    first, last = days
+    env = _cli_env(root, base_url)  # creates `root` too
     with (root / "cli.log").open("a") as log:
         return subprocess.Popen(
             [
                 str(dagster), "asset", "materialize", "-m", "power_assets.definitions",
                 "--select", ",".join(LMP_DA_CHAIN),
-                "--partition-range", f"{FIRST}|CAISO...{LAST}|CAISO",
+                "--partition-range", f"{first}|CAISO...{last}|CAISO",
                 "--config-json", json.dumps(config),
             ],
-            cwd=PROJECT_ROOT,
-            env=env,
-            start_new_session=True,
-            stdout=log,
-            stderr=subprocess.STDOUT,
+            cwd=PROJECT_ROOT, env=env, start_new_session=True,
+            stdout=log, stderr=subprocess.STDOUT,
         )  # fmt: skip
 
 
@@ -383,20 +390,10 @@ STORM_DAYS = [date(2024, 3, 9), date(2024, 3, 10), date(2024, 3, 11)]
 def _storm_backfill(root: Path, base_url: str) -> subprocess.Popen:
     """The README's range command over three days, 3 s between requests (a day's downloads then
     start well after the previous day's DuckDB load), quick retries."""
-    dagster = Path(sys.executable).with_name("dagster")
-    http = {"min_spacing_s": {"CAISO": 3.0}, "backoff_base_s": 0.05, "backoff_max_s": 0.2}
-    config = {"resources": {"iso_http": {"config": http}}}
-    with (root / "cli.log").open("a") as log:
-        return subprocess.Popen(
-            [
-                str(dagster), "asset", "materialize", "-m", "power_assets.definitions",
-                "--select", ",".join(LMP_DA_CHAIN),
-                "--partition-range", f"{STORM_DAYS[0]}|CAISO...{STORM_DAYS[-1]}|CAISO",
-                "--config-json", json.dumps(config),
-            ],
-            cwd=PROJECT_ROOT, env=_cli_env(root, base_url), start_new_session=True,
-            stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+    days = (STORM_DAYS[0], STORM_DAYS[-1])
+    return _materialize(
+        root, base_url, spacing_s=3.0, days=days, backoff_base_s=0.05, backoff_max_s=0.2
+    )
 
 
 def _days_in_duckdb(database: Path) -> dict[date, int]:

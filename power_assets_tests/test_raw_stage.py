@@ -200,3 +200,16 @@ def test_a_kept_response_that_cannot_be_extracted_says_how_to_fetch_it_again(tmp
     assert "kept from http://127.0.0.1:9/oasisapi/SingleZip?queryname=PRC_LMP" in message
     assert "reused on every run" in message
     assert '{"ops": {"market_day_stages": {"config": {"force_download": true}}}}' in message
+
+
+def test_the_closed_day_rule_counts_the_25_windows_of_the_fall_back_day(tmp_path):
+    fall = date(2024, 11, 3)
+    # The second 01:00 (PST) hour: 09:00Z, after the first 01:00 (PDT) at 08:00Z.
+    second_one_am = (datetime(2024, 11, 3, 9, tzinfo=UTC), datetime(2024, 11, 3, 10, tzinfo=UTC))
+    after = datetime(2024, 11, 6, tzinfo=UTC)
+    with FakeOasis(generate=True, unpublished_windows=[second_one_am]) as server:
+        http = IsoHttpClient(base_urls={"CAISO": server.base_url}, min_spacing_s={"CAISO": 0.0})
+        with pytest.raises(IncompleteDayError) as failed:
+            download_day(CAISO, "lmp_rt5", fall, http, Layout(tmp_path), clock=lambda: after)
+    assert '"no data" for 1 of its 25 window(s)' in str(failed.value)
+    assert "2024-11-03T09:00:00+00:00..2024-11-03T10:00:00+00:00" in str(failed.value)

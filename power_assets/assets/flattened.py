@@ -10,10 +10,11 @@ from power_assets.assets.steps import (
     Step,
     StepEnv,
     StepOutcome,
+    dataset_stage,
     published_once_checked,
 )
 from power_assets.isos import IsoDefinition, registered_datasets
-from power_assets.keys import MarketPartition, stage_key
+from power_assets.keys import MarketPartition
 from power_assets.market_time import hours_in_market_day
 from power_assets.stages.flatten import flatten, market_day_grid
 from power_assets.stages.standardize import read_standardized
@@ -35,8 +36,6 @@ RULES = (
 
 
 def flattened_step(dataset_id: str) -> Step:
-    upstream = stage_key("raw_parquet", dataset_id)
-
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
         spec = iso.dataset(dataset_id)
         long = read_standardized(env.layout.raw_parquet(iso.id, dataset_id, partition.day))
@@ -81,17 +80,16 @@ def flattened_step(dataset_id: str) -> Step:
             **published_once_checked(wide, path, env.layout.rejected(path)),
         )  # fmt: skip
 
-    return Step(
-        key=stage_key("flattened", dataset_id),
+    return dataset_stage(
+        "flattened",
+        dataset_id,
+        reads="raw_parquet",
         group="flattened",
         description=f"{dataset_id} with one column per location at its native interval; gaps "
         "under one hour forward-filled, longer ones left null.",
         work=work,
-        deps=(upstream,),
-        upstream=lambda iso: (upstream,),
         rules=RULES,
         kinds=frozenset({"polars", "parquet"}),
-        dataset=dataset_id,
     )
 
 

@@ -2,9 +2,9 @@
 (extracted files), one pair per dataset offered by any registered ISO.
 """
 
-from power_assets.assets.steps import Step, StepEnv, StepOutcome
+from power_assets.assets.steps import Step, StepEnv, StepOutcome, dataset_stage
 from power_assets.isos import IsoDefinition, registered_datasets
-from power_assets.keys import MarketPartition, stage_key
+from power_assets.keys import MarketPartition
 from power_assets.stages.raw import download_day, extract_day
 
 
@@ -28,20 +28,19 @@ def raw_download_step(dataset_id: str) -> Step:
             }
         )
 
-    return Step(
-        key=stage_key("raw_download", dataset_id),
+    return dataset_stage(
+        "raw_download",
+        dataset_id,
+        reads=None,
         group="raw",
         description=f"Responses for {dataset_id} exactly as the ISO served them, with URL, fetch "
         "time, size and sha256 in a sidecar JSON; data/{ISO}/raw_downloads/.",
         work=work,
         kinds=frozenset({"httpx"}),
-        dataset=dataset_id,
     )
 
 
 def raw_csv_step(dataset_id: str) -> Step:
-    upstream = stage_key("raw_download", dataset_id)
-
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
         result = extract_day(iso.id, dataset_id, partition.day, env.layout)
         # Locations are only known once parsed: see raw_parquet__* for them.
@@ -55,15 +54,14 @@ def raw_csv_step(dataset_id: str) -> Step:
             }
         )
 
-    return Step(
-        key=stage_key("raw_csv", dataset_id),
+    return dataset_stage(
+        "raw_csv",
+        dataset_id,
+        reads="raw_download",
         group="raw",
         description=f"{dataset_id} responses extracted (nested ZIP, gzip, tar) into "
         "data/{ISO}/csv_files/ with a metadata.json tracing every file to its response.",
         work=work,
-        deps=(upstream,),
-        upstream=lambda iso: (upstream,),
-        dataset=dataset_id,
     )
 
 

@@ -17,10 +17,11 @@ from power_assets.assets.steps import (
     Step,
     StepEnv,
     StepOutcome,
+    dataset_stage,
     published_once_checked,
 )
 from power_assets.isos import IsoDefinition, registered_datasets
-from power_assets.keys import MarketPartition, stage_key
+from power_assets.keys import MarketPartition
 from power_assets.kinds import kind_spec
 from power_assets.stages.standardize import standardize_day
 
@@ -149,8 +150,6 @@ def findings_for(
 
 
 def raw_parquet_step(dataset_id: str) -> Step:
-    upstream = stage_key("raw_csv", dataset_id)
-
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
         frame, report = standardize_day(iso, dataset_id, partition.day, env.layout)
         path = env.layout.raw_parquet(iso.id, dataset_id, partition.day)
@@ -160,17 +159,16 @@ def raw_parquet_step(dataset_id: str) -> Step:
             **published_once_checked(frame, path, env.layout.rejected(path)),
         )
 
-    return Step(
-        key=stage_key("raw_parquet", dataset_id),
+    return dataset_stage(
+        "raw_parquet",
+        dataset_id,
+        reads="raw_csv",
         group="standardized",
         description=f"{dataset_id} as a standardized long table (UTC instants), validated by its "
         "pandera model; data/{ISO}/raw_parquet/{dataset}/{date}.parquet.",
         work=work,
-        deps=(upstream,),
-        upstream=lambda iso: (upstream,),
         rules=RULES,
         kinds=frozenset({"polars", "parquet"}),
-        dataset=dataset_id,
     )
 
 

@@ -20,7 +20,7 @@ from dagster_duckdb import DuckDBResource
 from power_assets.io.files import atomic_write_parquet
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import IsoDefinition
-from power_assets.keys import MarketPartition
+from power_assets.keys import MarketPartition, stage_key
 from power_assets.layout import Layout
 
 LISTED_ROWS = 20  # offending rows shown in a check's table; the count is always complete
@@ -132,3 +132,30 @@ class Step:
 
     def check_keys(self) -> list[dg.AssetCheckKey]:
         return [dg.AssetCheckKey(self.key, rule.name) for rule in self.rules]
+
+
+def dataset_stage(
+    stage: str,
+    dataset_id: str,
+    *,
+    reads: str | None,
+    group: str,
+    description: str,
+    work: Callable[[StepEnv, IsoDefinition, MarketPartition], StepOutcome],
+    rules: tuple[CheckRule, ...] = (),
+    kinds: frozenset[str] = frozenset(),
+) -> Step:
+    """The step of one stage of one dataset; it runs for a partition only once the stage it
+    `reads` (of the same dataset) succeeded for that partition in this run."""
+    upstream = () if reads is None else (stage_key(reads, dataset_id),)
+    return Step(
+        key=stage_key(stage, dataset_id),
+        group=group,
+        description=description,
+        work=work,
+        deps=upstream,
+        upstream=lambda iso: upstream,
+        rules=rules,
+        kinds=kinds,
+        dataset=dataset_id,
+    )

@@ -2,7 +2,7 @@
 (`lmp`, `as_price`, `load`, ...) from its standardized parquet, idempotently, in one transaction.
 """
 
-from power_assets.assets.steps import Step, StepEnv, StepOutcome
+from power_assets.assets.steps import Step, StepEnv, StepOutcome, dataset_stage
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.keys import MarketPartition, stage_key
 from power_assets.stages.standardize import coverage, read_standardized
@@ -14,8 +14,6 @@ def _iso(instant) -> str:
 
 
 def warehouse_step(dataset_id: str) -> Step:
-    upstream = stage_key("raw_parquet", dataset_id)
-
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
         assert env.warehouse is not None
         spec = iso.dataset(dataset_id)
@@ -40,16 +38,15 @@ def warehouse_step(dataset_id: str) -> Step:
             }
         )
 
-    return Step(
-        key=stage_key("warehouse", dataset_id),
+    return dataset_stage(
+        "warehouse",
+        dataset_id,
+        reads="raw_parquet",
         group="warehouse",
         description=f"{dataset_id} rows in the DuckDB store, replaced per market day so "
         "re-materializing never duplicates a row.",
         work=work,
-        deps=(upstream,),
-        upstream=lambda iso: (upstream,),
         kinds=frozenset({"duckdb"}),
-        dataset=dataset_id,
     )
 
 

@@ -17,8 +17,7 @@ def header_line(content: bytes, source: str, *, skip_blank: bool = False) -> str
     start = 0
     if skip_blank:
         window = content[: MAX_HEADER_BYTES * 2]
-        stripped = window.lstrip(b"\xef\xbb\xbf").lstrip(b"\r\n \t")
-        start = len(content[: len(window)]) - len(stripped)
+        start = len(window) - len(window.lstrip(b"\xef\xbb\xbf").lstrip(b"\r\n \t"))
     end = content.find(b"\n", start, start + MAX_HEADER_BYTES + 1)
     if end == -1:
         if len(content) - start > MAX_HEADER_BYTES:
