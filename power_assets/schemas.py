@@ -100,12 +100,14 @@ class LoadForecastSchema(_AreaIntervalModel):
     """Load forecasts for the intervals of a market day, every vintage kept.
 
     `forecast_type` is the ISO's name for the forecast run (e.g. CAISO's 7DA, 2DA, DAM; NYISO's
-    ISO forecast), `publish_time` when that forecast was issued (UTC).
+    ISO forecast), `publish_time` when that forecast was issued (UTC). `publish_time` is null
+    only from `parse_file` on a file that does not say it (a renamed CAISO SLD_FCST CSV); the
+    pipeline refuses a null key column.
     """
 
     area: pl.Utf8
     forecast_type: pl.Utf8
-    publish_time: UtcInstant
+    publish_time: UtcInstant = pa.Field(nullable=True)
     load_mw: pl.Float64 = pa.Field(nullable=True)
 
     class Config:

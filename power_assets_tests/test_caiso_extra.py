@@ -15,6 +15,7 @@ from power_assets.demo.caiso_extra_fixtures import (
     FakeOutlook,
     demand_csv,
     fuelsource_csv,
+    sld_fcst_csv,
     sld_fcst_member_name,
     sld_fcst_response,
     sld_fcst_zip,
@@ -42,6 +43,7 @@ from power_assets.isos.caiso_extra import (
     parse_sld_fcst,
 )
 from power_assets.market_time import expected_interval_starts, market_day_bounds
+from power_assets.parsing import ParseNote, parse_file, parse_files_with_notes
 from power_assets.quality import duplicate_keys, interval_gaps
 from power_assets.schemas import (
     FUEL_MIX_KEY,
@@ -52,6 +54,7 @@ from power_assets.schemas import (
     LoadSchema,
     validate_standardized,
 )
+from power_assets.stages.standardize import refuse_null_keys
 
 TZ = "America/Los_Angeles"
 SPRING, FALL = date(2024, 3, 10), date(2024, 11, 3)
@@ -293,8 +296,36 @@ def test_publish_time_is_pacific_in_the_name():
     start, end = _bounds(SPRING)
     name = sld_fcst_member_name("DAM", start, end)
     assert oasis_publish_time(name) == sld_publish_time("DAM", start, end)
-    with pytest.raises(MalformedFileError, match="_YYYYMMDD_HH_MM_SS_v1"):
-        oasis_publish_time("renamed.csv")
+    assert oasis_publish_time("renamed.csv") is None
+
+
+def test_a_renamed_sld_fcst_csv_parses_with_a_null_publish_time_and_a_note(tmp_path):
+    start, end = _bounds(SPRING)
+    csv_bytes = sld_fcst_csv("7DA", start, end)
+    renamed = tmp_path / "my_caiso_forecast.csv"
+    renamed.write_bytes(csv_bytes)
+    with pytest.warns(ParseNote, match=r"my_caiso_forecast\.csv: publish_time is null for \d+ rows"):
+        frame = parse_file("CAISO", "load_forecast", renamed)
+    assert frame.height > 0 and frame["publish_time"].null_count() == frame.height
+    frame, notes = parse_files_with_notes("CAISO", "load_forecast", [renamed])
+    assert notes == {"rows_without_publish_time": frame.height}
+    # The same bytes under OASIS's name, or renamed inside a ZIP that keeps the member's name,
+    # say when OASIS built them, and no note is given.
+    member = sld_fcst_member_name("7DA", start, end)
+    zipped = tmp_path / "renamed.zip"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.writestr(member, csv_bytes)
+    frame, notes = parse_files_with_notes("CAISO", "load_forecast", [zipped])
+    assert notes == {} and set(frame["publish_time"]) == {sld_publish_time("7DA", start, end)}
+
+
+def test_the_pipeline_refuses_forecast_rows_without_a_publish_time(tmp_path):
+    frame = pl.DataFrame(
+        {"area": ["CA ISO-TAC"], "publish_time": [None]},
+        schema={"area": pl.String, "publish_time": pl.Datetime("us", "UTC")},
+    )
+    with pytest.raises(MalformedFileError, match=r"folder: 1 rows without publish_time"):
+        refuse_null_keys(frame, ["area", "publish_time"], Path("folder"), {})
 
 
 @pytest.mark.parametrize(("option", "column"), [("missing_column", "MW"), ("extra_column", "NEW")])

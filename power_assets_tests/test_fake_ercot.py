@@ -282,7 +282,13 @@ def test_document_names_parse_as_ercots_and_agree_with_the_document(fall_back_do
         parsed = parse_document_name(doc.constructed_name)
         assert parsed is not None, doc.constructed_name
         assert parsed.report_type_id == doc.report_type_id and parsed.is_csv
-        assert parsed.posted == doc.posted.replace(tzinfo=None)
+        # The name carries Central wall clock: the same instant, except in the repeated hour,
+        # where a bare name cannot say which pass it was and reads as one of the two.
+        assert parsed.posted.astimezone(doc.posted.tzinfo).replace(tzinfo=None) == (
+            doc.posted.replace(tzinfo=None)
+        )
+        if doc.posted.dst() or doc.posted.hour != 1:
+            assert parsed.posted == doc.posted.astimezone(UTC)
         assert doc.friendly_name == f"{parsed.friendly}_csv"
         assert doc.constructed_name.endswith(f".{doc.friendly_name}.zip")
         if doc.report_type_id == AS_DISCLOSURE:  # a ZIP of 2d_*.csv files, not cdr-named

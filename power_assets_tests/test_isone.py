@@ -296,26 +296,59 @@ def test_faults_duplicates_kept_absurd_price_kept_bad_trailer_rejected(tmp_path:
 # -- web-services parsers --------------------------------------------------------------------
 
 
-def test_fuel_mix_is_resampled_to_five_minute_means(tmp_path: Path) -> None:
-    records = [
-        ("2024-11-03T01:01:10.000-04:00", "Wind", 100), ("2024-11-03T01:03:50.000-04:00", "Wind", 200),
-        ("2024-11-03T01:07:00.000-04:00", "Wind", 50), ("2024-11-03T01:02:00.000-05:00", "Wind", 7),
-        ("2024-11-03T01:02:00.000-04:00", "Solar", 0),
-    ]  # fmt: skip
+def test_fuel_mix_snapshots_become_five_minute_values(tmp_path: Path) -> None:
+    # Whole snapshots, as genfuelmix publishes them: every generating fuel at one BeginDate.
+    snapshots = [
+        ("2024-11-03T01:01:10.000-04:00", {"Wind": 100, "Oil": 20}),
+        ("2024-11-03T01:03:50.000-04:00", {"Wind": 200, "Oil": 30}),
+        ("2024-11-03T01:07:00.000-04:00", {"Wind": 50}),  # oil is off: 0 MW from here
+        ("2024-11-03T01:02:00.000-05:00", {"Wind": 7, "Oil": 5}),  # the second 01:00 hour
+    ]
     body = {"GenFuelMixes": {"GenFuelMix": [
-        {"BeginDate": b, "GenMw": mw, "FuelCategoryRollup": "Renewables", "FuelCategory": f,
-         "MarginalFlag": "N"} for b, f, mw in records
+        {"BeginDate": begin, "GenMw": mw, "FuelCategoryRollup": "Other", "FuelCategory": fuel,
+         "MarginalFlag": "N"} for begin, mix in snapshots for fuel, mw in mix.items()
     ]}}  # fmt: skip
     frame = parsed(tmp_path, "fuel_mix", "genfuelmix_20241103.json", json.dumps(body).encode())
     validate_standardized(frame, FuelMixSchema, "fuel mix")
     rows = {(f, s): mw for f, s, mw in frame.select("fuel", "interval_start", "mw").rows()}
-    assert rows[("Wind", utc(2024, 11, 3, 5, 0))] == 150.0  # mean of two snapshots
+    assert rows[("Wind", utc(2024, 11, 3, 5, 0))] == 150.0  # mean of the interval's two snapshots
+    assert rows[("Oil", utc(2024, 11, 3, 5, 0))] == 25.0
     assert rows[("Wind", utc(2024, 11, 3, 5, 5))] == 50.0
-    assert rows[("Wind", utc(2024, 11, 3, 5, 55))] == 50.0  # held until the next snapshot
-    assert rows[("Wind", utc(2024, 11, 3, 6, 0))] == 7.0  # 01:02 EST: the second 01:00 hour
-    assert rows[("Solar", utc(2024, 11, 3, 6, 0))] == 0.0
+    assert rows[("Oil", utc(2024, 11, 3, 5, 5))] == 0.0  # not listed: 0 MW, not its old 30 MW
+    assert rows[("Oil", utc(2024, 11, 3, 5, 55))] == 0.0  # held at 0 until the next snapshot
+    assert rows[("Wind", utc(2024, 11, 3, 5, 55))] == 50.0
+    assert rows[("Wind", utc(2024, 11, 3, 6, 0))] == 7.0
+    assert rows[("Oil", utc(2024, 11, 3, 6, 0))] == 5.0
     assert len(rows) == 2 * 13  # 05:00 .. 06:00 for both fuels
     assert set(frame["interval_end"] - frame["interval_start"]) == {timedelta(minutes=5)}
+
+
+def test_fuel_mix_empty_interval_holds_the_last_snapshot_not_the_interval_mean(
+    tmp_path: Path,
+) -> None:
+    snapshots = [("2024-06-12T10:00:30.000-04:00", 100), ("2024-06-12T10:04:00.000-04:00", 300)]
+    body = {"GenFuelMixes": {"GenFuelMix": [
+        {"BeginDate": begin, "GenMw": mw, "FuelCategoryRollup": "Hydro", "FuelCategory": "Hydro",
+         "MarginalFlag": "N"} for begin, mw in snapshots
+    ] + [{"BeginDate": "2024-06-12T10:16:00.000-04:00", "GenMw": 10, "FuelCategoryRollup": "Hydro",
+          "FuelCategory": "Hydro", "MarginalFlag": "N"}]}}  # fmt: skip
+    frame = parsed(tmp_path, "fuel_mix", "genfuelmix_20240612.json", json.dumps(body).encode())
+    mw = dict(zip(frame["interval_start"], frame["mw"], strict=True))
+    assert mw == {
+        utc(2024, 6, 12, 14, 0): 200.0,
+        utc(2024, 6, 12, 14, 5): 300.0,
+        utc(2024, 6, 12, 14, 10): 300.0,
+        utc(2024, 6, 12, 14, 15): 10.0,
+    }
+
+
+def test_fuel_mix_one_fuel_twice_in_a_snapshot_is_an_error_naming_it(tmp_path: Path) -> None:
+    body = {"GenFuelMixes": {"GenFuelMix": [
+        {"BeginDate": "2024-06-12T10:00:30.000-04:00", "GenMw": mw, "FuelCategoryRollup": "Hydro",
+         "FuelCategory": "Hydro", "MarginalFlag": "N"} for mw in (100, 120)
+    ]}}  # fmt: skip
+    with pytest.raises(MalformedFileError, match=r"genfuelmix_x\.json.*'Hydro' at 2024-06-12T14:00:30Z"):
+        parsed(tmp_path, "fuel_mix", "genfuelmix_x.json", json.dumps(body).encode())
 
 
 @pytest.mark.parametrize(("day", "hours"), DST_DAYS)
@@ -391,10 +424,18 @@ def test_check_payload_rejects_error_pages(content: bytes, error: type, match: s
         ISONE.check_payload(content, "https://x.test/r")
 
 
-def test_check_payload_accepts_reports() -> None:
-    ISONE.check_payload(hourly_lmp_csv(FALL_BACK), "da")
-    ISONE.check_payload(genfuelmix_json(FALL_BACK), "fuel")
-    ISONE.check_payload(b'\xef\xbb\xbf"C","report"\r\n', "bom")
+@pytest.mark.parametrize(
+    "content",
+    [hourly_lmp_csv(FALL_BACK), genfuelmix_json(FALL_BACK), b'\xef\xbb\xbf"C","report"\r\n'],
+    ids=["csv-records", "web-services-json", "csv-with-bom"],
+)
+def test_check_payload_accepts_reports_and_refuses_them_cut_to_html(content: bytes) -> None:
+    # A report passes untouched (check_payload returns None, raises nothing) ...
+    assert ISONE.check_payload(content, "report") is None
+    # ... and the same check refuses a login page of the same length, so passing means something.
+    page = b"<html><body>Please log in</body></html>".ljust(len(content), b" ")
+    with pytest.raises(MalformedFileError, match="HTML page"):
+        ISONE.check_payload(page, "report")
 
 
 def test_value_bounds_cover_every_kind() -> None:

@@ -57,33 +57,93 @@ def raw_records(path: Path, wrapper: str, record: str) -> list[dict]:
     return json.loads(path.read_text())[wrapper][record]
 
 
+def expected_fuel_mix(path: Path) -> dict[tuple[str, datetime], float]:
+    """The 5-minute fuel mix computed straight from the JSON: a snapshot (one BeginDate) holds
+    until the next, a fuel it does not list is at 0 MW, an interval with snapshots is their mean
+    and an interval without one holds the latest earlier snapshot."""
+    snapshots: dict[datetime, dict[str, float]] = defaultdict(dict)
+    for item in raw_records(path, "GenFuelMixes", "GenFuelMix"):
+        instant = datetime.fromisoformat(item["BeginDate"]).astimezone(UTC)
+        snapshots[instant][item["FuelCategory"]] = float(item["GenMw"])
+    fuels = {fuel for snapshot in snapshots.values() for fuel in snapshot}
+    by_interval: dict[datetime, list[datetime]] = defaultdict(list)
+    for instant in sorted(snapshots):
+        floor = instant.replace(minute=instant.minute // 5 * 5, second=0, microsecond=0)
+        by_interval[floor].append(instant)
+    expected, latest = {}, None
+    cursor, last = min(by_interval), max(by_interval)
+    while cursor <= last:
+        if cursor in by_interval:
+            instants = by_interval[cursor]
+            for fuel in fuels:
+                values = [snapshots[i].get(fuel, 0.0) for i in instants]
+                expected[(fuel, cursor)] = sum(values) / len(values)
+            latest = snapshots[instants[-1]]
+        else:
+            for fuel in fuels:
+                expected[(fuel, cursor)] = latest.get(fuel, 0.0)
+        cursor += timedelta(minutes=5)
+    return expected
+
+
 @pytest.mark.parametrize("stamp", ["20241103", "20240310"])
-def test_genfuelmix_resampled_means_match_the_raw_json(isone: Path, stamp: str) -> None:
+def test_genfuelmix_matches_the_snapshots_in_the_raw_json(isone: Path, stamp: str) -> None:
     path = isone / f"isone_ws_genfuelmix_day_{stamp}.json"
     ISONE.check_payload(path.read_bytes(), str(path))
     frame = ISONE.parse("fuel_mix", [path])
     validate_standardized(frame, FuelMixSchema, str(path))
-    buckets: dict[tuple[str, datetime], list[float]] = defaultdict(list)
-    for item in raw_records(path, "GenFuelMixes", "GenFuelMix"):
-        instant = datetime.fromisoformat(item["BeginDate"]).astimezone(UTC)
-        floor = instant.replace(minute=instant.minute // 5 * 5, second=0, microsecond=0)
-        buckets[(item["FuelCategory"], floor)].append(item["GenMw"])
-    expected = {key: sum(v) / len(v) for key, v in buckets.items()}
+    expected = expected_fuel_mix(path)
     got = {
         (fuel, start): mw for fuel, start, mw in frame.select("fuel", "interval_start", "mw").rows()
     }
-    # Every interval with snapshots holds their mean ...
-    assert {k: got[k] for k in expected} == pytest.approx(expected)
-    # ... and every other interval holds the fuel's latest earlier snapshot (sample and hold).
-    last = max(start for _, start in expected)
-    for fuel in {f for f, _ in expected}:
-        held, cursor = None, min(s for f, s in expected if f == fuel)
-        while cursor <= last:
-            held = expected.get((fuel, cursor), held)
-            assert got[(fuel, cursor)] == pytest.approx(held), (fuel, cursor)
-            cursor += timedelta(minutes=5)
-    assert len(got) == frame.height
+    assert got.keys() == expected.keys()
+    assert got == pytest.approx(expected)
     assert set(frame["interval_end"] - frame["interval_start"]) == {timedelta(minutes=5)}
+
+
+def test_genfuelmix_empty_interval_holds_the_last_snapshot_not_the_mean(isone: Path) -> None:
+    # Every interval with two or more snapshots that is followed by an interval without one: the
+    # following interval carries the later snapshot's value, read straight off the raw text.
+    path = isone / "isone_ws_genfuelmix_day_20241103.json"
+    frame = ISONE.parse("fuel_mix", [path]).filter(pl.col("fuel") == "Natural Gas")
+    gas = dict(zip(frame["interval_start"], frame["mw"], strict=True))
+    raw = {
+        datetime.fromisoformat(item["BeginDate"]).astimezone(UTC): item["GenMw"]
+        for item in raw_records(path, "GenFuelMixes", "GenFuelMix")
+        if item["FuelCategory"] == "Natural Gas"
+    }
+    doubles = 0
+    for start in sorted(gas):
+        inside = [raw[i] for i in sorted(raw) if start <= i < start + timedelta(minutes=5)]
+        after = start + timedelta(minutes=5)
+        empty_after = not any(after <= i < after + timedelta(minutes=5) for i in raw)
+        if len(inside) >= 2 and after in gas and empty_after:
+            doubles += 1
+            assert gas[after] == inside[-1], after  # the last snapshot, not the mean
+    assert doubles > 0
+
+
+@pytest.mark.parametrize(("stamp", "fuel"), [("20241103", "Other"), ("20240310", "Coal")])
+def test_a_fuel_missing_from_a_snapshot_reads_zero_not_its_old_value(
+    isone: Path, stamp: str, fuel: str
+) -> None:
+    path = isone / f"isone_ws_genfuelmix_day_{stamp}.json"
+    snapshots: dict[datetime, set[str]] = defaultdict(set)
+    for item in raw_records(path, "GenFuelMixes", "GenFuelMix"):
+        instant = datetime.fromisoformat(item["BeginDate"]).astimezone(UTC)
+        snapshots[instant].add(item["FuelCategory"])
+    without = [i for i in sorted(snapshots) if fuel not in snapshots[i]]
+    assert without, f"the sample lists {fuel} in every snapshot"
+    values = ISONE.parse("fuel_mix", [path]).filter(pl.col("fuel") == fuel)
+    mw = dict(zip(values["interval_start"], values["mw"], strict=True))
+    lonely = 0
+    for instant in without:
+        start = instant.replace(minute=instant.minute // 5 * 5, second=0, microsecond=0)
+        inside = [i for i in snapshots if start <= i < start + timedelta(minutes=5)]
+        if all(fuel not in snapshots[i] for i in inside):
+            lonely += 1
+            assert mw[start] == 0.0, start
+    assert lonely > 0
 
 
 def test_genfuelmix_fall_back_hours_stay_apart(isone: Path) -> None:

@@ -17,6 +17,9 @@ import polars as pl
 from power_assets.errors import UnknownDatasetError
 from power_assets.market_time import market_day_bounds
 
+# parse_with_notes: forecast rows with a null publish_time because their files do not say it.
+PUBLISH_TIME_UNKNOWN = "rows_without_publish_time"
+
 
 class IntervalLabel(StrEnum):
     """Whether the ISO stamps a row with the start or the end of its interval."""
@@ -268,7 +271,8 @@ class IsoDefinition(abc.ABC):
     def parse_with_notes(
         self, dataset_id: str, paths: Sequence[Path]
     ) -> tuple[pl.DataFrame, dict[str, int]]:
-        """`parse`, plus counts worth reporting (e.g. files lacking a column, rows superseded)."""
+        """`parse`, plus counts worth reporting (e.g. files lacking a column, rows superseded,
+        `PUBLISH_TIME_UNKNOWN` forecast rows whose files do not say when they were issued)."""
         return self.parse(dataset_id, paths), {}
 
     def latest_interval_request(self, now: datetime) -> DownloadRequest:

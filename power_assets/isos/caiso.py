@@ -9,7 +9,7 @@ ambiguous, whatever the DST state of the Pacific market day.
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -258,6 +258,14 @@ class Caiso(IsoDefinition):
             return dataset, datetime.strptime(match["start"], "%Y%m%d").date()
         except ValueError:
             return None
+
+    def parse_with_notes(
+        self, dataset_id: str, paths: Sequence[Path]
+    ) -> tuple[pl.DataFrame, dict[str, int]]:
+        frame = self.parse(dataset_id, paths)
+        if self.dataset(dataset_id).kind is DatasetKind.LOAD_FORECAST:
+            return frame, extra.unknown_publish_times(frame)
+        return frame, {}
 
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
         if dataset_id in extra.EXTRA_PARSERS:

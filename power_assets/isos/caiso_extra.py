@@ -16,8 +16,10 @@ then PST), and a single 01:xx pass is read as PDT, leaving the PST hour as a vis
 SLD_FCST answers like every OASIS report (ZIP with one CSV, or an error XML); rows carry UTC
 columns. One RTM run mixes RTD (5-minute) and RTPD (15-minute) rows under one MARKET_RUN_ID, so
 `forecast_type` is MARKET_RUN_ID, or `MARKET_RUN_ID/EXECUTION_TYPE` when the two differ.
-`publish_time` is when OASIS built the file (its member name): for a past day that is the fetch
-time, not when the forecast was issued; OASIS keeps only the latest forecast of each run.
+`publish_time` is when OASIS built the file (its member name, or an XML report's header): for a
+past day that is the fetch time, not when the forecast was issued; OASIS keeps only the latest
+forecast of each run. A CSV renamed after download no longer says it: its rows get a null
+publish_time and the `rows_without_publish_time` note (the pipeline refuses null keys).
 """
 
 import io
@@ -37,6 +39,7 @@ from power_assets.errors import MalformedFileError, SchemaDriftError
 # Attributes are read at call time, so caiso.py may import this module while it is loading.
 from power_assets.isos import caiso as oasis
 from power_assets.isos.base import (
+    PUBLISH_TIME_UNKNOWN,
     DatasetKind,
     DatasetSpec,
     DownloadRequest,
@@ -364,8 +367,9 @@ def parse_sld_fcst(paths: Iterable[Path]) -> pl.DataFrame:
     return out.sort("area", "forecast_type", "interval_start").select(LOAD_FORECAST_COLUMNS)
 
 
-def oasis_publish_time(name: str) -> datetime:
-    """When OASIS built a file, from its member name (`..._20250221_01_09_58_v1.csv`), in UTC.
+def oasis_publish_time(name: str) -> datetime | None:
+    """When OASIS built a file, from its member name (`..._20250221_01_09_58_v1.csv`), in UTC;
+    None when the name has no OASIS stamp (a CSV renamed after download says nothing else).
 
     The stamp is Pacific time: the 2016 SLD_FCST sample is named `..._20160520_07_29_37_v1.xml`
     and its header says `2016-05-20T14:29:37-00:00`. A stamp in the repeated fall-back hour is
@@ -373,12 +377,16 @@ def oasis_publish_time(name: str) -> datetime:
     """
     match = _OASIS_STAMP.search(name)
     if not match:
-        raise MalformedFileError(
-            f"{name}: SLD_FCST publish time comes from OASIS's file name, which should end "
-            "_YYYYMMDD_HH_MM_SS_v1.csv; keep the member name when extracting"
-        )
+        return None
     stamp = datetime.strptime("".join(match.groups()), "%Y%m%d%H%M%S")
     return stamp.replace(tzinfo=PACIFIC).astimezone(ZoneInfo("UTC"))
+
+
+def unknown_publish_times(frame: pl.DataFrame) -> dict[str, int]:
+    """The note `parse_with_notes` gives for forecast rows whose file did not say when OASIS
+    built it (ZIP member names and XML headers do; a renamed CSV does not)."""
+    unknown = frame.get_column("publish_time").null_count()
+    return {PUBLISH_TIME_UNKNOWN: unknown} if unknown else {}
 
 
 def _read_sld_member(content: bytes, source: str) -> list[pl.DataFrame]:
@@ -413,7 +421,7 @@ def _read_sld_csv(content: bytes, source: str) -> pl.DataFrame:
         pl.col("TAC_AREA_NAME").alias("area"),
         pl.col("MARKET_RUN_ID").alias("run"),
         pl.col("EXECUTION_TYPE").alias("execution"),
-        pl.lit(published).alias("publish_time"),
+        pl.lit(published, dtype=pl.Datetime("us", "UTC")).alias("publish_time"),
         pl.col("MW").alias("value"),
     )
 
@@ -441,8 +449,10 @@ def _read_sld_xml(content: bytes, source: str) -> pl.DataFrame:
     except ElementTree.ParseError as exc:
         raise MalformedFileError(f"{source}: unreadable OASIS XML: {exc}") from exc
     published = (
-        datetime.strptime(sent, oasis.GMT_FORMAT) if sent else oasis_publish_time(source)
-    ).astimezone(ZoneInfo("UTC"))
+        datetime.strptime(sent, oasis.GMT_FORMAT).astimezone(ZoneInfo("UTC"))
+        if sent
+        else oasis_publish_time(source)
+    )
     names = ["start", "end", "area", "value", "run", "execution"]
     frame = pl.DataFrame(rows, schema=dict.fromkeys(names, pl.String), orient="row")
     try:
@@ -450,7 +460,12 @@ def _read_sld_xml(content: bytes, source: str) -> pl.DataFrame:
     except pl.exceptions.PolarsError as exc:
         raise MalformedFileError(f"{source}: non-numeric VALUE in REPORT_DATA: {exc}") from exc
     return frame.select(
-        "start", "end", "area", "run", "execution", pl.lit(published).alias("publish_time")
+        "start",
+        "end",
+        "area",
+        "run",
+        "execution",
+        pl.lit(published, dtype=pl.Datetime("us", "UTC")).alias("publish_time"),
     ).with_columns(value.alias("value"))
 
 

@@ -22,7 +22,8 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 from typing import Any, ClassVar
@@ -55,10 +56,11 @@ from power_assets.isos.ercot_realtime import PROBE_DATASET, latest_sced_interval
 from power_assets.isos.ercot_reports import (
     REPORTS,
     REPORTS_BY_TYPE,
-    ErcotDocument,
     ErcotReport,
+    archive_instants,
     listed_document,
     mis_documents,
+    name_instant,
     parse_document_name,
     read_json,
     select_documents,
@@ -263,11 +265,9 @@ class Ercot(IsoDefinition):
             doc = parse_document_name(name)
             if doc is None:
                 continue
-            published = doc_info.get("PublishDate")
-            if published:
-                posted = datetime.fromisoformat(str(published)).astimezone(CENTRAL)
-                doc = ErcotDocument(doc.report_type_id, posted.replace(tzinfo=None),
-                                    doc.friendly, doc.is_csv)  # fmt: skip
+            published = _mis_publish_instant(doc_info.get("PublishDate"), source, doc.embedded)
+            if published is not None:
+                doc = replace(doc, posted=published)
             entries.append((doc, (str(doc_info["DocID"]), name)))
         return [
             self._day_request(
@@ -277,7 +277,7 @@ class Ercot(IsoDefinition):
                 params=(("doclookupId", doc_id),),
                 file_name=_safe_name(name),
                 # A document never changes once posted; corrections come as new documents.
-                final_after=_utc(doc.posted),
+                final_after=doc.posted,
             )
             for doc, (doc_id, name) in select_documents(report, day, entries)
         ]
@@ -292,7 +292,7 @@ class Ercot(IsoDefinition):
         posted_from = datetime.combine(day - timedelta(days=1), datetime.min.time())
         posted_to = datetime.combine(day + timedelta(days=1), datetime.min.time())
         posted_to += report.settles_after + timedelta(hours=12)
-        entries: list[tuple[ErcotDocument, int]] = []
+        listed: list[tuple[int, str, datetime]] = []
         page, pages = 1, 1
         while page <= pages:
             listing = self._day_request(
@@ -307,10 +307,15 @@ class Ercot(IsoDefinition):
             body = read_json(lister(listing), f"ERCOT archive listing {report.emil_id}")
             pages = int(body.get("_meta", {}).get("totalPages") or 1)
             for archive in body.get("archives") or []:
-                posted = datetime.fromisoformat(str(archive["postDatetime"]))
-                doc = listed_document(report.report_type_id, str(archive["friendlyName"]), posted)
-                entries.append((doc, int(archive["docId"])))
+                wall = datetime.fromisoformat(str(archive["postDatetime"]))
+                listed.append((int(archive["docId"]), str(archive["friendlyName"]), wall))
             page += 1
+        # postDatetime is Central wall clock without an offset (unlike the MIS PublishDate).
+        instants = archive_instants({doc_id: wall for doc_id, _, wall in listed})
+        entries = [
+            (listed_document(report.report_type_id, friendly, instants[doc_id]), doc_id)
+            for doc_id, friendly, _ in listed
+        ]
         chosen = select_documents(report, day, entries)
         if not chosen:
             raise IsoNoDataError(
@@ -335,7 +340,7 @@ class Ercot(IsoDefinition):
                     needs_auth=True,
                     headers=(("Content-Type", "application/json"),),
                     file_name=f"{emil}_{day:%Y%m%d}_{digest}.zip",
-                    final_after=_utc(max(doc.posted for doc, _ in batch)),
+                    final_after=max(doc.posted for doc, _ in batch),
                 )
             )
         return requests
@@ -425,8 +430,18 @@ class Ercot(IsoDefinition):
         return [name for _, name in select_documents(report, day, docs)]
 
 
-def _utc(local_wall: datetime) -> datetime:
-    return local_wall.replace(tzinfo=CENTRAL).astimezone(ZoneInfo("UTC"))
+def _mis_publish_instant(value: object, source: str, data_wall: datetime | None) -> datetime | None:
+    """The MIS listing's `PublishDate` (ISO 8601 with ERCOT's offset) as UTC; None if absent.
+    Without an offset it is Central wall clock, read like a name's post time."""
+    if not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise MalformedFileError(f"{source}: PublishDate {value!r} is not a date-time") from None
+    if stamp.tzinfo is None:
+        return name_instant(stamp, data_wall)
+    return stamp.astimezone(UTC)
 
 
 def _safe_name(name: str) -> str:

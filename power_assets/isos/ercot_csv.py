@@ -12,7 +12,7 @@ import io
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -42,9 +42,12 @@ class Source:
     # (post time, position in paths, member index); a file without a cdr name counts as posted
     # before every named one, and among its kind by position.
     order: tuple[datetime, int, int]
-    posted: datetime | None  # local wall time from the cdr name, if it has one
+    posted: datetime | None  # UTC post time from the cdr name, if it has one
     path: Path | None = None
     content: bytes | None = None
+
+
+_UNNAMED = datetime.min.replace(tzinfo=UTC)  # files without a cdr name sort before named ones
 
 
 def sources_of(paths: Sequence[Path], report_type_id: int) -> list[Source]:
@@ -64,7 +67,7 @@ def sources_of(paths: Sequence[Path], report_type_id: int) -> list[Source]:
             is_zip = handle.read(4) == b"PK\x03\x04"
         if not is_zip:
             posted = doc.posted if doc else None
-            found.append(Source(str(path), (posted or datetime.min, position, 0), posted, path))
+            found.append(Source(str(path), (posted or _UNNAMED, position, 0), posted, path))
             continue
         members = []
         for name, content in zip_csvs(path.read_bytes(), str(path)):
@@ -74,7 +77,7 @@ def sources_of(paths: Sequence[Path], report_type_id: int) -> list[Source]:
         if not members:
             raise MalformedFileError(f"{path}: archive holds no CSV of report {report_type_id}")
         for index, (name, content, posted) in enumerate(members):
-            order = (posted or datetime.min, position, index)
+            order = (posted or _UNNAMED, position, index)
             found.append(Source(name, order, posted, content=content))
     return sorted(found, key=lambda source: source.order)
 

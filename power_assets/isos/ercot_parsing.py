@@ -11,7 +11,6 @@ and what a document name means in `ercot_reports`; requests in `ercot`.
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -264,12 +263,7 @@ def _load_forecast(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.Dat
             f"{unnamed[0]}: no post time in the file name (expected an ERCOT cdr.* document "
             "name), so the forecast's publish time is unknown"
         )
-    tz, utc = ZoneInfo(TIMEZONE), ZoneInfo("UTC")
-    published = {
-        source.name: source.posted.replace(tzinfo=tz).astimezone(utc)
-        for source in sources
-        if source.posted is not None
-    }
+    published = {source.name: source.posted for source in sources if source.posted is not None}
     frame = _hour_ending_starts(raw, "DeliveryDate", "HourEnding")
     frame = frame.with_columns(
         pl.col("_source")

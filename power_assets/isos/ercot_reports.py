@@ -6,14 +6,21 @@ The post date is when ERCOT published it, not the day the data is for: the day-a
 day D posts on D-1, the 15-minute real-time file ending at 24:00 of D is named `_{D+1}_0000`. This
 module turns a document name into the market day it covers, so stage 1 picks documents by delivery
 day whichever source they come from; it also reads the MIS listing that names the documents.
+
+Post times are UTC instants from the moment they are read. ERCOT writes them as Central wall clock
+in names and in the Public API's archive listing (`postDatetime`, no offset); the MIS listing's
+`PublishDate` carries the offset and is exact. A wall time in the repeated fall-back hour names two
+instants: the archive listing settles it by posting order (docIds grow as documents are posted),
+a bare name only when its own data time proves the later pass (see `name_instant`).
 """
 
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from power_assets.errors import MalformedFileError
 
@@ -25,6 +32,55 @@ _CDR = re.compile(
 )
 # A date (and time) embedded in the friendly name: SPPHLZNP6905_20240101_0015, ..._retry_...
 _EMBEDDED = re.compile(r"_(?P<date>\d{8})_(?P<time>\d{4}|\d{6})$")
+CENTRAL = ZoneInfo("America/Chicago")
+
+
+def central_instant(wall: datetime, *, second_pass: bool = False) -> datetime:
+    """The UTC instant of a naive Central wall time; `second_pass` picks the CST reading of a wall
+    time in the repeated fall-back hour (elsewhere it changes nothing)."""
+    return wall.replace(tzinfo=CENTRAL, fold=int(second_pass)).astimezone(UTC)
+
+
+def is_repeated(wall: datetime) -> bool:
+    """Whether a naive Central wall time falls in the repeated fall-back hour (two instants)."""
+    return central_instant(wall) != central_instant(wall, second_pass=True)
+
+
+def name_instant(posted_wall: datetime, data_wall: datetime | None) -> datetime:
+    """The UTC instant of a post time read from a document name.
+
+    A name alone cannot tell the two passes of the fall-back hour apart. One case it can: a post
+    wall time earlier than the wall time of the data it carries (a SCED run, an interval end)
+    is impossible within one pass, so the post is the second pass. Otherwise the first (CDT)
+    reading is taken; listings, which are exact, are preferred wherever a listing was read.
+    """
+    second = (
+        is_repeated(posted_wall)
+        and data_wall is not None
+        and is_repeated(data_wall)
+        and posted_wall < data_wall
+    )
+    return central_instant(posted_wall, second_pass=second)
+
+
+def archive_instants(walls: dict[int, datetime]) -> dict[int, datetime]:
+    """UTC instants of the Public API archive listing's naive Central `postDatetime`s, by docId.
+
+    docIds grow as ERCOT posts documents, so in docId order the repeated hour's second pass shows
+    as a wall time going back, or as a repeated-hour time after one past the hour that day.
+    """
+    instants: dict[int, datetime] = {}
+    latest: dict[date, datetime] = {}  # per day: the latest wall time seen so far, in post order
+    second_pass: set[date] = set()
+    for doc_id, wall in sorted(walls.items()):
+        day, seen = wall.date(), latest.get(wall.date())
+        if is_repeated(wall) and seen is not None and wall < seen:
+            second_pass.add(day)
+        instants[doc_id] = central_instant(
+            wall, second_pass=day in second_pass and is_repeated(wall)
+        )
+        latest[day] = wall if seen is None else max(seen, wall)
+    return instants
 
 
 @dataclass(frozen=True)
@@ -32,7 +88,7 @@ class ErcotDocument:
     """What a document's name (or its listing entry) says about it."""
 
     report_type_id: int
-    posted: datetime  # local wall time ERCOT published it (naive; from the name or the listing)
+    posted: datetime  # when ERCOT published it, UTC (from the listing, else from the name)
     friendly: str  # e.g. DAMSPNP4190, SPPHLZNP6905_20240101_0015
     is_csv: bool
 
@@ -44,6 +100,11 @@ class ErcotDocument:
             return None
         stamp = match["date"] + match["time"].ljust(6, "0")
         return datetime.strptime(stamp, "%Y%m%d%H%M%S")
+
+    @property
+    def posted_day(self) -> date:
+        """The Central calendar day it was posted on (what ERCOT's delivery rules count from)."""
+        return self.posted.astimezone(CENTRAL).date()
 
     @property
     def is_retry(self) -> bool:
@@ -58,51 +119,54 @@ def parse_document_name(name: str) -> ErcotDocument | None:
     fmt = (match["fmt"] or match["ext"]).lower()
     doc = ErcotDocument(
         report_type_id=int(match["report"]),
-        posted=datetime.min,
+        posted=datetime.min.replace(tzinfo=UTC),
         friendly=match["friendly"],
         is_csv=fmt == "csv" or (match["ext"].lower() == "csv"),
     )
     try:
-        posted = datetime.strptime(match["date"] + match["time"], "%Y%m%d%H%M%S")
+        wall = datetime.strptime(match["date"] + match["time"], "%Y%m%d%H%M%S")
     except ValueError:
         # ERCOT has published garbled post dates (`.2023202306110610.`); the interval in the
         # friendly name still says when the document was for, so it stands in for the post time.
         if doc.embedded is None:
             return None
-        posted = doc.embedded
-    return replace(doc, posted=posted)
+        wall = doc.embedded
+    return replace(doc, posted=name_instant(wall, doc.embedded))
 
 
 def listed_document(report_type_id: int, friendly: str, posted: datetime) -> ErcotDocument:
-    """A document described by a listing (MIS or Public API archive) rather than a file name."""
+    """A document described by a listing (MIS or Public API archive) rather than a file name;
+    `posted` is the listing's instant (aware)."""
+    if posted.tzinfo is None:
+        raise ValueError(f"listing post time {posted} has no offset: read it with its zone")
     friendly = re.sub(r"_(csv|xml)$", "", friendly, flags=re.IGNORECASE)
     is_csv = not friendly.lower().endswith("xml")
-    return ErcotDocument(report_type_id, posted.replace(tzinfo=None), friendly, is_csv)
+    return ErcotDocument(report_type_id, posted.astimezone(UTC), friendly, is_csv)
 
 
 def _posted_next_day(doc: ErcotDocument) -> date:
-    return doc.posted.date() + timedelta(days=1)
+    return doc.posted_day + timedelta(days=1)
 
 
 def _posted_previous_day(doc: ErcotDocument) -> date:
-    return doc.posted.date() - timedelta(days=1)
+    return doc.posted_day - timedelta(days=1)
 
 
 def _posted_two_days_later(doc: ErcotDocument) -> date:
-    return doc.posted.date() - timedelta(days=2)
+    return doc.posted_day - timedelta(days=2)
 
 
 def _interval_end_day(doc: ErcotDocument) -> date:
     # The file of the interval ending at 24:00 is named for 00:00 of the next day.
     end = doc.embedded
     if end is None:
-        return doc.posted.date()
+        return doc.posted_day
     return (end - timedelta(seconds=1)).date()
 
 
 def _run_day(doc: ErcotDocument) -> date:
     run = doc.embedded
-    return run.date() if run is not None else doc.posted.date()
+    return run.date() if run is not None else doc.posted_day
 
 
 @dataclass(frozen=True)

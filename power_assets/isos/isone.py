@@ -145,10 +145,10 @@ class Isone(IsoDefinition):
             "Real-time 5-minute preliminary LMP, six local 4-hour files a day; the files give "
             "location ids only: hub and load zones are named, other nodes keep their id"),
         "fuel_mix": _spec("fuel_mix", DatasetKind.FUEL_MIX, "RT", FIVE_MIN,
-            "Generation by fine fuel category (web services genfuelmix), resampled: each "
-            "record's BeginDate floored to 5 minutes, the mean of a fuel's records per interval; "
-            "a snapshot holds until the next one, so intervals without a record carry the "
-            "fuel's last value (within the file's span)"),
+            "Generation by fine fuel category (web services genfuelmix), resampled to 5 minutes: "
+            "a snapshot holds until the next one and a fuel it does not list is at 0 MW; an "
+            "interval holding snapshots gets their mean, an interval without one the latest "
+            "earlier snapshot (within the file's first and last snapshot)"),
         "load": _spec("load", DatasetKind.LOAD, "RT", HOUR,
             "Hourly system load (web services hourlysysload): Load, which includes ARD demand "
             "(NativeLoad excludes it), area as published (NEPOOL AREA)"),
@@ -426,32 +426,45 @@ def _float(column: str, frame: pl.DataFrame, source: str) -> pl.Expr:
 
 
 def _fuel_mix(frame: pl.DataFrame, source: str) -> pl.DataFrame:
-    # genfuelmix publishes a snapshot whenever the mix changes (irregular times): floor each to its
-    # 5-minute interval and average a fuel's snapshots within it.
-    # A snapshot stays true until the next one, so an interval without a record holds the fuel's
-    # last value (sample and hold) between the file's first and last snapshot.
-    means = (
-        frame.with_columns(_float("GenMw", frame, source).alias("mw"))
-        .group_by(pl.col("begin").dt.truncate("5m").alias("interval_start"), "FuelCategory")
-        .agg(pl.col("mw").mean())
-        .with_columns(pl.col("FuelCategory").cast(pl.String).alias("fuel"))
-    )
-    if means.is_empty():
-        return means.select(*_interval(FIVE_MIN), "fuel", "mw").select(FUEL_MIX_COLUMNS)
-    first, last = means["interval_start"].min(), means["interval_start"].max()
-    grid = pl.DataFrame(
-        {"interval_start": pl.datetime_range(first, last, "5m", time_zone="UTC", eager=True)}
-    ).with_columns(
-        pl.col("interval_start").dt.cast_time_unit(means["interval_start"].dtype.time_unit)
-    )
-    held = (
-        means.select("fuel").unique().join(grid, how="cross")
-        .join(means.select("fuel", "interval_start", "mw"), on=["fuel", "interval_start"], how="left")
-        .sort("fuel", "interval_start")
-        .with_columns(pl.col("mw").forward_fill().over("fuel"))
-        .filter(pl.col("mw").is_not_null())
+    # genfuelmix publishes a snapshot of the whole mix whenever it changes (irregular times). A
+    # snapshot stays true until the next one, and a fuel the snapshot does not list generates 0 MW
+    # at that moment (the day's other snapshots name it, so it is a known fuel, not an unknown).
+    # An interval holding snapshots gets their mean; an interval without one holds the latest
+    # earlier snapshot (not the mean of its interval), between the file's first and last snapshot.
+    records = frame.select(
+        "begin",
+        pl.col("FuelCategory").cast(pl.String).alias("fuel"),
+        _float("GenMw", frame, source).alias("mw"),
+    ).unique()
+    twice = records.filter(pl.struct("begin", "fuel").is_duplicated())
+    if not twice.is_empty():
+        first = twice.sort("begin", "fuel").row(0, named=True)
+        raise MalformedFileError(
+            f"{source}: {twice.height} records give one fuel two different values in one "
+            f"snapshot, first {first['fuel']!r} at {first['begin']:%Y-%m-%dT%H:%M:%SZ}"
+        )
+    if records.is_empty():
+        return records.select(*_interval(FIVE_MIN, "begin"), "fuel", "mw").select(FUEL_MIX_COLUMNS)
+    snapshots = (
+        records.select("begin").unique()
+        .join(records.select("fuel").unique(), how="cross")
+        .join(records, on=["begin", "fuel"], how="left")
+        .with_columns(pl.col("mw").fill_null(0.0), pl.col("begin").dt.truncate("5m").alias("start"))
     )  # fmt: skip
-    out = held.select(*_interval(FIVE_MIN), "fuel", "mw")
+    per_interval = snapshots.group_by("start", "fuel").agg(
+        pl.col("mw").mean(), pl.col("mw").sort_by("begin").last().alias("latest")
+    )
+    first, last = per_interval["start"].min(), per_interval["start"].max()
+    grid = pl.DataFrame(
+        {"start": pl.datetime_range(first, last, "5m", time_zone="UTC", eager=True)}
+    ).with_columns(pl.col("start").dt.cast_time_unit(per_interval["start"].dtype.time_unit))
+    held = (
+        per_interval.select("fuel").unique().join(grid, how="cross")
+        .join(per_interval, on=["fuel", "start"], how="left")
+        .sort("fuel", "start")
+        .with_columns(pl.coalesce("mw", pl.col("latest").forward_fill().over("fuel")).alias("mw"))
+    )  # fmt: skip
+    out = held.select(*_interval(FIVE_MIN, "start"), "fuel", "mw")
     return out.sort("fuel", "interval_start").select(FUEL_MIX_COLUMNS)
 
 

@@ -90,6 +90,7 @@ def standardize_day(
     kind = kind_spec(spec.kind)
     in_day = in_day.sort(kind.key)
     validate_standardized(in_day, kind.model, str(folder))
+    refuse_null_keys(in_day, kind.key, folder, notes)
     stats = coverage(in_day, spec.kind)
     report = StandardizeReport(
         rows=stats["rows"],
@@ -110,3 +111,18 @@ def read_standardized(path: Path) -> pl.DataFrame:
             f"{path}: standardized file missing; materialize raw_parquet first"
         )
     return pl.read_parquet(path)
+
+
+def refuse_null_keys(
+    frame: pl.DataFrame, key: list[str], folder: Path, notes: dict[str, int]
+) -> None:
+    """A key column may be null in `parse_file`'s answer (a forecast whose file does not say when
+    it was issued) but never in a stored table: its rows could not be told apart or replaced."""
+    nulls = {column: frame.get_column(column).null_count() for column in key}
+    empty = {column: count for column, count in nulls.items() if count}
+    if empty:
+        said = ", ".join(f"{count} rows without {column}" for column, count in empty.items())
+        raise MalformedFileError(
+            f"{folder}: {said}; the files do not say it (notes: {notes or 'none'}). Keep the ISO's "
+            "own file names: a renamed file loses what its name carried"
+        )
