@@ -1,18 +1,20 @@
-"""Shared fixtures: where the real ISO samples are (when present) and a throwaway data dir."""
+"""Shared fixtures: the real ISO samples (see samples.py) and a throwaway data dir.
+
+Every test that uses the `samples` fixture carries the `samples` marker, so `pytest -m samples`
+runs exactly the tests proven on real ISO files.
+"""
 
 from pathlib import Path
 
 import pytest
 
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "samples"
+from power_assets_tests.samples import SAMPLES, in_ci, require_sample
 
 
 @pytest.fixture
 def samples() -> Path:
-    """../shared/samples; tests that need it are skipped (not failed) where it is absent."""
-    if not SAMPLES.is_dir():
-        pytest.skip("../shared/samples not present")
-    return SAMPLES
+    """../shared/samples; skipped where it is absent, a failure in CI."""
+    return require_sample()
 
 
 @pytest.fixture
@@ -20,3 +22,26 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     root = tmp_path / "data"
     monkeypatch.setenv("POWER_ASSETS_DATA_DIR", str(root))
     return root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "samples" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.samples)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:
+    if SAMPLES.is_dir():
+        return
+    skipped = [
+        report
+        for report in terminalreporter.stats.get("skipped", [])
+        if "real ISO sample" in str(report.longrepr)
+    ]
+    if skipped or in_ci():
+        terminalreporter.write_sep(
+            "!",
+            f"{len(skipped)} tests on real ISO files did NOT run: {SAMPLES} is missing",
+            red=True,
+            bold=True,
+        )

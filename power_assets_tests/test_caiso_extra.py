@@ -55,6 +55,7 @@ from power_assets.schemas import (
     validate_standardized,
 )
 from power_assets.stages.standardize import refuse_null_keys
+from power_assets_tests.samples import require_sample
 
 TZ = "America/Los_Angeles"
 SPRING, FALL = date(2024, 3, 10), date(2024, 11, 3)
@@ -304,7 +305,9 @@ def test_a_renamed_sld_fcst_csv_parses_with_a_null_publish_time_and_a_note(tmp_p
     csv_bytes = sld_fcst_csv("7DA", start, end)
     renamed = tmp_path / "my_caiso_forecast.csv"
     renamed.write_bytes(csv_bytes)
-    with pytest.warns(ParseNote, match=r"my_caiso_forecast\.csv: publish_time is null for \d+ rows"):
+    with pytest.warns(
+        ParseNote, match=r"my_caiso_forecast\.csv: publish_time is null for \d+ rows"
+    ):
         frame = parse_file("CAISO", "load_forecast", renamed)
     assert frame.height > 0 and frame["publish_time"].null_count() == frame.height
     frame, notes = parse_files_with_notes("CAISO", "load_forecast", [renamed])
@@ -386,10 +389,7 @@ def test_fake_outlook_serves_history_files_and_404s():
 
 
 def _sample(samples: Path, name: str) -> Path:
-    path = samples / "caiso" / name
-    if not path.is_file():
-        pytest.skip(f"caiso/{name} not in samples")
-    return path
+    return require_sample(f"caiso/{name}")
 
 
 def test_real_7da_zip_matches_the_raw_csv(samples):

@@ -11,14 +11,12 @@ import pytest
 from power_assets import parse_file
 from power_assets.isos.caiso import Caiso
 from power_assets.market_time import market_day_bounds
+from power_assets_tests.samples import require_sample
 
 
 @pytest.fixture
 def temp_zip(samples):
-    path = samples / "caiso" / "temp.zip"
-    if not path.is_file():
-        pytest.skip("caiso/temp.zip not in samples")
-    return path
+    return require_sample("caiso/temp.zip")
 
 
 def _raw_rows(path):

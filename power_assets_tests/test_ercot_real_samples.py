@@ -17,14 +17,13 @@ from power_assets.schemas import (
     LoadForecastSchema,
     validate_standardized,
 )
+from power_assets_tests.samples import require_sample
 
 
 @pytest.fixture
 def ercot_copy(samples, tmp_path):
     """Copy one sample into tmp_path under its own name; the repo never holds it."""
-    folder = samples / "ercot"
-    if not folder.is_dir():
-        pytest.skip("ercot samples not present")
+    folder = require_sample("ercot")
 
     def copy(name: str) -> Path:
         return Path(shutil.copy(folder / name, tmp_path / name))

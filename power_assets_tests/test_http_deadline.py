@@ -152,7 +152,7 @@ def test_a_hung_iso_costs_one_deadline_then_fails_fast_without_a_connection(tmp_
         elapsed = time.monotonic() - started
         after = datetime.now(UTC)
 
-        assert DEADLINE_S - 0.1 <= elapsed < DEADLINE_S + 1.0
+        assert DEADLINE_S - 0.1 <= elapsed < DEADLINE_S + 2.0
         cause = str(hung.value)
         assert cause.startswith(f"CAISO did not answer {march_9} within 1.5 s (")
         assert re.search(r"\(\d attempts; last error: ReadTimeout", cause), cause
@@ -162,7 +162,8 @@ def test_a_hung_iso_costs_one_deadline_then_fails_fast_without_a_connection(tmp_
         started = time.monotonic()
         with pytest.raises(DownloadError) as skipped:
             client.fetch(Caiso(), _caiso_day(date(2024, 3, 10)))
-        assert time.monotonic() - started < 0.1
+        # Skipped at once: no connection (checked below), and no second deadline waited out.
+        assert time.monotonic() - started < DEADLINE_S
         message = str(skipped.value)
         stamp = re.search(r" at (\d\d:\d\d:\d\dZ); ", message)
         assert stamp is not None and stamp[1] in _seconds_between(before, after), message
@@ -188,7 +189,7 @@ def test_a_body_trickling_in_forever_fails_at_the_deadline(tmp_path):
         with pytest.raises(DownloadError) as caught:
             client.fetch(Caiso(), _caiso_day(date(2024, 3, 9)))
         elapsed = time.monotonic() - started
-        assert DEADLINE_S - 0.1 <= elapsed < DEADLINE_S + 1.0
+        assert DEADLINE_S - 0.1 <= elapsed < DEADLINE_S + 2.0
         url = _caiso_url(iso.url("trickle"), date(2024, 3, 9))
         message = str(caught.value)
         assert message.startswith(f"CAISO did not answer {url} within 1.5 s (1 attempt; ")
@@ -201,13 +202,14 @@ def test_a_body_trickling_in_forever_fails_at_the_deadline(tmp_path):
 def test_a_body_that_trickles_then_stalls_ends_at_the_deadline_not_a_read_timeout_later(
     tmp_path,
 ):
-    # Each read may wait 1.4 s, so reads alone would fail about 1.0 + 1.4 s in.
+    # Each read may wait 6 s, so reads alone would fail about 1.0 + 6 s in; the deadline is
+    # 1.5 s. The bound leaves a loaded machine 3 s of slack and still tells the two apart.
     with MisbehavingIso() as iso:
-        client = _client(tmp_path, {"CAISO": iso.url("trickle-then-stall")}, timeout_s=1.4)
+        client = _client(tmp_path, {"CAISO": iso.url("trickle-then-stall")}, timeout_s=6.0)
         started = time.monotonic()
         with pytest.raises(DownloadError, match="did not answer"):
             client.fetch(Caiso(), _caiso_day(date(2024, 3, 9)))
-        assert time.monotonic() - started < DEADLINE_S + 0.5
+        assert time.monotonic() - started < DEADLINE_S + 3.0
 
 
 def test_503s_that_end_in_an_answer_succeed_and_do_not_trip_fail_fast(tmp_path):

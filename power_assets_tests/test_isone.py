@@ -347,7 +347,9 @@ def test_fuel_mix_one_fuel_twice_in_a_snapshot_is_an_error_naming_it(tmp_path: P
         {"BeginDate": "2024-06-12T10:00:30.000-04:00", "GenMw": mw, "FuelCategoryRollup": "Hydro",
          "FuelCategory": "Hydro", "MarginalFlag": "N"} for mw in (100, 120)
     ]}}  # fmt: skip
-    with pytest.raises(MalformedFileError, match=r"genfuelmix_x\.json.*'Hydro' at 2024-06-12T14:00:30Z"):
+    with pytest.raises(
+        MalformedFileError, match=r"genfuelmix_x\.json.*'Hydro' at 2024-06-12T14:00:30Z"
+    ):
         parsed(tmp_path, "fuel_mix", "genfuelmix_x.json", json.dumps(body).encode())
 
 

@@ -16,16 +16,14 @@ from power_assets.errors import MalformedFileError
 from power_assets.isos.isone import Isone
 from power_assets.isos.isone_records import read_records
 from power_assets.schemas import FuelMixSchema, LoadSchema, validate_standardized
+from power_assets_tests.samples import require_sample
 
 ISONE = Isone()
 
 
 @pytest.fixture
 def isone(samples: Path) -> Path:
-    folder = samples / "isone"
-    if not folder.is_dir():
-        pytest.skip("no ISO-NE samples")
-    return folder
+    return require_sample("isone")
 
 
 @pytest.mark.parametrize(

@@ -17,16 +17,14 @@ from power_assets.schemas import (
     LoadSchema,
     validate_standardized,
 )
+from power_assets_tests.samples import require_sample
 
 NYISO = Nyiso()
 
 
 @pytest.fixture
 def nyiso_dir(samples):
-    folder = samples / "nyiso"
-    if not folder.is_dir():
-        pytest.skip("nyiso samples not present")
-    return folder
+    return require_sample("nyiso")
 
 
 def row(frame: pl.DataFrame, column: str, name: str, start: datetime) -> dict:

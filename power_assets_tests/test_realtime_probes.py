@@ -20,6 +20,7 @@ from power_assets.isos.caiso import Caiso
 from power_assets.isos.ercot import PASSWORD_ENV, SUBSCRIPTION_KEY_ENV, USERNAME_ENV, Ercot
 from power_assets.isos.isone import Isone
 from power_assets.isos.nyiso import Nyiso
+from power_assets_tests.samples import require_sample
 
 FALL_BACK = date(2024, 11, 3)  # 25 hours in every US zone
 TAIL = 16_384
@@ -132,7 +133,6 @@ def test_caiso_outlook_datasets_have_no_latest_interval():
 
 
 def test_caiso_real_oasis_zips_give_their_exact_last_interval_end(samples):
-    folder = samples / "caiso"
     cases = {
         # PRC_LMP DAM, all AP nodes, intervals starting 2020-01-02T00:00..23:00Z.
         ("lmp_da", "temp.zip"): _utc(2020, 1, 3),
@@ -140,9 +140,7 @@ def test_caiso_real_oasis_zips_give_their_exact_last_interval_end(samples):
         ("load_forecast", "SLD_FCST.zip"): _utc(2016, 5, 21, 7),
     }
     for (dataset, name), expected in cases.items():
-        path = folder / name
-        if not path.is_file():
-            pytest.skip(f"{path} not present")
+        path = require_sample(f"caiso/{name}")
         assert CAISO.latest_interval_end(dataset, path.read_bytes(), str(path)) == expected
 
 
@@ -357,9 +355,7 @@ def test_nyiso_file_without_intervals_yet_is_none():
 
 
 def test_nyiso_real_realtime_file_and_its_tail(samples):
-    path = samples / "nyiso" / "lmp.csv"
-    if not path.is_file():
-        pytest.skip(f"{path} not present")
+    path = require_sample("nyiso/lmp.csv")
     content = path.read_bytes()
     # Its last rows are stamped 02/18/2016 00:45:00 (EST, interval end).
     expected = _utc(2016, 2, 18, 5, 45)
