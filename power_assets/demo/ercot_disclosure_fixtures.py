@@ -9,7 +9,7 @@ is included so readers must skip it.
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 
-from power_assets.demo.ercot_fixtures import CENTRAL, ErcotDoc, make_doc
+from power_assets.demo.ercot_documents import CENTRAL, ErcotDoc, make_doc
 from power_assets.demo.synthetic import local_day_bounds
 
 AS_DISCLOSURE = 13057

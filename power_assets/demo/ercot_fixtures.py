@@ -22,6 +22,18 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from power_assets.demo.ercot_disclosure_fixtures import disclosure_doc
+from power_assets.demo.ercot_documents import (
+    ACTUAL_LOAD,
+    DAM_AS,
+    DAM_SPP,
+    LOAD_FORECAST,
+    RT_SPP,
+    SCED_LMP,
+    ErcotDoc,
+    doc_zip,
+    make_doc,
+)
 from power_assets.demo.synthetic import local_day_bounds, seed, unit, zip_members
 
 TIMEZONE = "America/Chicago"
@@ -42,14 +54,6 @@ FORECAST_ZONES = ("North", "South", "West", "Houston")
 # `price` markets (the dataset ids they feed) and the interval each one prices.
 MARKETS = {"lmp_da": HOUR, "lmp_rt15": FIFTEEN_MINUTES, "lmp_rt5": FIVE_MINUTES}
 
-DAM_SPP, DAM_AS, RT_SPP, SCED_LMP, ACTUAL_LOAD, LOAD_FORECAST = (
-    12331, 12329, 12301, 12300, 13101, 12311,
-)  # fmt: skip
-# doc_id = minutes since 2000 * 16 + slot, unique while a report posts at most once a minute;
-# slots 8..15 are left for the `_xml` twins the fake MIS lists.
-_SLOTS = {DAM_SPP: 0, DAM_AS: 1, RT_SPP: 2, SCED_LMP: 3, ACTUAL_LOAD: 4, LOAD_FORECAST: 5}
-XML_TWIN_OFFSET = 8
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 _AS_BASE = {"REGUP": 6.0, "REGDN": 3.0, "RRS": 4.0, "NSPIN": 2.5, "ECRS": 5.0}
 _ZONE_LOAD = {
@@ -330,45 +334,6 @@ def load_forecast_csv(
 # -- documents ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ErcotDoc:
-    """One document as ERCOT posts it: a `_csv.zip` named `constructed_name` holding `csv`."""
-
-    doc_id: int
-    report_type_id: int
-    friendly_name: str  # ends with `_csv`, e.g. SPPHLZNP6905_20240101_0015_csv
-    constructed_name: str  # cdr.{report:08}.0000000000000000.{YYYYMMDD}.{HHMMSS}.{friendly}.zip
-    posted: datetime  # aware, America/Chicago
-    csv_name: str  # the constructed name ending `.csv` instead of `_csv.zip`
-    csv: bytes
-    # Further CSVs of a multi-file document (the 2-Day AS Reports), (name, bytes).
-    extra: tuple[tuple[str, bytes], ...] = ()
-
-    def members(self) -> dict[str, bytes]:
-        return {self.csv_name: self.csv, **dict(self.extra)}
-
-
-def doc_zip(doc: ErcotDoc) -> bytes:
-    """The document's ZIP as downloaded from MIS or the Public API: one CSV named csv_name."""
-    return zip_members(doc.members(), doc.posted.replace(tzinfo=None))
-
-
-def make_doc(report_type_id: int, friendly: str, posted: datetime, csv: bytes) -> ErcotDoc:
-    """A document of `report_type_id` posted at `posted` (aware); `friendly` without `_csv`."""
-    local = posted.astimezone(CENTRAL)
-    stem = f"cdr.{report_type_id:08d}.0000000000000000.{local:%Y%m%d}.{local:%H%M%S}.{friendly}"
-    minutes = int((posted - _EPOCH).total_seconds()) // 60
-    return ErcotDoc(
-        doc_id=minutes * 16 + _SLOTS.get(report_type_id, 6),
-        report_type_id=report_type_id,
-        friendly_name=f"{friendly}_csv",
-        constructed_name=f"{stem}_csv.zip",
-        posted=local,
-        csv_name=f"{stem}.csv",
-        csv=csv,
-    )
-
-
 def _second_of(instant: datetime, base: int, parity_step: int) -> timedelta:
     # Both occurrences of a fall-back wall time sit an odd number of UTC hours apart: the hour's
     # parity keeps their post (and SCED run) seconds, hence their names, distinct.
@@ -421,8 +386,6 @@ def documents_for_day(
     with `sced`, 276/288/300 SCED runs, each posted a minute after it ran; actual load on D+1 at
     04:30; two load forecast vintages on D-1 (09:30 and 23:30).
     """
-    from power_assets.demo.ercot_disclosure_fixtures import disclosure_doc
-
     points = settlement_points() if points is None else points
     before = day - timedelta(days=1)
     docs = [
@@ -469,7 +432,9 @@ def bulk_archive(
         daily[f"{day:%Y%m%d}.zip"] = zip_members(members, datetime.combine(day, time(0)))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(zip_members(daily, datetime.combine(days[-1], time(0)) if days else _EPOCH))
+    path.write_bytes(
+        zip_members(daily, datetime.combine(days[-1], time(0)) if days else datetime(2000, 1, 1))
+    )
     return path
 
 

@@ -33,14 +33,8 @@ from datetime import date, datetime, timedelta
 from datetime import time as clock
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from power_assets.demo.ercot_fixtures import (
-    CENTRAL,
-    UTC,
-    XML_TWIN_OFFSET,
-    ErcotDoc,
-    doc_zip,
-    documents_for_day,
-)
+from power_assets.demo.ercot_documents import CENTRAL, UTC, XML_TWIN_OFFSET, ErcotDoc, doc_zip
+from power_assets.demo.ercot_fixtures import documents_for_day
 from power_assets.demo.loopback import LoopbackServer, QuietHandler
 from power_assets.demo.synthetic import zip_members
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from power_assets.errors import IsoNoDataError
 from power_assets.isos.base import DownloadRequest, IsoDefinition
-from power_assets.stages.raw import (
+from power_assets.stages.kept import (
     DownloadRecord,
     Fetcher,
     fetch_and_keep,

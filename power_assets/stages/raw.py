@@ -10,10 +10,10 @@ import json
 import shutil
 import zipfile
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from power_assets.errors import (
@@ -25,42 +25,28 @@ from power_assets.errors import (
 from power_assets.io.archives import extract_recursively
 from power_assets.io.files import (
     atomic_path,
-    atomic_write_bytes,
     atomic_write_json,
     retired_path,
-    sha256_bytes,
-    sha256_file,
     sweep_stale_temporaries,
     temporary_dir,
 )
 from power_assets.isos.base import DownloadRequest, IsoDefinition
 from power_assets.keys import FORCE_DOWNLOAD_RUN_CONFIG
 from power_assets.layout import Layout
+from power_assets.stages.drop import ingest_dropped_day
+from power_assets.stages.incremental import can_extend, extend_window, previous_pieces
+from power_assets.stages.kept import (
+    DownloadRecord,
+    Fetcher,
+    fetch_and_keep,
+    kept_path,
+    request_from_json,
+    request_to_json,
+    reusable,
+)
 
 MANIFEST = "manifest.json"
 METADATA = "metadata.json"
-
-
-class Fetcher(Protocol):
-    def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> Any: ...
-
-
-@dataclass(frozen=True)
-class DownloadRecord:
-    file_name: str
-    url: str
-    status: str  # "ok" or "no_data"
-    window_start: str
-    window_end: str
-    fetched_at: str | None = None
-    bytes: int | None = None
-    sha256: str | None = None
-    reused: bool = False
-    detail: str | None = None
-    shared: bool = False  # kept once under _shared/ and used by several market days
-    member: str | None = None  # the file inside a shared archive that holds this day
-    # For a day in progress: the planned request this file is a piece of (see stages/incremental)
-    piece_of: str | None = None
 
 
 _DROP_FIELDS = (
@@ -73,8 +59,6 @@ _DROP_FIELDS = (
     "bytes",
     "sha256",
 )
-# What a sidecar records about the fetch itself; the rest of a record describes the request.
-_FETCH_FIELDS = ("url", "status", "fetched_at", "bytes", "sha256")
 
 
 @dataclass(frozen=True)
@@ -103,67 +87,6 @@ class DayDownload:
             "first_interval": min(r.window_start for r in self.ok),
             "last_interval": max(r.window_end for r in self.ok),
         }
-
-
-def sidecar_path(path: Path) -> Path:
-    return path.with_name(path.name + ".json")
-
-
-def kept_path(layout: Layout, iso: str, dataset: str, day: date, request: DownloadRequest) -> Path:
-    """Where a response is kept: the day's folder, or _shared/ for archives serving many days."""
-    folder = layout.raw_downloads(iso, dataset, day)
-    return (folder.parent / "_shared" if request.shared else folder) / request.file_name
-
-
-def _record(request: DownloadRequest, fetch: dict[str, Any], reused: bool) -> DownloadRecord:
-    return DownloadRecord(
-        file_name=request.file_name,
-        window_start=request.window_start.isoformat(),
-        window_end=request.window_end.isoformat(),
-        reused=reused,
-        shared=request.shared,
-        member=request.member,
-        **{k: fetch.get(k) for k in _FETCH_FIELDS},
-    )
-
-
-def _reusable(path: Path, request: DownloadRequest) -> DownloadRecord | None:
-    """A kept response is reused when it is intact and was fetched once its content was final."""
-    sidecar = sidecar_path(path)
-    if not (path.is_file() and sidecar.is_file()):
-        return None
-    try:
-        meta = json.loads(sidecar.read_text())
-        fetched_at = datetime.fromisoformat(meta["fetched_at"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    if meta.get("status") != "ok" or fetched_at < request.final_from:
-        return None  # data fetched while its window was still open may have changed since
-    if not kept_intact(path, meta):
-        return None
-    return _record(request, meta, reused=True)
-
-
-def kept_intact(path: Path, meta: dict[str, Any]) -> bool:
-    """Whether a kept response still has the size and sha256 its sidecar recorded."""
-    return path.stat().st_size == meta.get("bytes") and sha256_file(path) == meta.get("sha256")
-
-
-def request_to_json(request: DownloadRequest) -> dict[str, Any]:
-    out = asdict(request)
-    for name in ("window_start", "window_end", "final_after"):
-        out[name] = out[name].isoformat() if out[name] is not None else None
-    return out
-
-
-def request_from_json(data: dict[str, Any]) -> DownloadRequest:
-    fields = dict(data)
-    for name in ("window_start", "window_end", "final_after"):
-        if fields.get(name) is not None:
-            fields[name] = datetime.fromisoformat(fields[name])
-    for name in ("params", "headers"):
-        fields[name] = tuple(tuple(pair) for pair in fields.get(name) or ())
-    return DownloadRequest(**fields)
 
 
 def _settled_plan(
@@ -207,10 +130,6 @@ def download_day(
     an open window the ISO can narrow is fetched from the end of what is already kept, so a run
     every five minutes downloads only the intervals published since the last one.
     """
-    # Imported here: these modules write the same records and import from this module.
-    from power_assets.stages.drop import ingest_dropped_day
-    from power_assets.stages.incremental import can_extend, extend_window, previous_pieces
-
     folder = layout.raw_downloads(iso.id, dataset_id, day)
     dropped = ingest_dropped_day(layout, iso, dataset_id, day)
     if dropped is not None:
@@ -246,7 +165,7 @@ def download_day(
             continue
         path = kept_path(layout, iso.id, dataset_id, day, request)
         # A shared archive fetched earlier in this same call is reused even under force.
-        cached = None if force and path not in fetched_now else _reusable(path, request)
+        cached = None if force and path not in fetched_now else reusable(path, request)
         if cached is not None:
             records.append(cached)
             continue
@@ -303,38 +222,6 @@ def _not_begun(
     """
     intra_day = iso.dataset(dataset_id).request_window < timedelta(days=1)
     return intra_day and not request.shared and request.window_start >= now
-
-
-def fetch_and_keep(
-    iso: IsoDefinition,
-    request: DownloadRequest,
-    path: Path,
-    http: Fetcher,
-    clock: Callable[[], datetime],
-    log: Callable[[str], None],
-    piece_of: str | None = None,
-) -> DownloadRecord:
-    """Fetch one request and keep the body (sidecar last); a "no_data" record if the ISO has none."""
-    window = (request.window_start.isoformat(), request.window_end.isoformat())
-    try:
-        result = http.fetch(iso, request)
-    except IsoNoDataError as exc:
-        log(f"{iso.id} {request.dataset}: no data for {window[0]}..{window[1]}: {exc}")
-        no_data = _record(request, {"url": exc.source, "status": "no_data"}, reused=False)
-        return replace(no_data, detail=str(exc), piece_of=piece_of)
-    fetch = {
-        "url": result.url,
-        "status": "ok",
-        # The pipeline's clock, not the wall clock: under a pinned clock (a replayed day) a
-        # response must not look fetched after windows that were still open at the time.
-        "fetched_at": min(result.fetched_at, clock()).astimezone(UTC).isoformat(),
-        "bytes": len(result.content),
-        "sha256": sha256_bytes(result.content),
-    }
-    atomic_write_bytes(path, result.content)
-    # The sidecar is written last: a response without one is never trusted on a re-run.
-    atomic_write_json(sidecar_path(path), fetch)
-    return replace(_record(request, fetch, reused=False), piece_of=piece_of)
 
 
 def read_manifest(layout: Layout, iso: str, dataset: str, day: date) -> dict[str, Any]:

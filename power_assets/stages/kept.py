@@ -1,0 +1,138 @@
+"""Kept responses: what stage 1 records about each response it keeps, and how one is fetched and kept.
+
+A response is kept byte-for-byte with a sidecar JSON (URL, fetch time, size, sha256) written last,
+so a response without one is never trusted. `stages.raw` (whole days), `stages.incremental` (pieces
+of a window still open) and the drop folder all write these records; this module imports none of
+them.
+"""
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from power_assets.errors import IsoNoDataError
+from power_assets.io.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
+from power_assets.isos.base import DownloadRequest, IsoDefinition
+from power_assets.layout import Layout
+
+
+class Fetcher(Protocol):
+    def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> Any: ...
+
+
+@dataclass(frozen=True)
+class DownloadRecord:
+    file_name: str
+    url: str
+    status: str  # "ok" or "no_data"
+    window_start: str
+    window_end: str
+    fetched_at: str | None = None
+    bytes: int | None = None
+    sha256: str | None = None
+    reused: bool = False
+    detail: str | None = None
+    shared: bool = False  # kept once under _shared/ and used by several market days
+    member: str | None = None  # the file inside a shared archive that holds this day
+    # For a day in progress: the planned request this file is a piece of (see stages/incremental)
+    piece_of: str | None = None
+
+
+# What a sidecar records about the fetch itself; the rest of a record describes the request.
+_FETCH_FIELDS = ("url", "status", "fetched_at", "bytes", "sha256")
+
+
+def sidecar_path(path: Path) -> Path:
+    return path.with_name(path.name + ".json")
+
+
+def kept_path(layout: Layout, iso: str, dataset: str, day: date, request: DownloadRequest) -> Path:
+    """Where a response is kept: the day's folder, or _shared/ for archives serving many days."""
+    folder = layout.raw_downloads(iso, dataset, day)
+    return (folder.parent / "_shared" if request.shared else folder) / request.file_name
+
+
+def make_record(request: DownloadRequest, fetch: dict[str, Any], reused: bool) -> DownloadRecord:
+    return DownloadRecord(
+        file_name=request.file_name,
+        window_start=request.window_start.isoformat(),
+        window_end=request.window_end.isoformat(),
+        reused=reused,
+        shared=request.shared,
+        member=request.member,
+        **{k: fetch.get(k) for k in _FETCH_FIELDS},
+    )
+
+
+def reusable(path: Path, request: DownloadRequest) -> DownloadRecord | None:
+    """A kept response is reused when it is intact and was fetched once its content was final."""
+    sidecar = sidecar_path(path)
+    if not (path.is_file() and sidecar.is_file()):
+        return None
+    try:
+        meta = json.loads(sidecar.read_text())
+        fetched_at = datetime.fromisoformat(meta["fetched_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if meta.get("status") != "ok" or fetched_at < request.final_from:
+        return None  # data fetched while its window was still open may have changed since
+    if not kept_intact(path, meta):
+        return None
+    return make_record(request, meta, reused=True)
+
+
+def kept_intact(path: Path, meta: dict[str, Any]) -> bool:
+    """Whether a kept response still has the size and sha256 its sidecar recorded."""
+    return path.stat().st_size == meta.get("bytes") and sha256_file(path) == meta.get("sha256")
+
+
+def request_to_json(request: DownloadRequest) -> dict[str, Any]:
+    out = asdict(request)
+    for name in ("window_start", "window_end", "final_after"):
+        out[name] = out[name].isoformat() if out[name] is not None else None
+    return out
+
+
+def request_from_json(data: dict[str, Any]) -> DownloadRequest:
+    fields = dict(data)
+    for name in ("window_start", "window_end", "final_after"):
+        if fields.get(name) is not None:
+            fields[name] = datetime.fromisoformat(fields[name])
+    for name in ("params", "headers"):
+        fields[name] = tuple(tuple(pair) for pair in fields.get(name) or ())
+    return DownloadRequest(**fields)
+
+
+def fetch_and_keep(
+    iso: IsoDefinition,
+    request: DownloadRequest,
+    path: Path,
+    http: Fetcher,
+    clock: Callable[[], datetime],
+    log: Callable[[str], None],
+    piece_of: str | None = None,
+) -> DownloadRecord:
+    """Fetch one request and keep the body (sidecar last); a "no_data" record if the ISO has none."""
+    window = (request.window_start.isoformat(), request.window_end.isoformat())
+    try:
+        result = http.fetch(iso, request)
+    except IsoNoDataError as exc:
+        log(f"{iso.id} {request.dataset}: no data for {window[0]}..{window[1]}: {exc}")
+        no_data = make_record(request, {"url": exc.source, "status": "no_data"}, reused=False)
+        return replace(no_data, detail=str(exc), piece_of=piece_of)
+    fetch = {
+        "url": result.url,
+        "status": "ok",
+        # The pipeline's clock, not the wall clock: under a pinned clock (a replayed day) a
+        # response must not look fetched after windows that were still open at the time.
+        "fetched_at": min(result.fetched_at, clock()).astimezone(UTC).isoformat(),
+        "bytes": len(result.content),
+        "sha256": sha256_bytes(result.content),
+    }
+    atomic_write_bytes(path, result.content)
+    # The sidecar is written last: a response without one is never trusted on a re-run.
+    atomic_write_json(sidecar_path(path), fetch)
+    return replace(make_record(request, fetch, reused=False), piece_of=piece_of)
