@@ -1,18 +1,21 @@
 """Dagster resources: where data lives, the clock, the shared ISO HTTP client, and the DuckDB store.
 
 `default_resources()` is what `build_defs()` uses; tests and the demo replace entries through
-`build_defs(resources=...)` rather than monkeypatching.
+`build_defs(resources=...)` rather than monkeypatching. One data root: the storage resource's
+folder holds the stage files and, unless set otherwise, the DuckDB file and the request-spacing
+locks, so moving `storage.data_dir` moves all three.
 """
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
 import dagster as dg
-from dagster_duckdb import DuckDBResource
 
 from power_assets import settings
 from power_assets.io.http import IsoHttpClient
 from power_assets.layout import Layout
+from power_assets.store.warehouse import WarehouseResource
 
 
 class StorageResource(dg.ConfigurableResource):
@@ -43,10 +46,16 @@ class ClockResource(dg.ConfigurableResource):
         return pinned.astimezone(UTC)
 
 
-def default_resources() -> dict[str, object]:
-    return {
-        "storage": StorageResource(),
+def default_resources(overrides: Mapping[str, object] | None = None) -> dict[str, object]:
+    """Every resource, with `overrides` replacing entries; the defaults of the warehouse and the
+    HTTP client's locks follow the (possibly overridden) storage resource's data root."""
+    overrides = dict(overrides or {})
+    storage = overrides.get("storage") or StorageResource()
+    data_dir = storage.data_dir if isinstance(storage, StorageResource) else ""
+    defaults: dict[str, object] = {
+        "storage": storage,
         "clock": ClockResource(),
         "iso_http": IsoHttpClient(),
-        "warehouse": DuckDBResource(database=str(settings.duckdb_path())),
+        "warehouse": WarehouseResource(data_dir=data_dir),
     }
+    return {**defaults, **overrides}

@@ -17,10 +17,11 @@ def data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV, "data")).resolve()
 
 
-def duckdb_path() -> Path:
-    """The DuckDB file: `$POWER_ASSETS_DUCKDB_PATH`, else `power.duckdb` inside the data dir."""
+def duckdb_path(root: Path | None = None) -> Path:
+    """The DuckDB file: `$POWER_ASSETS_DUCKDB_PATH`, else `power.duckdb` inside the data root
+    (`root`, default `data_dir()`). Read when called, so a run sees the environment it runs in."""
     explicit = os.environ.get(DUCKDB_PATH_ENV)
-    return Path(explicit).resolve() if explicit else data_dir() / "power.duckdb"
+    return Path(explicit).resolve() if explicit else (root or data_dir()) / "power.duckdb"
 
 
 def duckdb_wait_s() -> float:

@@ -4,7 +4,10 @@ Stages look ISOs up here and never branch on an ISO id themselves. Adding an ISO
 module and one line to `_ISOS`.
 """
 
-from power_assets.errors import UnknownIsoError
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from power_assets.errors import PowerAssetsError, UnknownIsoError
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
@@ -28,17 +31,74 @@ DATASET_IDS = (
     "as_da", "as_rt", "as_cleared_da", "load", "load_forecast", "fuel_mix",
 )  # fmt: skip
 
-_ISOS: dict[str, IsoDefinition] = {iso.id: iso for iso in (Caiso(), Ercot(), Isone(), Nyiso())}
+
+class RegistryError(PowerAssetsError):
+    """An ISO definition that does not fit the registry; raised when the registry is built."""
+
+
+def registry_problems(isos: Iterable[IsoDefinition]) -> list[str]:
+    """Everything inconsistent about these ISO definitions (empty when they fit together)."""
+    problems, seen = [], set()
+    for iso in isos:
+        name = f"{type(iso).__name__} ({getattr(iso, 'id', '?')})"
+        if iso.id not in ISO_IDS:
+            problems.append(f"{name}: id {iso.id!r} is not one of ISO_IDS {ISO_IDS}")
+        if iso.id in seen:
+            problems.append(f"{name}: id {iso.id!r} registered twice")
+        seen.add(iso.id)
+        try:
+            ZoneInfo(iso.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(f"{name}: unknown time zone {iso.timezone!r}")
+        for key, spec in iso.datasets.items():
+            if key not in DATASET_IDS:
+                problems.append(
+                    f"{name}: dataset {key!r} is not in DATASET_IDS; add it there (in flow "
+                    "order) so it gets assets"
+                )
+            if spec.id != key:
+                problems.append(f"{name}: dataset registered as {key!r} says its id is {spec.id!r}")
+        used = {
+            "combined.day_ahead": [iso.combined.day_ahead],
+            "combined.ancillary": [iso.combined.ancillary] if iso.combined.ancillary else [],
+            "combined.real_time": [iso.combined.real_time],
+            "realtime.datasets": list(iso.realtime.datasets) if iso.realtime else [],
+            "day_ahead.datasets": list(iso.day_ahead.datasets) if iso.day_ahead else [],
+        }
+        if iso.realtime and iso.realtime.probe_dataset not in iso.realtime.datasets:
+            problems.append(f"{name}: realtime.probe_dataset is not one of realtime.datasets")
+        for field, datasets in used.items():
+            problems += [
+                f"{name}: {field} names {d!r}, which it does not offer"
+                for d in datasets
+                if d not in iso.datasets
+            ]
+    return problems
+
+
+def build_registry(isos: Iterable[IsoDefinition]) -> dict[str, IsoDefinition]:
+    """ISOs by id; `RegistryError` listing every problem when they do not fit together."""
+    isos = list(isos)
+    problems = registry_problems(isos)
+    if problems:
+        raise RegistryError("ISO registry is inconsistent:\n- " + "\n- ".join(problems))
+    return {iso.id: iso for iso in isos}
+
+
+_ISOS: dict[str, IsoDefinition] = build_registry((Caiso(), Ercot(), Isone(), Nyiso()))
 
 
 def get_iso(iso_id: str) -> IsoDefinition:
     try:
         return _ISOS[iso_id.upper()]
-    except KeyError:
+    except (KeyError, AttributeError):
         known = ", ".join(_ISOS)
-        raise UnknownIsoError(
-            f"unknown or not yet supported ISO {iso_id!r}; supported: {known}"
-        ) from None
+        coming = [i for i in ISO_IDS if i not in _ISOS]
+        if str(iso_id).upper() in coming:
+            raise UnknownIsoError(
+                f"ISO {iso_id!r} is not supported yet; supported: {known}"
+            ) from None
+        raise UnknownIsoError(f"unknown ISO {iso_id!r}; supported: {known}") from None
 
 
 def registered_isos() -> list[IsoDefinition]:
@@ -46,7 +106,8 @@ def registered_isos() -> list[IsoDefinition]:
 
 
 def registered_datasets() -> dict[str, DatasetSpec]:
-    """Every dataset id offered by at least one registered ISO, in the canonical order."""
+    """Every dataset id offered by at least one registered ISO, in the canonical order (the
+    registry refuses a dataset id missing from DATASET_IDS, so none is left out)."""
     offered = {ds_id: spec for iso in _ISOS.values() for ds_id, spec in iso.datasets.items()}
     return {ds_id: offered[ds_id] for ds_id in DATASET_IDS if ds_id in offered}
 
@@ -62,8 +123,10 @@ __all__ = [
     "IntervalLabel",
     "IsoDefinition",
     "RealtimeFeed",
+    "RegistryError",
     "ValueBound",
     "get_iso",
     "registered_datasets",
     "registered_isos",
+    "registry_problems",
 ]

@@ -1,4 +1,4 @@
-"""The DuckDB store: table definitions, idempotent per-partition loads and the catalog view.
+"""The DuckDB store: its resource, table definitions, idempotent per-partition loads, the catalog view.
 
 A partition load deletes the rows of that (iso, dataset, market_date) and inserts the day's
 standardized parquet in one transaction, so re-materializing replaces rather than duplicates; the
@@ -20,7 +20,7 @@ from dagster_duckdb import DuckDBResource
 
 from power_assets.isos.base import DatasetKind
 from power_assets.kinds import kind_spec
-from power_assets.settings import duckdb_wait_s
+from power_assets.settings import duckdb_path, duckdb_wait_s
 from power_assets.store.locking import Role, hold
 
 _LOGGER = logging.getLogger("power_assets.store")
@@ -82,6 +82,34 @@ FROM "{t.name}" GROUP BY ALL"""
     )
 
 
+class WarehouseResource(DuckDBResource):
+    """The DuckDB store: `database` if set, else `$POWER_ASSETS_DUCKDB_PATH`, else `power.duckdb`
+    in the data root `data_dir` (empty: `$POWER_ASSETS_DATA_DIR` or ./data), resolved when used."""
+
+    database: str = ""
+    data_dir: str = ""
+
+    def path(self) -> Path:
+        if self.database:
+            return Path(self.database).resolve()
+        return duckdb_path(Path(self.data_dir).resolve() if self.data_dir else None)
+
+    @contextlib.contextmanager
+    def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        path = self.path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        resolved = DuckDBResource(database=str(path), connection_config=self.connection_config)
+        with resolved.get_connection() as connection:
+            yield connection
+
+
+def database_path(resource: DuckDBResource) -> Path:
+    """Where a DuckDB resource's file is: resolved for `WarehouseResource`, as given otherwise."""
+    if isinstance(resource, WarehouseResource):
+        return resource.path()
+    return Path(resource.database).resolve()
+
+
 @contextlib.contextmanager
 def writer(
     resource: DuckDBResource,
@@ -98,7 +126,7 @@ def writer(
     what it tells others it is doing, and names it in `WarehouseBusyError` past the bound; `log`
     (INFO; default the `power_assets.store` logger) hears what it waits for.
     """
-    database = Path(resource.database)
+    database = database_path(resource)
     database.parent.mkdir(parents=True, exist_ok=True)
     # Not resource.get_connection(): that retries a held file by itself for ~100 s, outside the
     # bound and without saying on whom it waits.
