@@ -17,23 +17,20 @@ from power_assets.automation.freshness import (
     freshness_job,
 )
 from power_assets.automation.realtime import realtime_sensors
-from power_assets.automation.selection import automation_jobs
+from power_assets.automation.selection import AssetJob, automation_jobs
 from power_assets.isos import registered_isos
-from power_assets.keys import COMBINED_PRODUCTS, ROLLUP_PERIODS, rollup_key
+from power_assets.keys import COMBINED_PRODUCTS, ROLLUP_PERIODS, rollup_job_name, rollup_key
 from power_assets.resources import default_resources
 
-MONTHLY_ROLLUP_JOB = "monthly_rollup"
-YEARLY_ROLLUP_JOB = "yearly_rollup"
 
-
-def rollup_jobs() -> list:
+def rollup_jobs() -> list[AssetJob]:
     """Monthly and yearly combined files; their partitions are months and years, not days."""
     jobs = []
-    for period, name in zip(ROLLUP_PERIODS, (MONTHLY_ROLLUP_JOB, YEARLY_ROLLUP_JOB), strict=True):
+    for period in ROLLUP_PERIODS:
         selection = [rollup_key(period, product) for product in COMBINED_PRODUCTS]
         jobs.append(
             dg.define_asset_job(
-                name,
+                rollup_job_name(period),
                 selection=dg.AssetSelection.assets(*selection),
                 description=f"{period.capitalize()} combined files from the "
                 f"{'daily' if period == 'monthly' else 'monthly'} ones.",
@@ -50,7 +47,7 @@ def build_defs(resources: Mapping[str, object] | None = None) -> dg.Definitions:
         jobs=[*automation_jobs(isos), *rollup_jobs(), freshness_job(isos)],
         sensors=realtime_sensors(isos),
         schedules=[*day_ahead_schedules(isos), build_freshness_schedule(isos)],
-        resources={**default_resources(), **(resources or {})},
+        resources=default_resources(resources),
     )
 
 

@@ -1,13 +1,16 @@
-"""Every name Dagster sees, built in one place: asset keys, check keys, job names, partition keys.
+"""Every name Dagster sees, built in one place: asset keys, check keys, job, op, schedule and
+sensor names, run keys, run tags and partition keys.
 
 Market-day partitions are two-dimensional (`date` x `iso`); Dagster sorts the dimensions by name, so
 a key reads `2024-11-03|CAISO`. `partition_key` builds one and `parse_partition_key` reads one back,
 with an error that says what the form is when the text is not one; `check_partition_range` says
-whether a range of them is one we run. Nothing else formats or splits these strings.
+whether a range of them is one we run. Nothing else formats or splits these strings
+(`power_assets_tests/test_keys_in_one_place.py` fails when something does): users see these names
+and their instances store them, so a misspelt copy elsewhere would silently match nothing.
 """
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import dagster as dg
 
@@ -30,6 +33,10 @@ PARTITION_EXAMPLE = "2024-11-03|CAISO"
 # Run tag naming the ISO a run talks to; dagster.yaml limits runs per value of it.
 ISO_TAG = "power_assets/iso"
 TRIGGER_TAG = "power_assets/trigger"
+# Run tag of a real-time run: the end of the newest interval the ISO had published when requested.
+PUBLISHED_THROUGH_TAG = "power_assets/published_through"
+# The job, and the schedule that runs it, of the real-time freshness checks.
+FRESHNESS_JOB = "realtime_freshness"
 # Dagster records the dimensions of a multi-partition key as these event tags.
 _DIMENSION_TAG = "dagster/partition/{}"
 
@@ -61,8 +68,35 @@ def rollup_key(period: str, product: str) -> dg.AssetKey:
     return dg.AssetKey(f"combined_{period}__{product}")
 
 
+def rollup_op_name(period: str) -> str:
+    """The op that builds every roll-up file of a period (`monthly_rollups`, `yearly_rollups`)."""
+    if period not in ROLLUP_PERIODS:
+        raise ValueError(f"unknown roll-up period {period!r}")
+    return f"{period}_rollups"
+
+
+def rollup_job_name(period: str) -> str:
+    """The job of a period's roll-ups (`monthly_rollup`, `yearly_rollup`)."""
+    if period not in ROLLUP_PERIODS:
+        raise ValueError(f"unknown roll-up period {period!r}")
+    return f"{period}_rollup"
+
+
 def check_key(asset: dg.AssetKey, name: str) -> dg.AssetCheckKey:
     return dg.AssetCheckKey(asset, name)
+
+
+def realtime_feed_key(iso_id: str) -> dg.AssetKey:
+    """The external asset an ISO's freshness check hangs on: its real-time data as in DuckDB."""
+    return dg.AssetKey(f"realtime_feed__{iso_id}")
+
+
+def freshness_check_name(iso_id: str) -> str:
+    return f"realtime_fresh__{iso_id}"
+
+
+def freshness_check_key(iso_id: str) -> dg.AssetCheckKey:
+    return check_key(realtime_feed_key(iso_id), freshness_check_name(iso_id))
 
 
 def daily_job_name(iso_id: str) -> str:
@@ -80,6 +114,28 @@ def realtime_sensor_name(iso_id: str) -> str:
 
 def day_ahead_job_name(iso_id: str) -> str:
     return f"day_ahead__{iso_id}"
+
+
+def day_ahead_schedule_name(iso_id: str) -> str:
+    return f"day_ahead__{iso_id}"
+
+
+# Run keys: Dagster launches one run per key, so a tick repeated (or re-evaluated with a lost
+# cursor) never runs the same work twice.
+
+
+def realtime_run_key(iso_id: str, day: date, what: str) -> str:
+    """A real-time run of one market day: `what` is the newest interval's stamp, or `closing`."""
+    return f"realtime:{iso_id}:{day.isoformat()}:{what}"
+
+
+def day_ahead_run_key(iso_id: str, day: date, attempt: str) -> str:
+    """A day-ahead run of `day`; `attempt` is `first` or `retry`."""
+    return f"day_ahead:{iso_id}:{day.isoformat()}:{attempt}"
+
+
+def freshness_run_key(tick: datetime) -> str:
+    return f"freshness:{tick:%Y%m%dT%H%M}"
 
 
 @dataclass(frozen=True, order=True)

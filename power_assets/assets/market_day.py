@@ -22,7 +22,7 @@ from power_assets.assets.steps import Step, StepEnv
 from power_assets.assets.warehouse import warehouse_step
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import registered_datasets, registered_isos
-from power_assets.keys import MARKET_DAY_OP
+from power_assets.keys import MARKET_DAY_OP, rollup_op_name
 from power_assets.resources import ClockResource, StorageResource
 
 _STAGE_BUILDERS = (
@@ -126,7 +126,7 @@ def rollup_asset(period: Period) -> dg.AssetsDefinition:
     specs, checks = step_specs(steps, period.partitions(isos_with_combined()))
 
     @dg.multi_asset(
-        name=f"{period.name}_rollups",
+        name=rollup_op_name(period.name),
         specs=specs,
         check_specs=checks or None,
         can_subset=True,

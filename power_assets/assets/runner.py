@@ -25,12 +25,7 @@ from enum import StrEnum
 
 import dagster as dg
 
-# The type of AssetCheckEvaluation's documented `target_materialization_data` argument; Dagster
-# does not re-export it at the top level.
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
-
+from power_assets.assets.check_target import latest_materialization_target
 from power_assets.assets.steps import Finding, Step, StepEnv
 from power_assets.errors import PowerAssetsError
 from power_assets.isos import IsoDefinition, get_iso
@@ -39,6 +34,7 @@ from power_assets.keys import (
     PARTITION_FORM,
     MarketPartition,
     PartitionKeyError,
+    check_key,
     check_partition_range,
     parse_partition_key,
 )
@@ -179,10 +175,10 @@ def _run_one(
     if step.rules:
         # The evaluations name the materialization they judged (the one just recorded, or for a
         # rejected result the one readers still see), so the UI shows them as current.
-        target = _latest_materialization(context.instance, step.key, partition)
+        target = latest_materialization_target(context.instance, step.key, str(partition.key))
         for rule in step.rules:
             finding = outcome.findings.get(rule.name)
-            if finding is None or dg.AssetCheckKey(step.key, rule.name) not in selected_checks:
+            if finding is None or check_key(step.key, rule.name) not in selected_checks:
                 continue
             yield _evaluation(step, rule, partition, finding, aside, target)
     if failing:
@@ -192,21 +188,6 @@ def _run_one(
         context.log.error(
             f"{step.key.to_user_string()} {partition.key}: blocking check failed: {names}{where}"
         )
-
-
-def _latest_materialization(
-    instance: dg.DagsterInstance, key: dg.AssetKey, partition: MarketPartition
-) -> AssetCheckEvaluationTargetMaterializationData | None:
-    records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=[str(partition.key)]), limit=1
-    ).records
-    if not records:
-        return None
-    return AssetCheckEvaluationTargetMaterializationData(
-        storage_id=records[0].storage_id,
-        run_id=records[0].run_id,
-        timestamp=records[0].timestamp,
-    )
 
 
 _CLEAN = Finding(0, "")

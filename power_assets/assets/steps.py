@@ -20,7 +20,7 @@ from dagster_duckdb import DuckDBResource
 from power_assets.io.files import atomic_write_parquet
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import IsoDefinition
-from power_assets.keys import MarketPartition, stage_key
+from power_assets.keys import MarketPartition, check_key, stage_key
 from power_assets.layout import Layout
 
 LISTED_ROWS = 20  # offending rows shown in a check's table; the count is always complete
@@ -131,7 +131,7 @@ class Step:
     dataset: str | None = None
 
     def check_keys(self) -> list[dg.AssetCheckKey]:
-        return [dg.AssetCheckKey(self.key, rule.name) for rule in self.rules]
+        return [check_key(self.key, rule.name) for rule in self.rules]
 
 
 def dataset_stage(

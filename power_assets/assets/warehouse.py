@@ -6,7 +6,7 @@ from power_assets.assets.steps import Step, StepEnv, StepOutcome, dataset_stage
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.keys import MarketPartition, stage_key
 from power_assets.stages.standardize import coverage, read_standardized
-from power_assets.store.warehouse import TABLES, load_partition, writer
+from power_assets.store.warehouse import TABLES, database_path, load_partition, writer
 
 
 def _iso(instant) -> str:
@@ -34,7 +34,7 @@ def warehouse_step(dataset_id: str) -> Step:
                 "locations": stats["locations"],
                 "first_interval": _iso(stats["first_interval"]),
                 "last_interval": _iso(stats["last_interval"]),
-                "database": str(env.warehouse.database),
+                "database": str(database_path(env.warehouse)),
             }
         )
 

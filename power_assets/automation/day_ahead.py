@@ -12,7 +12,14 @@ import dagster as dg
 
 from power_assets.automation.selection import day_ahead_job_name
 from power_assets.isos import IsoDefinition
-from power_assets.keys import ISO_TAG, TRIGGER_TAG
+from power_assets.keys import (
+    ISO_TAG,
+    TRIGGER_TAG,
+    day_ahead_run_key,
+    day_ahead_schedule_name,
+    partition_key,
+    stage_key,
+)
 from power_assets.resources import ClockResource
 
 
@@ -33,11 +40,13 @@ def is_retry_tick(iso: IsoDefinition, now: datetime) -> bool:
 def day_ahead_stored(instance: dg.DagsterInstance, iso: IsoDefinition, day: date) -> bool:
     """Whether every day-ahead dataset of `day` reached the DuckDB store (a successful run)."""
     assert iso.day_ahead is not None
-    partition = f"{day.isoformat()}|{iso.id}"
+    partition = str(partition_key(day, iso.id))
     for dataset in iso.day_ahead.datasets:
-        key = dg.AssetKey(f"warehouse__{dataset}")
         records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key, asset_partitions=[partition]), limit=1
+            dg.AssetRecordsFilter(
+                asset_key=stage_key("warehouse", dataset), asset_partitions=[partition]
+            ),
+            limit=1,
         ).records
         if not records:
             return False
@@ -49,7 +58,7 @@ def build_day_ahead_schedule(iso: IsoDefinition) -> dg.ScheduleDefinition:
     assert plan is not None
 
     @dg.schedule(
-        name=f"day_ahead__{iso.id}",
+        name=day_ahead_schedule_name(iso.id),
         job_name=day_ahead_job_name(iso),
         cron_schedule=[_cron(plan.publish), _cron(plan.retry)],
         execution_timezone=iso.timezone,
@@ -67,8 +76,8 @@ def build_day_ahead_schedule(iso: IsoDefinition) -> dg.ScheduleDefinition:
             return dg.SkipReason(f"{iso.id} day-ahead for {tomorrow} is already stored")
         attempt = "retry" if retry else "first"
         return dg.RunRequest(
-            run_key=f"day_ahead:{iso.id}:{tomorrow.isoformat()}:{attempt}",
-            partition_key=f"{tomorrow.isoformat()}|{iso.id}",
+            run_key=day_ahead_run_key(iso.id, tomorrow, attempt),
+            partition_key=str(partition_key(tomorrow, iso.id)),
             tags={ISO_TAG: iso.id, TRIGGER_TAG: f"day_ahead_{attempt}"},
         )
 

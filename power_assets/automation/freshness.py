@@ -13,15 +13,24 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
-from dagster._core.scheduler.instigation import InstigatorType
 
-from power_assets.automation.selection import realtime_sensor_name
+from power_assets.automation.selection import AssetJob, realtime_sensor_name
 from power_assets.isos import IsoDefinition
+from power_assets.keys import (
+    FRESHNESS_JOB,
+    freshness_check_key,
+    freshness_check_name,
+    freshness_run_key,
+    partition_key,
+    realtime_feed_key,
+    stage_key,
+    stage_keys,
+)
 from power_assets.resources import ClockResource
 
+__all__ = ["FRESHNESS_JOB"]  # re-exported: the job's name, from keys
+
 DEFAULT_MAX_LAG = timedelta(minutes=30)
-FRESHNESS_JOB = "realtime_freshness"
 LAG_ENV = "POWER_ASSETS_REALTIME_MAX_LAG_MINUTES"
 
 
@@ -37,33 +46,20 @@ def max_lag(iso: IsoDefinition) -> timedelta:
     return DEFAULT_MAX_LAG
 
 
-def check_name(iso: IsoDefinition) -> str:
-    return f"realtime_fresh__{iso.id}"
-
-
-def watched_asset(iso: IsoDefinition) -> str:
-    """The asset a freshness check hangs on: the ISO's real-time feed as stored in DuckDB.
-
-    Not the `warehouse__*` asset itself: checks on it would run inside every stage run (and every
-    backfill of old days) and be red there for ISOs that run no sensor.
-    """
-    return f"realtime_feed__{iso.id}"
-
-
-def stored_asset(iso: IsoDefinition) -> str:
-    assert iso.realtime is not None
-    return f"warehouse__{iso.realtime.probe_dataset}"
-
-
 def feed_specs(isos: list[IsoDefinition]) -> list[dg.AssetSpec]:
-    """One external asset per ISO with real-time data: nothing materializes it; its check does."""
+    """One external asset per ISO with real-time data: nothing materializes it; its check does.
+
+    The freshness check hangs on this asset, not on the `warehouse__*` assets themselves: checks on
+    those would run inside every stage run (and every backfill of old days) and be red there for
+    ISOs that run no sensor.
+    """
     return [
         dg.AssetSpec(
-            watched_asset(iso),
-            deps=[f"warehouse__{dataset}" for dataset in iso.realtime.datasets],
+            realtime_feed_key(iso.id),
+            deps=stage_keys(iso.realtime.datasets, stages=("warehouse",)),
             group_name="automation",
             description=f"{iso.id}'s real-time data as queryable in DuckDB, kept current by "
-            f"the realtime__{iso.id} sensor; its freshness check says how current.",
+            f"the {realtime_sensor_name(iso)} sensor; its freshness check says how current.",
         )
         for iso in isos
         if iso.realtime is not None
@@ -76,10 +72,11 @@ def newest_stored_interval_end(
     """End of the newest probe-dataset interval the store holds for today or yesterday (local)."""
     assert iso.realtime is not None
     today = now.astimezone(ZoneInfo(iso.timezone)).date()
-    partitions = [f"{day.isoformat()}|{iso.id}" for day in (today, today - timedelta(days=1))]
+    partitions = [str(partition_key(day, iso.id)) for day in (today, today - timedelta(days=1))]
     records = instance.fetch_materializations(
         dg.AssetRecordsFilter(
-            asset_key=dg.AssetKey(stored_asset(iso)), asset_partitions=partitions
+            asset_key=stage_key("warehouse", iso.realtime.probe_dataset),
+            asset_partitions=partitions,
         ),
         limit=10,
     ).records
@@ -122,8 +119,8 @@ def evaluate_freshness(
 
 def build_freshness_check(iso: IsoDefinition) -> dg.AssetChecksDefinition:
     @dg.asset_check(
-        asset=watched_asset(iso),
-        name=check_name(iso),
+        asset=realtime_feed_key(iso.id),
+        name=freshness_check_name(iso.id),
         description=f"{iso.id}'s newest real-time interval in DuckDB is at most the allowed lag "
         f"old (default {DEFAULT_MAX_LAG}; {LAG_ENV}).",
     )
@@ -137,15 +134,11 @@ def freshness_checks(isos: list[IsoDefinition]) -> list[dg.AssetChecksDefinition
     return [build_freshness_check(iso) for iso in isos if iso.realtime is not None]
 
 
-def freshness_job(isos: list[IsoDefinition]) -> UnresolvedAssetJobDefinition:
-    keys = [
-        dg.AssetCheckKey(dg.AssetKey(watched_asset(iso)), check_name(iso))
-        for iso in isos
-        if iso.realtime is not None
-    ]
+def freshness_job(isos: list[IsoDefinition]) -> AssetJob:
+    checks = [freshness_check_key(iso.id) for iso in isos if iso.realtime is not None]
     return dg.define_asset_job(
         FRESHNESS_JOB,
-        selection=dg.AssetSelection.checks(*keys),
+        selection=dg.AssetSelection.checks(*checks),
         description="The real-time freshness checks (no data is materialized).",
     )
 
@@ -154,8 +147,11 @@ def running_realtime_isos(instance: dg.DagsterInstance, isos: list[IsoDefinition
     """ISOs whose real-time sensor is switched on in this Dagster instance."""
     names = {realtime_sensor_name(iso): iso.id for iso in isos if iso.realtime is not None}
     running = set()
-    # Not in Dagster's public API: the only way to ask an instance which sensors are switched on.
-    for state in instance.all_instigator_state(instigator_type=InstigatorType.SENSOR):
+    # Dagster exports no way to ask which sensors are switched on; this instance method (not marked
+    # public) is the only one. Its filter by instigator type takes an enum Dagster does not export,
+    # so it goes unfiltered: the schedules it lists too never match, as Dagster refuses a schedule
+    # named like a sensor of the same code location.
+    for state in instance.all_instigator_state():
         if state.name in names and state.is_running:
             running.add(names[state.name])
     return sorted(running)
@@ -175,14 +171,9 @@ def build_freshness_schedule(isos: list[IsoDefinition]) -> dg.ScheduleDefinition
         live = running_realtime_isos(context.instance, watched)
         if not live:
             return dg.SkipReason("no real-time sensor is running; nothing is expected to be fresh")
-        stamp = (context.scheduled_execution_time or datetime.now()).strftime("%Y%m%dT%H%M")
         return dg.RunRequest(
-            run_key=f"freshness:{stamp}",
-            asset_check_keys=[
-                dg.AssetCheckKey(dg.AssetKey(watched_asset(iso)), check_name(iso))
-                for iso in watched
-                if iso.id in live
-            ],
+            run_key=freshness_run_key(context.scheduled_execution_time or datetime.now()),
+            asset_check_keys=[freshness_check_key(iso.id) for iso in watched if iso.id in live],
             asset_selection=[],
         )
 

@@ -17,16 +17,21 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 
 from power_assets.automation.selection import (
-    ISO_TAG,
-    TRIGGER_TAG,
     realtime_combined_keys,
     realtime_job_name,
     realtime_sensor_name,
-    stage_keys,
 )
 from power_assets.errors import PowerAssetsError
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import IsoDefinition
+from power_assets.keys import (
+    ISO_TAG,
+    PUBLISHED_THROUGH_TAG,
+    TRIGGER_TAG,
+    partition_key,
+    realtime_run_key,
+    stage_keys,
+)
 from power_assets.resources import ClockResource, StorageResource
 
 PROBE_TIMEOUT_S = 5.0
@@ -132,11 +137,11 @@ def _run_request(
 ) -> dg.RunRequest:
     tags = {ISO_TAG: iso.id, TRIGGER_TAG: "realtime"}
     if latest is not None:
-        tags["power_assets/published_through"] = latest.isoformat()
+        tags[PUBLISHED_THROUGH_TAG] = latest.isoformat()
     keys = run_selection(iso, day, now, storage, closing)
     return dg.RunRequest(
-        run_key=f"realtime:{iso.id}:{day.isoformat()}:{what}",
-        partition_key=f"{day.isoformat()}|{iso.id}",
+        run_key=realtime_run_key(iso.id, day, what),
+        partition_key=str(partition_key(day, iso.id)),
         asset_selection=keys,
         tags=tags,
     )

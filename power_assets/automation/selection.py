@@ -6,16 +6,21 @@ the day. Each job carries the ISO's tag, so run limits apply and a partition of 
 refused before any work starts.
 """
 
+import inspect
 from collections.abc import Iterable
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from power_assets import keys
 from power_assets.isos import DATASET_IDS, IsoDefinition
 from power_assets.keys import ISO_TAG, TRIGGER_TAG, combined_key, stage_keys
 
-__all__ = ["ISO_TAG", "TRIGGER_TAG", "stage_keys"]
+__all__ = ["ISO_TAG", "TRIGGER_TAG", "AssetJob", "stage_keys"]
+
+# What `dg.define_asset_job` returns: a job whose assets are resolved when `Definitions` loads.
+# Dagster exports the function but not the name of its return type, so the type is read off the
+# public function's signature instead of being imported from `dagster._core`.
+AssetJob = inspect.signature(dg.define_asset_job).return_annotation
 
 
 def realtime_combined_keys() -> list[dg.AssetKey]:
@@ -41,7 +46,7 @@ def daily_keys(iso: IsoDefinition) -> list[dg.AssetKey]:
     return [*stage_keys(offered), *(combined_key(p) for p in keys.COMBINED_PRODUCTS)]
 
 
-def daily_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
+def daily_job(iso: IsoDefinition) -> AssetJob:
     return _iso_job(
         keys.daily_job_name(iso.id),
         iso,
@@ -53,7 +58,7 @@ def daily_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
 
 def _iso_job(
     name: str, iso: IsoDefinition, asset_keys: list[dg.AssetKey], description: str, **options
-) -> UnresolvedAssetJobDefinition:
+) -> AssetJob:
     return dg.define_asset_job(
         name,
         selection=dg.AssetSelection.assets(*asset_keys),
@@ -63,7 +68,7 @@ def _iso_job(
     )
 
 
-def realtime_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
+def realtime_job(iso: IsoDefinition) -> AssetJob:
     assert iso.realtime is not None
     selected = stage_keys(iso.realtime.datasets)
     if iso.combined.real_time in iso.realtime.datasets:
@@ -80,7 +85,7 @@ def realtime_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
     )
 
 
-def day_ahead_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
+def day_ahead_job(iso: IsoDefinition) -> AssetJob:
     assert iso.day_ahead is not None
     selected = stage_keys(iso.day_ahead.datasets)
     if iso.combined.ancillary in (None, *iso.day_ahead.datasets):
@@ -95,7 +100,7 @@ def day_ahead_job(iso: IsoDefinition) -> UnresolvedAssetJobDefinition:
     )
 
 
-def automation_jobs(isos: Iterable[IsoDefinition]) -> list[UnresolvedAssetJobDefinition]:
+def automation_jobs(isos: Iterable[IsoDefinition]) -> list[AssetJob]:
     jobs = []
     for iso in isos:
         jobs.append(daily_job(iso))

@@ -17,13 +17,13 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from power_assets import open_warehouse, settings
-from power_assets.definitions import MONTHLY_ROLLUP_JOB, YEARLY_ROLLUP_JOB, build_defs
+from power_assets.definitions import build_defs
 from power_assets.demo.caiso_extra_fixtures import FakeOutlook
 from power_assets.demo.ercot_fixtures import documents_for_day, settlement_points
 from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.oasis_server import FakeOasis
 from power_assets.io.http import IsoHttpClient
-from power_assets.keys import daily_job_name, partition_key
+from power_assets.keys import daily_job_name, partition_key, rollup_job_name
 from power_assets.resources import StorageResource
 
 RECORDINGS = Path(__file__).with_name("recordings")
@@ -78,8 +78,8 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
             (job, key)
             for iso in DEMO_ISOS
             for job, key in (
-                (MONTHLY_ROLLUP_JOB, partition_key(days[0].replace(day=1), iso)),
-                (YEARLY_ROLLUP_JOB, partition_key(date(days[0].year, 1, 1), iso)),
+                (rollup_job_name("monthly"), partition_key(days[0].replace(day=1), iso)),
+                (rollup_job_name("yearly"), partition_key(date(days[0].year, 1, 1), iso)),
             )
         ]
         for job_name, key in rollups:
