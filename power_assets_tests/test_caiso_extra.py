@@ -29,19 +29,20 @@ from power_assets.errors import (
     SchemaDriftError,
 )
 from power_assets.isos.caiso import Caiso
-from power_assets.isos.caiso_extra import (
+from power_assets.isos.caiso.definition import (
     EXTRA_DATASETS,
     EXTRA_PARSERS,
+    extra_requests_for_day,
+)
+from power_assets.isos.caiso.outlook import (
     OUTLOOK_BASE_URL,
     OUTLOOK_FUELS,
     check_outlook_payload,
-    extra_requests_for_day,
     is_outlook_source,
-    oasis_publish_time,
     parse_demand,
     parse_fuel_mix,
-    parse_sld_fcst,
 )
+from power_assets.isos.caiso.sld_fcst import oasis_publish_time, parse_sld_fcst
 from power_assets.market_time import expected_interval_starts, market_day_bounds
 from power_assets.parsing import ParseNote, parse_file, parse_files_with_notes
 from power_assets.quality import duplicate_keys, interval_gaps

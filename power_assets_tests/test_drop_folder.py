@@ -65,7 +65,7 @@ class ErcotLike(IsoDefinition):
         raise AssertionError("drop ingestion must not parse")
 
     def dropped_file_day(self, name: str) -> tuple[str, date] | None:
-        # ERCOT's rule for report 12301 (ercot_reports): the file of the interval ending 24:00
+        # ERCOT's rule for report 12301 (ercot.reports): the file of the interval ending 24:00
         # of D is named D+1_0000 and belongs to D. CSV leaves only; XML twins are not data.
         match = _SPP_CSV.fullmatch(name)
         if match is None:

@@ -12,7 +12,7 @@ import polars as pl
 import pytest
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
-from power_assets.isos.ercot_parsing import parse_ercot
+from power_assets.isos.ercot.parsing import parse_ercot
 from power_assets.schemas import (
     AS_PRICE_KEY,
     LMP_KEY,

@@ -12,7 +12,7 @@ from power_assets.errors import IsoErrorResponse, IsoNoDataError, MalformedFileE
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import get_iso
 from power_assets.isos.ercot import PASSWORD_ENV, SUBSCRIPTION_KEY_ENV, USERNAME_ENV, Ercot
-from power_assets.isos.ercot_reports import REPORTS, parse_document_name
+from power_assets.isos.ercot.reports import REPORTS, parse_document_name
 
 DAY = date(2024, 11, 4)
 POINTS = settlement_points(2)
@@ -108,7 +108,7 @@ def test_token_is_refreshed_before_it_expires(monkeypatch):
             posts.append((endpoint, path, form["grant_type"], form["client_id"]))
             return f'{{"id_token": "t{len(posts)}", "expires_in": "3600"}}'.encode()
 
-    monkeypatch.setattr("power_assets.isos.ercot.time.time", lambda: clock[0])
+    monkeypatch.setattr("power_assets.isos.ercot.api.time.time", lambda: clock[0])
     monkeypatch.setenv(USERNAME_ENV, "u")
     monkeypatch.setenv(PASSWORD_ENV, "p")
     monkeypatch.setenv(SUBSCRIPTION_KEY_ENV, "k")

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from power_assets.isos.ercot import PASSWORD_ENV, SUBSCRIPTION_KEY_ENV, USERNAME_ENV, Ercot
-from power_assets.isos.ercot_reports import archive_instants, parse_document_name
+from power_assets.isos.ercot.reports import archive_instants, parse_document_name
 
 FALL_BACK = date(2024, 11, 3)  # 01:00-01:59 Central happens twice: CDT (UTC-5), then CST (UTC-6)
 

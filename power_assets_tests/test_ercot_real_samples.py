@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from power_assets.isos.ercot_parsing import parse_ercot
+from power_assets.isos.ercot.parsing import parse_ercot
 from power_assets.schemas import (
     LMP_KEY,
     AsPriceSchema,

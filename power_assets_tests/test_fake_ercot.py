@@ -44,7 +44,7 @@ from power_assets.demo.ercot_fixtures import (
     settlement_points,
 )
 from power_assets.demo.ercot_server import CLIENT_ID, FakeErcot
-from power_assets.isos.ercot_reports import REPORTS, parse_document_name, select_documents
+from power_assets.isos.ercot.reports import REPORTS, parse_document_name, select_documents
 
 SPRING_FORWARD, FALL_BACK, SUMMER = date(2024, 3, 10), date(2024, 11, 3), date(2024, 7, 1)
 DAYS = [(SUMMER, 24), (SPRING_FORWARD, 23), (FALL_BACK, 25)]

@@ -37,7 +37,7 @@ from power_assets.isos.isone import (
     Isone,
     rt5_windows,
 )
-from power_assets.isos.isone_records import read_records
+from power_assets.isos.isone.records import read_records
 from power_assets.market_time import expected_interval_starts, market_day_bounds
 from power_assets.schemas import (
     AsPriceSchema,

@@ -14,7 +14,7 @@ import pytest
 
 from power_assets.errors import MalformedFileError
 from power_assets.isos.isone import Isone
-from power_assets.isos.isone_records import read_records
+from power_assets.isos.isone.records import read_records
 from power_assets.schemas import FuelMixSchema, LoadSchema, validate_standardized
 from power_assets_tests.samples import require_sample
 

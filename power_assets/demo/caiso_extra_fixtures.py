@@ -5,7 +5,7 @@ the real formats, `sld_fcst_response` for FakeOasis to serve SLD_FCST, and `Fake
 loopback server for `history/YYYYMMDD/{fuelsource,demand}.csv`. The numbers are invented from
 simple daily shapes, never taken from recorded CAISO data.
 
-Outlook format (see `power_assets.isos.caiso_extra`): header `Time,<columns>`, one row per local
+Outlook format (see `power_assets.isos.caiso.outlook`): header `Time,<columns>`, one row per local
 wall-clock 5-minute slot `HH:MM`, integer MW, and by default a trailing `00:00` row holding the
 next day's midnight. The DST days can be written each way public reports describe: the
 spring-forward 02:xx rows blank or absent, the fall-back 01:xx hour repeated or collapsed.

@@ -1,7 +1,7 @@
 """The ISO registry: the only place that maps ISO ids to their implementations.
 
 Stages look ISOs up here and never branch on an ISO id themselves. Adding an ISO means adding its
-module and one line to `_ISOS`.
+package and one line to `_ISOS`.
 """
 
 from collections.abc import Iterable

@@ -1,7 +1,7 @@
-"""The contract every ISO module fulfils: time zone, datasets, requests, payload checks, parsers.
+"""The contract every ISO package fulfils: time zone, datasets, requests, payload checks, parsers.
 
-Each ISO is one module with one `IsoDefinition` subclass; stages only ever talk to this interface, so
-no stage code needs to know which ISO it is processing.
+Each ISO is one package with one `IsoDefinition` subclass; stages only ever talk to this
+interface, so no stage code needs to know which ISO it is processing.
 """
 
 import abc

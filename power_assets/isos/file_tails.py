@@ -1,7 +1,7 @@
 """Reading the tail of a growing CSV: what the real-time probes of NYISO and ISO-NE receive.
 
 What belongs here: the Range header a probe sends for the last bytes of a file, and turning such an
-answer into the lines worth parsing. Which columns those lines hold stays in each ISO's module.
+answer into the lines worth parsing. Which columns those lines hold stays in each ISO's package.
 
 A probe asks for `Range: bytes=-N`. The server answers 206 with the last N bytes, whose first line
 is usually cut somewhere in the middle and whose header is gone; or it ignores the Range and sends

@@ -2,7 +2,7 @@
 
 What belongs here: splitting such a file into its comments, header names (and types), data rows and
 trailer, and checking the trailer's count. Nothing here knows a particular report; the ISO-NE
-parsers in `isone` turn the string table returned here into standardized rows.
+parsers in `express` turn the string table returned here into standardized rows.
 
 Every line starts with its record type: `"C"` comment, `"H"` header (the first H line holds the
 column names, a second one, where present, their types), `"D"` data, `"T"` trailer (e.g.

@@ -4,8 +4,8 @@ What belongs here: per dataset, turning the rows of its report into the standard
 hour-ending and SCED-timestamp time rules (DSTFlag, RepeatedHourFlag, hour ending 25, files
 numbering the fall-back day 1..25), LZ vs LZEW locations, AS product names, wide load tables to
 long, SCED run averaging, and corrections (a re-posted file supersedes the original's rows).
-Reading the files (in few polars scans) lives in `ercot_csv`; which report feeds which dataset
-and what a document name means in `ercot_reports`; requests in `ercot`.
+Reading the files (in few polars scans) lives in `csv_files`; which report feeds which dataset
+and what a document name means in `reports`; requests in `definition`.
 """
 
 from collections.abc import Callable, Sequence
@@ -15,8 +15,8 @@ from pathlib import Path
 import polars as pl
 
 from power_assets.errors import MalformedFileError, UnknownDatasetError
-from power_assets.isos.ercot_csv import Layout, Source, read_all, require, sources_of
-from power_assets.isos.ercot_reports import REPORTS
+from power_assets.isos.ercot.csv_files import Layout, Source, read_all, require, sources_of
+from power_assets.isos.ercot.reports import REPORTS
 from power_assets.market_time import hour_ending_starts
 from power_assets.schemas import (
     AS_PRICE_COLUMNS,

@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
-from power_assets.isos.ercot_csv import zip_csvs
+from power_assets.isos.ercot.csv_files import zip_csvs
 from power_assets.isos.headers import header_line
 from power_assets.market_time import hours_in_market_day, market_day_bounds
 from power_assets.schemas import AS_QUANTITY_COLUMNS

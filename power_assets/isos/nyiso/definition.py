@@ -1,10 +1,10 @@
-"""NYISO MIS: datasets, request building (daily CSVs and shared monthly ZIPs), payload checks.
+"""NYISO's `IsoDefinition`: datasets, requests (daily CSVs and shared monthly ZIPs), payload checks.
 
 NYISO publishes each dataset as one CSV per day under `csv/{dataset}/`, and each complete month
 as a ZIP of those daily CSVs. Recent days (the current, incomplete month) are fetched as daily
 CSVs; days of complete past months all point at the same monthly archive, fetched once and kept
-as a shared download, with `member` naming the day's CSV inside it. Parsing lives in
-`nyiso_parsing`.
+as a shared download, with `member` naming the day's CSV inside it. Parsing lives in `parsing`,
+reading the real-time probe's answer in `realtime`.
 
 Time labels, checked against real files (see each DatasetSpec):
 - `damlbmp`, `rtlbmp`, `damasp`, `isolf`: hourly, stamp = interval START (files run 00:00-23:00).
@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from power_assets.errors import IsoNoDataError, MalformedFileError
-from power_assets.isos import nyiso_realtime
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
@@ -41,7 +40,8 @@ from power_assets.isos.base import (
     ValueBound,
 )
 from power_assets.isos.file_tails import tail_headers
-from power_assets.isos.nyiso_parsing import (
+from power_assets.isos.nyiso import realtime
+from power_assets.isos.nyiso.parsing import (
     TIMEZONE,
     as_table,
     fuel_mix_table,
@@ -251,7 +251,7 @@ class Nyiso(IsoDefinition):
         spec = self.dataset(dataset_id)
         if spec.kind is DatasetKind.LOAD_FORECAST:
             return super().latest_interval_end(dataset_id, content, source)
-        return nyiso_realtime.latest_interval_end(content, source, spec)
+        return realtime.latest_interval_end(content, source, spec)
 
     def dropped_file_day(self, name: str) -> tuple[str, date] | None:
         """A daily MIS CSV (`20240105damlbmp_zone.csv`) -> (dataset, that day).

@@ -2,7 +2,7 @@
 
 What belongs here: reading the answer of NYISO's real-time probe (the last bytes of today's
 `realtime_zone.csv`, or the whole file when MIS ignores the Range) for its newest interval. The
-request itself is built in `nyiso`; the time rules are `nyiso_parsing`'s, reused here so the probe
+request itself is built in `definition`; the time rules are `parsing`'s, reused here so the probe
 and the parser always agree.
 
 Tail lines are `"MM/DD/YYYY HH:MM:SS",["EST"|"EDT",]"Name",...`; lines that do not start with such a
@@ -18,7 +18,7 @@ import polars as pl
 
 from power_assets.isos.base import DatasetSpec
 from power_assets.isos.file_tails import complete_lines
-from power_assets.isos.nyiso_parsing import instants, intervals
+from power_assets.isos.nyiso.parsing import instants, intervals
 
 _TIME_FORMATS = ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M")
 _ZONE_LABELS = frozenset({"EST", "EDT"})

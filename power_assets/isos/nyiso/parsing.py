@@ -2,7 +2,7 @@
 
 What belongs here: everything that turns the bytes of one NYISO daily CSV into one of the
 standardized long tables (LMP, AS prices, load, load forecast, fuel mix). Which dataset uses which
-layout, and how files are requested, lives in `nyiso`.
+layout, and how files are requested, lives in `definition`.
 
 Headers are matched on the part of a column name before its unit, case-insensitively, because
 NYISO has written the same column several ways over the years (`LBMP ($/MWHr)`, the truncated

@@ -1,4 +1,4 @@
-"""ERCOT: where each market day's documents come from, authentication, and payload checks.
+"""ERCOT's `IsoDefinition`: where each market day's documents come from, and payload checks.
 
 ERCOT serves every report as documents that must be listed before they can be fetched, so this ISO
 plans a day (`plan_day`) instead of naming fixed URLs:
@@ -8,19 +8,17 @@ plans a day (`plan_day`) instead of naming fixed URLs:
 2. the Public API archive (account + subscription key, from the environment), for any older day:
    `GET /archive/{emil}?postDatetimeFrom=&postDatetimeTo=` lists documents, and
    `POST /archive/{emil}/download {"docIds": [...]}` returns them as one ZIP of ZIPs. The bearer
-   token comes from ERCOT's B2C ROPC flow and is refreshed before it expires.
+   token comes from ERCOT's B2C ROPC flow and is refreshed before it expires (`api`).
 
-Either way documents are chosen by the market day they cover (`ercot_reports`), never by the
-day they were posted. Bulk archives a user already holds are matched by the same names through
+Either way documents are chosen by the market day they cover (`reports`), never by the day they
+were posted. Bulk archives a user already holds are matched by the same names through
 `dropped_file_day` (stage 1 ingests them before any request is planned). Parsing lives in
-`ercot_parsing`.
+`parsing` (and `disclosure` for the 2-Day AS Reports), the real-time probe's reading in
+`realtime`.
 """
 
 import hashlib
 import json
-import os
-import threading
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -50,10 +48,17 @@ from power_assets.isos.base import (
     RealtimeFeed,
     ValueBound,
 )
-from power_assets.isos.ercot_disclosure import member_day, parse_as_disclosure
-from power_assets.isos.ercot_parsing import parse_ercot
-from power_assets.isos.ercot_realtime import PROBE_DATASET, latest_sced_interval_end
-from power_assets.isos.ercot_reports import (
+from power_assets.isos.ercot.api import (
+    PASSWORD_ENV,
+    SUBSCRIPTION_KEY_ENV,
+    USERNAME_ENV,
+    TokenCache,
+    api_credentials,
+)
+from power_assets.isos.ercot.disclosure import member_day, parse_as_disclosure
+from power_assets.isos.ercot.parsing import parse_ercot
+from power_assets.isos.ercot.realtime import PROBE_DATASET, latest_sced_interval_end
+from power_assets.isos.ercot.reports import (
     REPORTS,
     REPORTS_BY_TYPE,
     ErcotReport,
@@ -70,55 +75,10 @@ TIMEZONE = "America/Chicago"
 CENTRAL = ZoneInfo(TIMEZONE)
 MIS_LIST_PATH = "misapp/servlets/IceDocListJsonWS"
 MIS_DOWNLOAD_PATH = "misdownload/servlets/mirDownload"
-USERNAME_ENV = "POWER_ASSETS_ERCOT_USERNAME"
-PASSWORD_ENV = "POWER_ASSETS_ERCOT_PASSWORD"
-SUBSCRIPTION_KEY_ENV = "POWER_ASSETS_ERCOT_SUBSCRIPTION_KEY"
-# ERCOT's published public client of the B2C ROPC flow (not a secret: the same for every user).
-ROPC_CLIENT_ID = "fec253ea-0d06-4272-a5e6-b478baeecd70"
-# Refresh a token this long before ERCOT says it expires (it lives one hour).
-TOKEN_MARGIN_S = 300.0
 ARCHIVE_PAGE_SIZE = 1000
 # docIds per archive download: one RT day (96-100 documents) fits in one request.
 ARCHIVE_BATCH = 500
 HOUR, FIFTEEN_MIN, FIVE_MIN = timedelta(hours=1), timedelta(minutes=15), timedelta(minutes=5)
-
-
-class _TokenCache:
-    """One bearer token per process, shared by threads, refreshed before it expires."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._user: str | None = None
-        self._expires_at = 0.0
-
-    def get(self, iso: IsoDefinition, session: AuthSession, username: str, password: str) -> str:
-        with self._lock:
-            now = time.time()
-            if self._token and self._user == username and now < self._expires_at - TOKEN_MARGIN_S:
-                return self._token
-            body = session.post_form(
-                iso, "token", "token",
-                {
-                    "username": username, "password": password, "grant_type": "password",
-                    "scope": f"openid {ROPC_CLIENT_ID} offline_access",
-                    "client_id": ROPC_CLIENT_ID, "response_type": "id_token",
-                },
-            )  # fmt: skip
-            try:
-                answer = json.loads(body)
-                token = answer.get("id_token") or answer["access_token"]
-                lifetime = float(answer.get("expires_in", 3600))
-            except (ValueError, KeyError, TypeError, AttributeError):
-                raise DownloadError(
-                    "ERCOT token service: the answer holds no id_token/access_token"
-                ) from None
-            self._token, self._user, self._expires_at = token, username, now + lifetime
-            return token
-
-    def clear(self) -> None:
-        with self._lock:
-            self._token = None
 
 
 class Ercot(IsoDefinition):
@@ -203,7 +163,7 @@ class Ercot(IsoDefinition):
     )  # fmt: skip
 
     def __init__(self) -> None:
-        self._tokens = _TokenCache()
+        self._tokens = TokenCache()
 
     # --- planning ---------------------------------------------------------------------------
 
@@ -361,9 +321,7 @@ class Ercot(IsoDefinition):
     @staticmethod
     def api_credentials() -> tuple[str, str, str] | None:
         """(username, password, subscription key) from the environment, or None if incomplete."""
-        values = tuple(os.environ.get(name, "") for name in
-                       (USERNAME_ENV, PASSWORD_ENV, SUBSCRIPTION_KEY_ENV))  # fmt: skip
-        return values if all(values) else None  # type: ignore[return-value]
+        return api_credentials()
 
     def auth_headers(self, request: DownloadRequest, session: AuthSession) -> dict[str, str]:
         credentials = self.api_credentials()

@@ -4,7 +4,7 @@ What belongs here: finding the CSVs behind a list of paths (plain files, MIS doc
 nested archives) in posting order, checking each file's header against a report layout (names
 stripped, case-insensitive; only the DST flag may be missing), reading files with one scan per
 distinct header, and the row checks that name the offending file. What the columns mean is
-`ercot_parsing`'s business.
+`parsing`'s business.
 """
 
 import csv
@@ -18,7 +18,7 @@ from pathlib import Path
 import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
-from power_assets.isos.ercot_reports import ErcotDocument, parse_document_name
+from power_assets.isos.ercot.reports import ErcotDocument, parse_document_name
 from power_assets.isos.headers import MAX_HEADER_BYTES, header_line
 
 TIMEZONE = "America/Chicago"

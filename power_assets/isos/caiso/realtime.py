@@ -2,8 +2,8 @@
 requests narrowed to the part of an hour window not fetched yet.
 
 What belongs here: the free functions the `Caiso` class calls for `latest_interval_request`,
-`latest_interval_end` and `narrow_request`. Building OASIS requests and reading their payloads
-stays in `caiso`.
+`latest_interval_end` and `narrow_request`. Building OASIS requests and checking their payloads
+stays in `oasis`.
 
 The probe asks PRC_INTVL_LMP (RTM) for one trading hub over the last hour, a few kilobytes where
 the all-node hour is megabytes. Every OASIS CSV carries `INTERVALENDTIME_GMT` in UTC, so the
@@ -23,10 +23,8 @@ from xml.etree import ElementTree
 import polars as pl
 
 from power_assets.errors import IsoNoDataError, MalformedFileError, excerpt
-
-# Attributes are read at call time, so caiso.py may import this module while it is loading.
-from power_assets.isos import caiso as oasis
 from power_assets.isos.base import DownloadRequest
+from power_assets.isos.caiso import oasis
 from power_assets.isos.headers import header_line
 
 PROBE_DATASET = "lmp_rt5"

@@ -1,8 +1,8 @@
 """ERCOT for a day in progress: the newest SCED interval an MIS document listing names.
 
 What belongs here: reading the listing of the SCED LMP report (12300, NP6-788-CD, which feeds
-lmp_rt5) for the interval its newest document will fill. Requests stay in `ercot`, what a document
-name means in `ercot_reports`, the rows' time rules in `ercot_parsing`.
+lmp_rt5) for the interval its newest document will fill. Requests stay in `definition`, what a
+document name means in `reports`, the rows' time rules in `parsing`.
 
 SCED runs at arbitrary seconds and each run is one document, named for the run's local wall time
 (`LMPSROSNODENP6788_20241103_013512`). The parser places a run stamped t in the 5-minute interval
@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from power_assets.isos.ercot_reports import REPORTS, mis_documents, parse_document_name
+from power_assets.isos.ercot.reports import REPORTS, mis_documents, parse_document_name
 
 PROBE_DATASET = "lmp_rt5"
 CENTRAL = ZoneInfo("America/Chicago")

@@ -2,10 +2,11 @@
 the newest interval in its tail.
 
 What belongs here: the free functions the `Isone` class calls for `latest_interval_request` and
-`latest_interval_end`. Request building and the parsers stay in `isone`; the rows' time rules are
-the 5-minute parser's: the date comes from the file name (`lmp_5min_{YYYYMMDD}_{HH-HH}.csv`), each
-`"D"` record gives a location id and its interval's local START wall time (`Local Time`), and on
-the fall-back day a location's first 01:xx row is the daylight pass, a repeat the standard one.
+`latest_interval_end`. Request building stays in `definition`, the parsers in `express`; the rows'
+time rules are the 5-minute parser's: the date comes from the file name
+(`lmp_5min_{YYYYMMDD}_{HH-HH}.csv`), each `"D"` record gives a location id and its interval's local
+START wall time (`Local Time`), and on the fall-back day a location's first 01:xx row is the
+daylight pass, a repeat the standard one.
 
 A probe gets the last bytes of the file: its first line usually cut, its comments, header and
 (while the block is open) trailer absent. Only whole `"D"` records are read. The real files list
@@ -20,11 +21,10 @@ from datetime import UTC, date, datetime, timedelta
 import polars as pl
 
 from power_assets.errors import MalformedFileError
-
-# Attributes are read at call time, so isone.py may import this module while it is loading.
-from power_assets.isos import isone as express
 from power_assets.isos.base import DownloadRequest
 from power_assets.isos.file_tails import complete_lines, tail_headers
+from power_assets.isos.isone.common import EASTERN, TIMEZONE
+from power_assets.isos.isone.express import RT5_BLOCKS, STATIC, rt5_windows
 
 PROBE_DATASET = "lmp_rt5"
 FIVE_MINUTES = timedelta(minutes=5)
@@ -38,12 +38,12 @@ def probe_request(now: datetime) -> DownloadRequest:
     """The last bytes of the 5-minute prelim file of the local 4-hour block holding `now`."""
     if now.tzinfo is None:
         raise ValueError(f"{now}: give an aware instant (UTC), not a naive wall time")
-    local = now.astimezone(express.EASTERN)
+    local = now.astimezone(EASTERN)
     day, index = local.date(), local.hour // 4
-    start, end = express.rt5_windows(day)[index]
-    name = f"lmp_5min_{day:%Y%m%d}_{express.RT5_BLOCKS[index]}.csv"
+    start, end = rt5_windows(day)[index]
+    name = f"lmp_5min_{day:%Y%m%d}_{RT5_BLOCKS[index]}.csv"
     return DownloadRequest(
-        iso="ISONE", dataset=PROBE_DATASET, path=f"{express.STATIC}/5min-rt-prelim/{name}",
+        iso="ISONE", dataset=PROBE_DATASET, path=f"{STATIC}/5min-rt-prelim/{name}",
         params=(), headers=tail_headers(), file_name=name.replace(".csv", "_tail.csv"),
         window_start=start, window_end=end,
     )  # fmt: skip
@@ -86,7 +86,7 @@ def _interval_starts(day: date, rows: list[tuple[str, str]]) -> pl.Series:
         frame.with_columns(wall.alias("wall"))
         .select(
             pl.col("wall")
-            .dt.replace_time_zone(express.TIMEZONE, ambiguous=ambiguous, non_existent="null")
+            .dt.replace_time_zone(TIMEZONE, ambiguous=ambiguous, non_existent="null")
             .dt.convert_time_zone("UTC")
         )
         .to_series()
