@@ -43,6 +43,11 @@ class UnknownDatasetError(PowerAssetsError, KeyError):
         return str(self.args[0])
 
 
+class UnsupportedDatasetError(PowerAssetsError, ValueError):
+    """An operation the ISO offers for some datasets asked of one it does not apply to (e.g. the
+    newest interval of a six-day forecast file)."""
+
+
 class SchemaDriftError(PowerAssetsError):
     """The raw file's columns are not the ones this parser was written for."""
 

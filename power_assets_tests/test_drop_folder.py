@@ -22,7 +22,7 @@ from power_assets.isos.base import (
     DatasetKind,
     DatasetSpec,
     IntervalLabel,
-    IsoDefinition,
+    NamedRequests,
 )
 from power_assets.isos.caiso import Caiso
 from power_assets.isos.nyiso import Nyiso
@@ -38,7 +38,7 @@ from power_assets.stages.drop import (
 NOV4 = date(2024, 11, 4)
 
 
-class ErcotLike(IsoDefinition):
+class ErcotLike(NamedRequests):
     """ERCOT's document naming and RT delivery-day rule, and no network at all."""
 
     id: ClassVar[str] = "ERCOT"

@@ -103,7 +103,9 @@ def test_the_detector_sees_a_cycle_through_an_import_inside_a_function(tmp_path,
         "from power_assets.stages.raw import download\n"
     )
     monkeypatch.setattr(__import__(__name__, fromlist=["PACKAGE"]), "PACKAGE", package)
-    assert cycles(import_graph()) == [["power_assets.stages.incremental", "power_assets.stages.raw"]]
+    assert cycles(import_graph()) == [
+        ["power_assets.stages.incremental", "power_assets.stages.raw"]
+    ]
 
 
 @pytest.mark.parametrize("name", ["power_assets.stages.raw", "power_assets.stages.incremental"])

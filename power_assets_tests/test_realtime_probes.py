@@ -14,8 +14,19 @@ from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.isone_fixtures import DEMO_LOCATIONS, rt5_lmp_csv
 from power_assets.demo.nyiso_fixtures import EXTERNALS, ZONES, nyiso_csv
 from power_assets.demo.oasis_fixtures import oasis_error_zip, oasis_zip
-from power_assets.errors import IsoErrorResponse, IsoNoDataError, MalformedFileError
-from power_assets.isos import DayAheadSchedule, RealtimeFeed, get_iso, registered_isos
+from power_assets.errors import (
+    IsoErrorResponse,
+    IsoNoDataError,
+    MalformedFileError,
+    UnsupportedDatasetError,
+)
+from power_assets.isos import (
+    DayAheadSchedule,
+    RealtimeFeed,
+    RequestNarrowing,
+    get_iso,
+    registered_isos,
+)
 from power_assets.isos.caiso import Caiso
 from power_assets.isos.ercot import PASSWORD_ENV, SUBSCRIPTION_KEY_ENV, USERNAME_ENV, Ercot
 from power_assets.isos.isone import Isone
@@ -128,7 +139,7 @@ def test_caiso_no_data_is_none_and_other_oasis_errors_raise():
 
 
 def test_caiso_outlook_datasets_have_no_latest_interval():
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(UnsupportedDatasetError, match="CAISO cannot read the newest interval"):
         CAISO.latest_interval_end("fuel_mix", b"Time,Solar\n00:00,0\n", "fuelsource.csv")
 
 
@@ -188,10 +199,9 @@ def test_caiso_narrowing_refuses_starts_outside_the_window_or_off_the_5_minute_g
             CAISO.narrow_request(request, start)
 
 
-def test_other_isos_do_not_narrow_requests():
-    nyiso = Nyiso()
-    request = nyiso.requests_for_day("lmp_rt5", FALL_BACK, today=FALL_BACK)[0]
-    assert nyiso.narrow_request(request, request.window_start) is None
+def test_only_caiso_declares_request_narrowing():
+    narrowing = {iso.id for iso in registered_isos() if isinstance(iso, RequestNarrowing)}
+    assert narrowing == {"CAISO"}
 
 
 # --- ERCOT -----------------------------------------------------------------------------------

@@ -70,3 +70,13 @@ def test_an_iso_still_to_come_is_told_apart_from_a_typo():
     with pytest.raises(UnknownIsoError, match="unknown ISO 'CAISSO'"):
         get_iso("CAISSO")
     assert get_iso("caiso").id == "CAISO"
+
+
+def test_a_realtime_feed_needs_probe_methods():
+    class NoProbe(type(get_iso("NYISO"))):
+        pass
+
+    for method in ("latest_interval_request", "latest_interval_end"):
+        setattr(NoProbe, method, None)
+    problems = registry_problems([NoProbe()])
+    assert any("declares a realtime feed but no RealtimeProbe methods" in p for p in problems)

@@ -15,13 +15,13 @@ from power_assets.isos.base import (
     DatasetSpec,
     DownloadRequest,
     IntervalLabel,
-    IsoDefinition,
+    NamedRequests,
 )
 from power_assets.layout import Layout
 from power_assets.stages.raw import download_day, extract_day
 
 
-class MonthlyIso(IsoDefinition):
+class MonthlyIso(NamedRequests):
     id = "TESTISO"
     name = "test"
     timezone = "America/New_York"

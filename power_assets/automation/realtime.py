@@ -1,6 +1,6 @@
 """The real-time sensors: one per ISO, asking the ISO every 30 seconds whether a new interval exists.
 
-Each tick sends the ISO's cheap probe (`IsoDefinition.latest_interval_request`: one node, a file's
+Each tick sends the ISO's cheap probe (`RealtimeProbe.latest_interval_request`: one node, a file's
 tail, or a document listing) with a 5-second timeout and no retry, and compares the newest
 published interval with the JSON cursor. Only a newer interval requests a run, for the market day
 that interval belongs to; its run key names the interval, so a repeated tick (or a cursor lost and
@@ -23,7 +23,7 @@ from power_assets.automation.selection import (
 )
 from power_assets.errors import PowerAssetsError
 from power_assets.io.http import IsoHttpClient
-from power_assets.isos import IsoDefinition
+from power_assets.isos import IsoDefinition, RealtimeProbe
 from power_assets.keys import (
     ISO_TAG,
     PUBLISHED_THROUGH_TAG,
@@ -168,6 +168,7 @@ def build_realtime_sensor(iso: IsoDefinition) -> dg.SensorDefinition:
     ):
         now = clock.now()
         cursor = RealtimeCursor.parse(context.cursor)
+        assert isinstance(iso, RealtimeProbe)  # the registry refuses a feed without a probe
         probe = iso.latest_interval_request(now)
         try:
             answer = iso_http.probe(

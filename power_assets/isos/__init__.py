@@ -16,7 +16,10 @@ from power_assets.isos.base import (
     DownloadRequest,
     IntervalLabel,
     IsoDefinition,
+    NamedRequests,
     RealtimeFeed,
+    RealtimeProbe,
+    RequestNarrowing,
     ValueBound,
 )
 from power_assets.isos.caiso import Caiso
@@ -65,6 +68,8 @@ def registry_problems(isos: Iterable[IsoDefinition]) -> list[str]:
             "realtime.datasets": list(iso.realtime.datasets) if iso.realtime else [],
             "day_ahead.datasets": list(iso.day_ahead.datasets) if iso.day_ahead else [],
         }
+        if iso.realtime and not isinstance(iso, RealtimeProbe):
+            problems.append(f"{name}: declares a realtime feed but no RealtimeProbe methods")
         if iso.realtime and iso.realtime.probe_dataset not in iso.realtime.datasets:
             problems.append(f"{name}: realtime.probe_dataset is not one of realtime.datasets")
         for field, datasets in used.items():
@@ -122,8 +127,11 @@ __all__ = [
     "DownloadRequest",
     "IntervalLabel",
     "IsoDefinition",
+    "NamedRequests",
     "RealtimeFeed",
+    "RealtimeProbe",
     "RegistryError",
+    "RequestNarrowing",
     "ValueBound",
     "get_iso",
     "registered_datasets",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import ClassVar, Protocol, runtime_checkable
 
 import polars as pl
 
@@ -199,16 +199,6 @@ class IsoDefinition(abc.ABC):
             cursor = nxt
         return windows
 
-    @abc.abstractmethod
-    def requests_for_day(
-        self, dataset_id: str, day: date, today: date | None = None
-    ) -> list[DownloadRequest]:
-        """The requests that together fetch one market day of a dataset.
-
-        `today` (ISO-local; default: now) lets an ISO choose between daily files for recent days
-        and archives for complete past periods.
-        """
-
     def credentials(self, request: DownloadRequest) -> tuple[str, str] | None:
         """HTTP basic-auth credentials for requests that need them, read from the environment.
 
@@ -221,15 +211,18 @@ class IsoDefinition(abc.ABC):
         None. Stages skip such datasets with this message instead of failing or writing nothing."""
         return None
 
+    @abc.abstractmethod
     def plan_day(
         self, dataset_id: str, day: date, lister: "Lister", today: date | None = None
     ) -> list[DownloadRequest]:
-        """The requests for one market day, for ISOs that must first ask what exists.
+        """The requests that together fetch one market day of a dataset.
 
-        ERCOT lists a report's documents before it can name one; `lister` performs such a listing
-        request (rate-limited like any other) and returns its body. Default: `requests_for_day`.
+        `lister` performs a listing request (rate-limited like any other) and returns its body,
+        for ISOs that must first ask what exists (ERCOT lists a report's documents before it can
+        name one); ISOs that can name every file subclass `NamedRequests` instead. `today`
+        (ISO-local; default: now) lets an ISO choose between daily files for recent days and
+        archives for complete past periods.
         """
-        return self.requests_for_day(dataset_id, day, today)
 
     def publication_allowance(self, dataset_id: str) -> timedelta:
         """How long after a market day ends the ISO may still publish the last of its data.
@@ -275,31 +268,6 @@ class IsoDefinition(abc.ABC):
         `PUBLISH_TIME_UNKNOWN` forecast rows whose files do not say when they were issued)."""
         return self.parse(dataset_id, paths), {}
 
-    def latest_interval_request(self, now: datetime) -> DownloadRequest:
-        """A cheap request whose answer tells the newest published interval of the probe dataset.
-
-        `now` is UTC. The real-time sensor sends it every tick (short timeouts, no retries), so it
-        is the smallest answer the ISO offers: one node's last hour (CAISO), the tail of today's
-        file by byte range (NYISO, ISO-NE), or the report's document listing (ERCOT: the MIS has
-        nothing smaller). Its `latest_interval_end` is read with the response URL as `source`, so
-        ISOs whose rows carry no date (ISO-NE) take it from the file name.
-        """
-        raise NotImplementedError(f"{self.id} has no real-time probe")
-
-    def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
-        """UTC end of the newest interval in a response of `dataset_id` (a probe or a data file).
-
-        None when the response holds no interval yet. Used on probe answers and, for ISOs that can
-        narrow requests (`narrow_request`), on the pieces fetched for a day still in progress.
-        """
-        raise NotImplementedError(f"{self.id} cannot read the latest interval of {dataset_id}")
-
-    def narrow_request(self, request: DownloadRequest, start: datetime) -> DownloadRequest | None:
-        """`request` cut to begin at `start` (UTC, inside its window), or None if the ISO's API
-        cannot ask for part of a window. ISOs that can (CAISO OASIS) let a run for today fetch only
-        the intervals it does not hold yet instead of the whole open window again."""
-        return None
-
     @abc.abstractmethod
     def check_payload(self, content: bytes, source: str) -> None:
         """Raise IsoErrorResponse (or a subclass) when a response is an error document, not data."""
@@ -313,3 +281,56 @@ class IsoDefinition(abc.ABC):
             if bound.kind == kind and bound.first_year <= year <= bound.last_year:
                 return bound
         raise LookupError(f"{self.id}: no price bound for {kind} in {year}")
+
+
+class NamedRequests(IsoDefinition):
+    """An ISO whose files can be named without asking the ISO first (CAISO, NYISO, ISO-NE)."""
+
+    @abc.abstractmethod
+    def requests_for_day(
+        self, dataset_id: str, day: date, today: date | None = None
+    ) -> list[DownloadRequest]:
+        """The requests that together fetch one market day of a dataset (see `plan_day`)."""
+
+    def plan_day(
+        self, dataset_id: str, day: date, lister: "Lister", today: date | None = None
+    ) -> list[DownloadRequest]:
+        return self.requests_for_day(dataset_id, day, today)
+
+
+@runtime_checkable
+class RealtimeProbe(Protocol):
+    """Declared by every ISO with a `realtime` feed (the registry checks): how the real-time
+    sensor learns the newest published interval without downloading the data."""
+
+    def latest_interval_request(self, now: datetime) -> DownloadRequest:
+        """A cheap request whose answer tells the newest published interval of the probe dataset.
+
+        `now` is UTC. The real-time sensor sends it every tick (short timeouts, no retries), so it
+        is the smallest answer the ISO offers: one node's last hour (CAISO), the tail of today's
+        file by byte range (NYISO, ISO-NE), or the report's document listing (ERCOT: the MIS has
+        nothing smaller). Its `latest_interval_end` is read with the response URL as `source`, so
+        ISOs whose rows carry no date (ISO-NE) take it from the file name.
+        """
+        ...
+
+    def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
+        """UTC end of the newest interval in a response of `dataset_id` (a probe or a data file);
+        None when it holds no interval yet. Raises `UnsupportedDatasetError` for a dataset whose
+        files the ISO cannot read this way."""
+        ...
+
+
+@runtime_checkable
+class RequestNarrowing(Protocol):
+    """Declared by ISOs whose API can ask for part of a window (CAISO OASIS): a run for today
+    then fetches only the intervals it does not hold yet instead of the whole open window."""
+
+    def narrow_request(self, request: DownloadRequest, start: datetime) -> DownloadRequest | None:
+        """`request` cut to begin at `start` (UTC, inside its window), or None for a request
+        that cannot be cut (a daily file)."""
+        ...
+
+    def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
+        """As `RealtimeProbe.latest_interval_end`: where a kept piece's data stops."""
+        ...

@@ -2,7 +2,7 @@
 
 A real-time run every five minutes would otherwise download the whole open request window (a full
 hour of every CAISO node) each time. For ISOs whose API can ask for part of a window
-(`IsoDefinition.narrow_request`), an open window is kept as consecutive pieces: each run reuses the
+(`RequestNarrowing`), an open window is kept as consecutive pieces: each run reuses the
 pieces already on disk and asks only from the end of the last one. A piece is recorded as covering
 exactly the intervals its answer holds (`latest_interval_end`), so the next piece starts where the
 data stopped, never where the clock was: an interval published late is fetched next time, not lost.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from power_assets.errors import IsoNoDataError
-from power_assets.isos.base import DownloadRequest, IsoDefinition
+from power_assets.isos.base import DownloadRequest, IsoDefinition, RequestNarrowing
 from power_assets.stages.kept import (
     DownloadRecord,
     Fetcher,
@@ -46,13 +46,15 @@ def previous_pieces(manifest: Path) -> Pieces:
 
 def can_extend(iso: IsoDefinition, request: DownloadRequest, now: datetime, pieces: Pieces) -> bool:
     """Whether this window is fetched piecewise: it is open (or was), and the ISO can narrow it."""
-    if request.shared or iso.narrow_request(request, request.window_start) is None:
+    if not isinstance(iso, RequestNarrowing) or request.shared:
+        return False
+    if iso.narrow_request(request, request.window_start) is None:
         return False
     return request.window_end > now or request.file_name in pieces
 
 
 def extend_window(
-    iso: IsoDefinition,
+    iso: RequestNarrowing,
     dataset_id: str,
     request: DownloadRequest,
     pieces: Pieces,

@@ -15,6 +15,7 @@ from typing import ClassVar
 
 import polars as pl
 
+from power_assets.errors import UnsupportedDatasetError
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
@@ -22,7 +23,7 @@ from power_assets.isos.base import (
     DayAheadSchedule,
     DownloadRequest,
     IntervalLabel,
-    IsoDefinition,
+    NamedRequests,
     RealtimeFeed,
     ValueBound,
 )
@@ -97,7 +98,7 @@ def extra_requests_for_day(
     )
 
 
-class Caiso(IsoDefinition):
+class Caiso(NamedRequests):
     id: ClassVar[str] = "CAISO"
     name: ClassVar[str] = "California ISO (OASIS)"
     timezone: ClassVar[str] = "America/Los_Angeles"
@@ -163,7 +164,9 @@ class Caiso(IsoDefinition):
 
     def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
         if self.dataset(dataset_id).id in outlook.OUTLOOK_FILES:  # local HH:MM rows, not OASIS
-            return super().latest_interval_end(dataset_id, content, source)
+            raise UnsupportedDatasetError(
+                f"{self.id} cannot read the newest interval of {dataset_id} files"
+            )
         return realtime.latest_end(content, source, self.check_payload)
 
     def narrow_request(self, request: DownloadRequest, start: datetime) -> DownloadRequest | None:

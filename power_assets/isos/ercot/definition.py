@@ -34,6 +34,7 @@ from power_assets.errors import (
     IsoErrorResponse,
     IsoNoDataError,
     MalformedFileError,
+    UnsupportedDatasetError,
 )
 from power_assets.isos.base import (
     AuthSession,
@@ -166,14 +167,6 @@ class Ercot(IsoDefinition):
         self._tokens = TokenCache()
 
     # --- planning ---------------------------------------------------------------------------
-
-    def requests_for_day(
-        self, dataset_id: str, day: date, today: date | None = None
-    ) -> list[DownloadRequest]:
-        """ERCOT's documents cannot be named without listing them first: see `plan_day`."""
-        raise NotImplementedError(
-            f"ERCOT {dataset_id} {day}: documents must be listed first; use plan_day"
-        )
 
     def plan_day(
         self, dataset_id: str, day: date, lister: Lister, today: date | None = None
@@ -313,7 +306,9 @@ class Ercot(IsoDefinition):
 
     def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
         if self.dataset(dataset_id).id != PROBE_DATASET:
-            return super().latest_interval_end(dataset_id, content, source)
+            raise UnsupportedDatasetError(
+                f"{self.id} cannot read the newest interval of {dataset_id} files"
+            )
         return latest_sced_interval_end(content, source)
 
     # --- credentials --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from typing import ClassVar
 
 import polars as pl
 
-from power_assets.errors import IsoNoDataError, MalformedFileError
+from power_assets.errors import IsoNoDataError, MalformedFileError, UnsupportedDatasetError
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
@@ -26,7 +26,7 @@ from power_assets.isos.base import (
     DayAheadSchedule,
     DownloadRequest,
     IntervalLabel,
-    IsoDefinition,
+    NamedRequests,
     RealtimeFeed,
     ValueBound,
 )
@@ -60,7 +60,7 @@ def _spec(id_: str, kind: DatasetKind, market: str, step: timedelta, text: str) 
     return DatasetSpec(id_, kind, market, step, IntervalLabel.START, text, request_window=window)
 
 
-class Isone(IsoDefinition):
+class Isone(NamedRequests):
     id: ClassVar[str] = "ISONE"
     name: ClassVar[str] = "ISO New England (ISO Express)"
     timezone: ClassVar[str] = TIMEZONE
@@ -177,7 +177,9 @@ class Isone(IsoDefinition):
 
     def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
         if self.dataset(dataset_id).id != realtime.PROBE_DATASET:
-            return super().latest_interval_end(dataset_id, content, source)
+            raise UnsupportedDatasetError(
+                f"{self.id} cannot read the newest interval of {dataset_id} files"
+            )
         return realtime.latest_interval_end(content, source)
 
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:

@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from power_assets.errors import IsoNoDataError, MalformedFileError
+from power_assets.errors import IsoNoDataError, MalformedFileError, UnsupportedDatasetError
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
@@ -35,7 +35,7 @@ from power_assets.isos.base import (
     DayAheadSchedule,
     DownloadRequest,
     IntervalLabel,
-    IsoDefinition,
+    NamedRequests,
     RealtimeFeed,
     ValueBound,
 )
@@ -95,7 +95,7 @@ _DROPPED_DATASETS = {
 _DAILY_NAME = re.compile(r"(?P<day>\d{8})(?P<folder>[A-Za-z]+?)(?P<suffix>_zone|_gen)?\.csv", re.I)
 
 
-class Nyiso(IsoDefinition):
+class Nyiso(NamedRequests):
     id: ClassVar[str] = "NYISO"
     name: ClassVar[str] = "New York ISO (MIS)"
     timezone: ClassVar[str] = TIMEZONE
@@ -250,7 +250,9 @@ class Nyiso(IsoDefinition):
         """Newest interval of a daily CSV or its tail (isolf, a six-day forecast, is not read)."""
         spec = self.dataset(dataset_id)
         if spec.kind is DatasetKind.LOAD_FORECAST:
-            return super().latest_interval_end(dataset_id, content, source)
+            raise UnsupportedDatasetError(
+                f"{self.id} cannot read the newest interval of {dataset_id} files"
+            )
         return realtime.latest_interval_end(content, source, spec)
 
     def dropped_file_day(self, name: str) -> tuple[str, date] | None:
