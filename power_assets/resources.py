@@ -55,7 +55,7 @@ def default_resources(overrides: Mapping[str, object] | None = None) -> dict[str
     defaults: dict[str, object] = {
         "storage": storage,
         "clock": ClockResource(),
-        "iso_http": IsoHttpClient(),
+        "iso_http": IsoHttpClient(data_dir=data_dir),
         "warehouse": WarehouseResource(data_dir=data_dir),
     }
     return {**defaults, **overrides}

@@ -29,3 +29,8 @@ def test_the_database_is_resolved_when_used_not_at_import(tmp_path: Path, monkey
 def test_an_explicit_resource_is_kept(key):
     marker = object()
     assert default_resources({key: marker})[key] is marker
+
+
+def test_the_request_spacing_locks_follow_the_storage_root(tmp_path: Path):
+    resources = default_resources({"storage": StorageResource(data_dir=str(tmp_path))})
+    assert resources["iso_http"].resolved_lock_dir() == tmp_path.resolve() / ".locks"

@@ -40,6 +40,19 @@ import duckdb
 from power_assets.errors import WarehouseBusyError
 from power_assets.settings import DUCKDB_WAIT_ENV
 
+# Why fcntl.flock here, when the request spacing uses filelock (read in filelock 4.3.2's source):
+# - `filelock.ReadWriteLock` is an SQLite database used as a lock (readers hold a read
+#   transaction, a writer BEGIN EXCLUSIVE), opened O_RDWR|O_CREAT with mode 0600: a reader that
+#   may not write the folder or the file, or another account sharing the store, could no longer
+#   wait as a reader (`_lock_handle` falls back to a read-only descriptor and creates 0666). And a
+#   writer keeps precedence over arriving readers only inside one blocking acquire without a
+#   cancel check, while a bounded wait here returns at least every LOG_EVERY_S to say on whom it
+#   waits (the gate below keeps writers first across those returns).
+# - `filelock.SoftReadWriteLock` (markers with heartbeat threads) frees a killed holder's hold
+#   only after its stale threshold (90 s by default) and evicts a live holder whose heartbeat
+#   stalls that long; flock is released by the kernel the moment a holder dies, and never earlier.
+# - Neither knows who holds it, so the notes (and a lock for them) would stay anyway.
+# So this protocol stays POSIX-only.
 LOG_EVERY_S = 60.0
 _POLL_S = 0.05  # flock has no timeout, so a bounded wait polls
 _BACKOFF_MAX_S = 1.0
