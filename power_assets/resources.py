@@ -13,7 +13,9 @@ from pathlib import Path
 import dagster as dg
 
 from power_assets import settings
+from power_assets.accounts import IsoAccounts
 from power_assets.io.http import IsoHttpClient
+from power_assets.isos import registered_isos
 from power_assets.layout import Layout
 from power_assets.store.warehouse import WarehouseResource
 
@@ -55,7 +57,9 @@ def default_resources(overrides: Mapping[str, object] | None = None) -> dict[str
     defaults: dict[str, object] = {
         "storage": storage,
         "clock": ClockResource(),
-        "iso_http": IsoHttpClient(data_dir=data_dir),
+        "iso_http": IsoHttpClient(
+            data_dir=data_dir, accounts=IsoAccounts.from_environment(registered_isos())
+        ),
         "warehouse": WarehouseResource(data_dir=data_dir),
     }
     return {**defaults, **overrides}

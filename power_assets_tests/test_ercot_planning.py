@@ -35,7 +35,11 @@ def _client(fake: FakeErcot, tmp_path) -> IsoHttpClient:
 
 def _plan(ercot: Ercot, client: IsoHttpClient, dataset: str, day: date = DAY):
     return ercot.plan_day(
-        dataset, day, lambda r: client.fetch(ercot, r).content, today=date(2026, 1, 1)
+        dataset,
+        day,
+        lambda r: client.fetch(ercot, r).content,
+        today=date(2026, 1, 1),
+        secrets=client.secrets_for(ercot),
     )
 
 
@@ -109,15 +113,13 @@ def test_token_is_refreshed_before_it_expires(monkeypatch):
             return f'{{"id_token": "t{len(posts)}", "expires_in": "3600"}}'.encode()
 
     monkeypatch.setattr("power_assets.isos.ercot.api.time.time", lambda: clock[0])
-    monkeypatch.setenv(USERNAME_ENV, "u")
-    monkeypatch.setenv(PASSWORD_ENV, "p")
-    monkeypatch.setenv(SUBSCRIPTION_KEY_ENV, "k")
-    headers = ercot.auth_headers(None, Session())
+    secrets = {"username": "u", "password": "p", "subscription_key": "k"}
+    headers = ercot.auth_headers(None, Session(), secrets)
     assert headers == {"Ocp-Apim-Subscription-Key": "k", "Authorization": "Bearer t1"}
     clock[0] += 3000  # 10 minutes of validity left: reused
-    assert ercot.auth_headers(None, Session())["Authorization"] == "Bearer t1"
+    assert ercot.auth_headers(None, Session(), secrets)["Authorization"] == "Bearer t1"
     clock[0] += 400  # under 5 minutes left: refreshed before it can expire mid-request
-    assert ercot.auth_headers(None, Session())["Authorization"] == "Bearer t2"
+    assert ercot.auth_headers(None, Session(), secrets)["Authorization"] == "Bearer t2"
     assert posts[0][:3] == ("token", "token", "password")
 
 

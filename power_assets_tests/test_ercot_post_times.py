@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from power_assets.isos.ercot import PASSWORD_ENV, SUBSCRIPTION_KEY_ENV, USERNAME_ENV, Ercot
+from power_assets.isos.ercot import Ercot
 from power_assets.isos.ercot.reports import archive_instants, parse_document_name
 
 FALL_BACK = date(2024, 11, 3)  # 01:00-01:59 Central happens twice: CDT (UTC-5), then CST (UTC-6)
@@ -74,9 +74,8 @@ def test_archive_post_times_are_settled_by_posting_order():
     }
 
 
-def test_archive_listing_plans_the_last_posted_forecast(monkeypatch: pytest.MonkeyPatch):
-    for name in (USERNAME_ENV, PASSWORD_ENV, SUBSCRIPTION_KEY_ENV):
-        monkeypatch.setenv(name, "x")
+def test_archive_listing_plans_the_last_posted_forecast():
+    secrets = {"username": "x", "password": "x", "subscription_key": "x"}
     archive = json.dumps({
         "_meta": {"totalRecords": 2, "pageSize": 1000, "totalPages": 1, "currentPage": 1},
         "product": {"emilId": "NP3-560-CD", "reportTypeId": 12311},
@@ -91,7 +90,9 @@ def test_archive_listing_plans_the_last_posted_forecast(monkeypatch: pytest.Monk
     def lister(request) -> bytes:
         return archive if "archive" in request.path else mis_listing()
 
-    (chosen,) = Ercot().plan_day("load_forecast", date(2024, 11, 4), lister, today=date(2025, 6, 1))
+    (chosen,) = Ercot().plan_day(
+        "load_forecast", date(2024, 11, 4), lister, today=date(2025, 6, 1), secrets=secrets
+    )
     assert json.loads(chosen.json_body) == {"docIds": [1049800012]}
     assert chosen.final_after == datetime(2024, 11, 3, 7, 10, tzinfo=UTC)
 

@@ -379,33 +379,31 @@ def test_web_services_datasets_on_dst_days(tmp_path: Path, day: date, hours: int
 # -- credentials and payload checks ----------------------------------------------------------
 
 
-def test_web_services_need_credentials_named_in_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(USERNAME_ENV, raising=False)
-    monkeypatch.setenv(PASSWORD_ENV, "secret")
+def test_web_services_need_credentials_named_in_the_reason() -> None:
+    secrets = {"username": "", "password": "secret"}  # the account is half configured
     for dataset in WEB:
-        reason = ISONE.unavailable_reason(dataset)
+        reason = ISONE.unavailable_reason(dataset, secrets)
         assert reason and USERNAME_ENV in reason and PASSWORD_ENV in reason
         assert "secret" not in reason
         (request,) = ISONE.requests_for_day(dataset, FALL_BACK)
-        assert ISONE.credentials(request) is None
+        assert ISONE.credentials(request, secrets) is None
     assert ISONE.unavailable_reason("lmp_da") is ISONE.unavailable_reason("lmp_rt5") is None
 
 
-def test_with_credentials_web_requests_carry_auth_and_accept(monkeypatch) -> None:
-    monkeypatch.setenv(USERNAME_ENV, "me@example.com")
-    monkeypatch.setenv(PASSWORD_ENV, "pw")
+def test_with_credentials_web_requests_carry_auth_and_accept() -> None:
+    secrets = {"username": "me@example.com", "password": "pw"}
     paths = {"fuel_mix": "genfuelmix/day/20241103", "load": "hourlysysload/day/20241103",
              "as_rt": "fiveminutereserveprice/final/day/20241103"}  # fmt: skip
     for dataset, path in paths.items():
-        assert ISONE.unavailable_reason(dataset) is None
+        assert ISONE.unavailable_reason(dataset, secrets) is None
         (request,) = ISONE.requests_for_day(dataset, FALL_BACK)
         assert (request.path, request.endpoint, request.needs_auth) == (path, "webservices", True)
         assert ("Accept", "application/json") in request.headers
-        assert ISONE.credentials(request) == ("me@example.com", "pw")
+        assert ISONE.credentials(request, secrets) == ("me@example.com", "pw")
         url = request.url(ISONE.extra_base_urls["webservices"])
         assert url == f"https://webservices.iso-ne.com/api/v1.1/{path}"
     (static,) = ISONE.requests_for_day("lmp_da", FALL_BACK)
-    assert ISONE.credentials(static) is None
+    assert ISONE.credentials(static, secrets) is None
 
 
 @pytest.mark.parametrize(

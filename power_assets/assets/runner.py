@@ -125,7 +125,10 @@ def _run_one(
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     slot = (step.key, partition)
     if step.dataset is not None:
-        status, reason = Status.UNAVAILABLE, iso.unavailable_reason(step.dataset)
+        status, reason = (
+            Status.UNAVAILABLE,
+            iso.unavailable_reason(step.dataset, env.secrets_for(iso)),
+        )
         if step.dataset not in iso.datasets:
             status, reason = Status.NOT_OFFERED, f"{iso.id} does not publish {step.dataset}"
         if reason:

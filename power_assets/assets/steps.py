@@ -20,6 +20,7 @@ from dagster_duckdb import DuckDBResource
 from power_assets.io.files import atomic_write_parquet
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import IsoDefinition
+from power_assets.isos.base import NO_SECRETS, Secrets
 from power_assets.keys import MarketPartition, check_key, stage_key
 from power_assets.layout import Layout
 
@@ -112,6 +113,10 @@ class StepEnv:
     iso_http: IsoHttpClient | None = None
     warehouse: DuckDBResource | None = None
     force_download: bool = False
+
+    def secrets_for(self, iso: IsoDefinition) -> Secrets:
+        """The ISO's account secrets, from the run's HTTP client resource."""
+        return self.iso_http.secrets_for(iso) if self.iso_http is not None else NO_SECRETS
 
 
 @dataclass(frozen=True)

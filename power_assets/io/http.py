@@ -20,11 +20,12 @@ import httpx
 from pydantic import PrivateAttr
 
 from power_assets import settings
+from power_assets.accounts import IsoAccounts
 from power_assets.errors import DownloadError
 from power_assets.io.deadline import DEFAULT_REQUEST_DEADLINE_S, FailFast
 from power_assets.io.fetcher import FetchResult, HttpFetcher, parse_retry_after, redact_url
 from power_assets.io.spacing import RequestSpacer
-from power_assets.isos.base import DownloadRequest, IsoDefinition
+from power_assets.isos.base import DownloadRequest, IsoDefinition, Secrets
 from power_assets.layout import Layout
 
 __all__ = [
@@ -83,6 +84,9 @@ class IsoHttpClient(dg.ConfigurableResource):
     # Test doubles. A resource dependency rather than a private attribute because Dagster builds
     # a new instance from the fields when a run starts (see `with_transport`); None in production.
     doubles: dg.ResourceDependency[HttpDoubles | None] = None
+    # The ISO accounts requests that need one are sent with (`default_resources` fills it from
+    # the environment through EnvVar); None: read the declared variables when a request asks.
+    accounts: IsoAccounts | None = None
 
     _fetchers: dict[str, HttpFetcher] = PrivateAttr(default_factory=dict)
     _fetchers_lock: Any = PrivateAttr(default_factory=threading.Lock)
@@ -139,6 +143,11 @@ class IsoHttpClient(dg.ConfigurableResource):
                 self._fetchers[iso.id] = fetcher
             return fetcher
 
+    def secrets_for(self, iso: IsoDefinition) -> Secrets:
+        """The ISO's account secrets, never logged (see `power_assets.accounts`)."""
+        accounts = self.accounts or IsoAccounts.from_environment([iso])
+        return accounts.secrets_for(iso)
+
     def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> FetchResult:
         """`request` from `iso`, or a `DownloadError` at once if `iso` did not answer earlier."""
         url = request.url(self.base_url(iso, request.endpoint))
@@ -148,11 +157,15 @@ class IsoHttpClient(dg.ConfigurableResource):
                 url,
                 payload_check=iso.check_payload,
                 headers=dict(request.headers) or None,
-                auth=iso.credentials(request) if request.needs_auth else None,
+                auth=iso.credentials(request, self.secrets_for(iso))
+                if request.needs_auth
+                else None,
                 method=request.method,
                 body=request.json_body.encode() if request.json_body is not None else None,
                 headers_factory=(
-                    (lambda: iso.auth_headers(request, session)) if request.needs_auth else None
+                    (lambda: iso.auth_headers(request, session, self.secrets_for(iso)))
+                    if request.needs_auth
+                    else None
                 ),
                 on_unauthorized=iso.forget_auth if request.needs_auth else None,
             )
@@ -190,9 +203,13 @@ class IsoHttpClient(dg.ConfigurableResource):
             return fetcher.get(
                 request.url(self.base_url(iso, request.endpoint)),
                 headers=dict(request.headers) or None,
-                auth=iso.credentials(request) if request.needs_auth else None,
+                auth=iso.credentials(request, self.secrets_for(iso))
+                if request.needs_auth
+                else None,
                 headers_factory=(
-                    (lambda: iso.auth_headers(request, session)) if request.needs_auth else None
+                    (lambda: iso.auth_headers(request, session, self.secrets_for(iso)))
+                    if request.needs_auth
+                    else None
                 ),
             )
 

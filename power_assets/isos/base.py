@@ -5,11 +5,12 @@ interface, so no stage code needs to know which ISO it is processing.
 """
 
 import abc
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from pathlib import Path
+from types import MappingProxyType
 from typing import ClassVar, Protocol, runtime_checkable
 
 import polars as pl
@@ -145,6 +146,24 @@ class DayAheadSchedule:
     datasets: tuple[str, ...]
 
 
+# An ISO's account secrets by name (`username`, ...), handed in by the `IsoAccounts` resource;
+# ISO code never reads the environment itself.
+Secrets = Mapping[str, str]
+NO_SECRETS: Secrets = MappingProxyType({})
+
+
+@dataclass(frozen=True)
+class Secret:
+    """One secret an ISO's account needs, and the environment variable that supplies it."""
+
+    name: str  # e.g. "username", "subscription_key"
+    env_var: str  # e.g. POWER_ASSETS_ERCOT_USERNAME
+
+    def field(self, iso_id: str) -> str:
+        """Its field on the `IsoAccounts` resource, e.g. `ercot_username`."""
+        return f"{iso_id.lower()}_{self.name}"
+
+
 class Lister(Protocol):
     def __call__(self, request: DownloadRequest) -> bytes: ...
 
@@ -173,6 +192,8 @@ class IsoDefinition(abc.ABC):
     # Automation: what the real-time sensor watches (None: no sensor) and when day-ahead publishes.
     realtime: ClassVar[RealtimeFeed | None] = None
     day_ahead: ClassVar[DayAheadSchedule | None] = None
+    # The account secrets the ISO uses (none: everything it offers is public).
+    secrets: ClassVar[tuple[Secret, ...]] = ()
 
     def dataset(self, dataset_id: str) -> DatasetSpec:
         try:
@@ -199,21 +220,27 @@ class IsoDefinition(abc.ABC):
             cursor = nxt
         return windows
 
-    def credentials(self, request: DownloadRequest) -> tuple[str, str] | None:
-        """HTTP basic-auth credentials for requests that need them, read from the environment.
+    def credentials(self, request: DownloadRequest, secrets: Secrets) -> tuple[str, str] | None:
+        """HTTP basic-auth credentials for requests that need them, from the account `secrets`.
 
         Never logged, never stored in metadata. Default: none needed.
         """
         return None
 
-    def unavailable_reason(self, dataset_id: str) -> str | None:
-        """Why a dataset cannot be fetched in this environment (e.g. missing credentials), or
-        None. Stages skip such datasets with this message instead of failing or writing nothing."""
+    def unavailable_reason(self, dataset_id: str, secrets: Secrets = NO_SECRETS) -> str | None:
+        """Why a dataset cannot be fetched with these account `secrets` (e.g. none configured),
+        or None. Stages skip such datasets with this message instead of failing or writing
+        nothing."""
         return None
 
     @abc.abstractmethod
     def plan_day(
-        self, dataset_id: str, day: date, lister: "Lister", today: date | None = None
+        self,
+        dataset_id: str,
+        day: date,
+        lister: "Lister",
+        today: date | None = None,
+        secrets: Secrets = NO_SECRETS,
     ) -> list[DownloadRequest]:
         """The requests that together fetch one market day of a dataset.
 
@@ -221,7 +248,8 @@ class IsoDefinition(abc.ABC):
         for ISOs that must first ask what exists (ERCOT lists a report's documents before it can
         name one); ISOs that can name every file subclass `NamedRequests` instead. `today`
         (ISO-local; default: now) lets an ISO choose between daily files for recent days and
-        archives for complete past periods.
+        archives for complete past periods. `secrets` says which accounts are configured (ERCOT
+        plans its Public API archive only with one).
         """
 
     def publication_allowance(self, dataset_id: str) -> timedelta:
@@ -239,8 +267,10 @@ class IsoDefinition(abc.ABC):
         """
         return None
 
-    def auth_headers(self, request: DownloadRequest, session: "AuthSession") -> dict[str, str]:
-        """Headers that authenticate `request` (e.g. a bearer token), built from the environment.
+    def auth_headers(
+        self, request: DownloadRequest, session: "AuthSession", secrets: Secrets
+    ) -> dict[str, str]:
+        """Headers that authenticate `request` (e.g. a bearer token), built from `secrets`.
 
         `session` can POST a token request through the same HTTP client. Default: none.
         """
@@ -293,7 +323,12 @@ class NamedRequests(IsoDefinition):
         """The requests that together fetch one market day of a dataset (see `plan_day`)."""
 
     def plan_day(
-        self, dataset_id: str, day: date, lister: "Lister", today: date | None = None
+        self,
+        dataset_id: str,
+        day: date,
+        lister: "Lister",
+        today: date | None = None,
+        secrets: Secrets = NO_SECRETS,
     ) -> list[DownloadRequest]:
         return self.requests_for_day(dataset_id, day, today)
 

@@ -1,17 +1,17 @@
-"""ERCOT Public API sign-in: the account from the environment and the bearer token.
+"""ERCOT Public API sign-in: the account's secrets and the bearer token.
 
-What belongs here: the environment variables that hold a user's Public API account and
-subscription key, and the token cache that signs in through ERCOT's B2C ROPC flow and refreshes
-the token before it expires. Which archive documents to list and fetch is `definition`'s business.
+What belongs here: the secrets a user's Public API account needs (and the environment variables
+the `IsoAccounts` resource reads them from), and the token cache that signs in through ERCOT's B2C
+ROPC flow and refreshes the token before it expires. Which archive documents to list and fetch is
+`definition`'s business.
 """
 
 import json
-import os
 import threading
 import time
 
 from power_assets.errors import DownloadError
-from power_assets.isos.base import AuthSession, IsoDefinition
+from power_assets.isos.base import AuthSession, IsoDefinition, Secret, Secrets
 
 USERNAME_ENV = "POWER_ASSETS_ERCOT_USERNAME"
 PASSWORD_ENV = "POWER_ASSETS_ERCOT_PASSWORD"
@@ -22,10 +22,16 @@ ROPC_CLIENT_ID = "fec253ea-0d06-4272-a5e6-b478baeecd70"
 TOKEN_MARGIN_S = 300.0
 
 
-def api_credentials() -> tuple[str, str, str] | None:
-    """(username, password, subscription key) from the environment, or None if incomplete."""
-    values = tuple(os.environ.get(name, "") for name in
-                   (USERNAME_ENV, PASSWORD_ENV, SUBSCRIPTION_KEY_ENV))  # fmt: skip
+API_SECRETS = (
+    Secret("username", USERNAME_ENV),
+    Secret("password", PASSWORD_ENV),
+    Secret("subscription_key", SUBSCRIPTION_KEY_ENV),
+)
+
+
+def api_credentials(secrets: Secrets) -> tuple[str, str, str] | None:
+    """(username, password, subscription key) from the account's secrets, or None if incomplete."""
+    values = tuple(secrets.get(secret.name, "") for secret in API_SECRETS)
     return values if all(values) else None  # type: ignore[return-value]
 
 

@@ -37,6 +37,7 @@ from power_assets.errors import (
     UnsupportedDatasetError,
 )
 from power_assets.isos.base import (
+    NO_SECRETS,
     AuthSession,
     CombinedSources,
     DatasetKind,
@@ -47,9 +48,12 @@ from power_assets.isos.base import (
     IsoDefinition,
     Lister,
     RealtimeFeed,
+    Secret,
+    Secrets,
     ValueBound,
 )
 from power_assets.isos.ercot.api import (
+    API_SECRETS,
     PASSWORD_ENV,
     SUBSCRIPTION_KEY_ENV,
     USERNAME_ENV,
@@ -132,6 +136,8 @@ class Ercot(IsoDefinition):
     }  # fmt: skip
     combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_da", "lmp_rt15")
     realtime: ClassVar[RealtimeFeed] = RealtimeFeed(PROBE_DATASET, ("lmp_rt5", "lmp_rt15"))
+    # The Public API (history older than the MIS keeps) needs an account and a subscription key.
+    secrets: ClassVar[tuple[Secret, ...]] = API_SECRETS
     day_ahead: ClassVar[DayAheadSchedule] = DayAheadSchedule(
         clock(13, 45), clock(16, 15), ("lmp_da", "as_da", "load_forecast")
     )
@@ -169,7 +175,12 @@ class Ercot(IsoDefinition):
     # --- planning ---------------------------------------------------------------------------
 
     def plan_day(
-        self, dataset_id: str, day: date, lister: Lister, today: date | None = None
+        self,
+        dataset_id: str,
+        day: date,
+        lister: Lister,
+        today: date | None = None,
+        secrets: Secrets = NO_SECRETS,
     ) -> list[DownloadRequest]:
         report = REPORTS[self.dataset(dataset_id).id]
         today = today or datetime.now(CENTRAL).date()
@@ -180,7 +191,7 @@ class Ercot(IsoDefinition):
         requests = self._mis_requests(report, day, lister)
         if requests:
             return requests
-        if self.api_credentials() is not None:
+        if api_credentials(secrets) is not None:
             return self._archive_requests(report, day, lister)
         raise IsoNoDataError(
             f"ERCOT {dataset_id} {day}",
@@ -313,13 +324,10 @@ class Ercot(IsoDefinition):
 
     # --- credentials --------------------------------------------------------------------------
 
-    @staticmethod
-    def api_credentials() -> tuple[str, str, str] | None:
-        """(username, password, subscription key) from the environment, or None if incomplete."""
-        return api_credentials()
-
-    def auth_headers(self, request: DownloadRequest, session: AuthSession) -> dict[str, str]:
-        credentials = self.api_credentials()
+    def auth_headers(
+        self, request: DownloadRequest, session: AuthSession, secrets: Secrets
+    ) -> dict[str, str]:
+        credentials = api_credentials(secrets)
         if credentials is None:
             raise DownloadError(
                 f"ERCOT Public API needs {USERNAME_ENV}, {PASSWORD_ENV} and {SUBSCRIPTION_KEY_ENV}"

@@ -10,7 +10,6 @@ real-time reserve prices come from the web services (JSON, HTTP basic auth with 
 account).
 """
 
-import os
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -20,6 +19,7 @@ import polars as pl
 
 from power_assets.errors import IsoNoDataError, MalformedFileError, UnsupportedDatasetError
 from power_assets.isos.base import (
+    NO_SECRETS,
     CombinedSources,
     DatasetKind,
     DatasetSpec,
@@ -28,6 +28,8 @@ from power_assets.isos.base import (
     IntervalLabel,
     NamedRequests,
     RealtimeFeed,
+    Secret,
+    Secrets,
     ValueBound,
 )
 from power_assets.isos.isone import realtime
@@ -92,6 +94,11 @@ class Isone(NamedRequests):
     }  # fmt: skip
     combined: ClassVar[CombinedSources] = CombinedSources("lmp_da", "as_rt", "lmp_rt5")
     realtime: ClassVar[RealtimeFeed] = RealtimeFeed("lmp_rt5", ("lmp_rt5", "fuel_mix"))
+    # ISO Express web services (fuel mix, load, reserve prices) need an account.
+    secrets: ClassVar[tuple[Secret, ...]] = (
+        Secret("username", USERNAME_ENV),
+        Secret("password", PASSWORD_ENV),
+    )
     day_ahead: ClassVar[DayAheadSchedule] = DayAheadSchedule(
         time(13, 45), time(16, 15), ("lmp_da",)
     )
@@ -137,16 +144,16 @@ class Isone(NamedRequests):
         path = f"{STATIC}/rt-lmp/lmp_rt_prelim_{stamp}.csv"
         return [_request(dataset_id, path, start, end, final_after=due)]
 
-    def credentials(self, request: DownloadRequest) -> tuple[str, str] | None:
-        username, password = os.environ.get(USERNAME_ENV), os.environ.get(PASSWORD_ENV)
+    def credentials(self, request: DownloadRequest, secrets: Secrets) -> tuple[str, str] | None:
+        username, password = secrets.get("username"), secrets.get("password")
         if not (request.needs_auth and username and password):
             return None
         return username, password
 
-    def unavailable_reason(self, dataset_id: str) -> str | None:
+    def unavailable_reason(self, dataset_id: str, secrets: Secrets = NO_SECRETS) -> str | None:
         if dataset_id not in WEB_SERVICES:
             return None
-        if os.environ.get(USERNAME_ENV) and os.environ.get(PASSWORD_ENV):
+        if secrets.get("username") and secrets.get("password"):
             return None
         return (
             f"{self.id} {dataset_id} comes from ISO-NE web services, which need an ISO Express "
