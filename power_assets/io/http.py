@@ -89,6 +89,7 @@ class IsoHttpClient(dg.ConfigurableResource):
     accounts: IsoAccounts | None = None
 
     _fetchers: dict[str, HttpFetcher] = PrivateAttr(default_factory=dict)
+    _secrets: dict[str, Secrets] = PrivateAttr(default_factory=dict)
     _fetchers_lock: Any = PrivateAttr(default_factory=threading.Lock)
     # ISOs that did not answer in this run (the resource is initialized per run).
     _fail_fast: FailFast = PrivateAttr(default_factory=FailFast)
@@ -144,9 +145,12 @@ class IsoHttpClient(dg.ConfigurableResource):
             return fetcher
 
     def secrets_for(self, iso: IsoDefinition) -> Secrets:
-        """The ISO's account secrets, never logged (see `power_assets.accounts`)."""
-        accounts = self.accounts or IsoAccounts.from_environment([iso])
-        return accounts.secrets_for(iso)
+        """The ISO's account secrets, never logged (see `power_assets.accounts`); read once per
+        resource instance (Dagster makes one per run), as every step of a run asks."""
+        if iso.id not in self._secrets:
+            accounts = self.accounts or IsoAccounts.from_environment([iso])
+            self._secrets[iso.id] = accounts.secrets_for(iso)
+        return self._secrets[iso.id]
 
     def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> FetchResult:
         """`request` from `iso`, or a `DownloadError` at once if `iso` did not answer earlier."""
