@@ -80,6 +80,11 @@ def main(argv: list[str]) -> int:
         with dg.DagsterInstance.get() as instance:
             for step in range(args.steps):
                 oasis.now = now
+                if step:
+                    # In production ticks are 30 s apart; here the next tick follows the last
+                    # run at once, so first let CAISO's 5 s request spacing pass, or the probe
+                    # rightly skips ("spaced for running downloads"). Not counted as latency.
+                    time.sleep(caiso.min_request_spacing_s + 0.5)
                 resources = {
                     "iso_http": IsoHttpClient(),
                     "clock": ClockResource(frozen_at=now.isoformat()),
@@ -92,6 +97,12 @@ def main(argv: list[str]) -> int:
                     tick = sensor.evaluate_tick(context)
                 cursor = tick.cursor or cursor
                 probe_s = time.monotonic() - tick_started
+                if len(tick.run_requests) != 1:
+                    # A step without its run would report the previous step's figures.
+                    raise SystemExit(
+                        f"step {step} ({now:%H:%M} Pacific): the sensor requested "
+                        f"{len(tick.run_requests)} runs, not 1: {tick.skip_message}"
+                    )
                 for request in tick.run_requests:
                     day, iso_id = request.partition_key.split("|")
                     executor = "in_process" if step and step % 2 == 0 else "multiprocess"
