@@ -30,9 +30,7 @@ from power_assets.errors import (
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos.base import DatasetKind
 from power_assets.isos.isone import (
-    HOURLY_LMP_COLUMNS,
     PASSWORD_ENV,
-    RT5_LMP_COLUMNS,
     USERNAME_ENV,
     Isone,
     rt5_windows,
@@ -67,6 +65,18 @@ def write(tmp_path: Path, name: str, content: bytes) -> Path:
     path = tmp_path / name
     path.write_bytes(content)
     return path
+
+
+# Column headers as ISO Express publishes them (ISO_REFERENCE.md: the DA "H" line; the 5-minute
+# preliminary files), written out here rather than taken from the parser.
+HOURLY_LMP_COLUMNS = [
+    "Date", "Hour Ending", "Location ID", "Location Name", "Location Type",
+    "Locational Marginal Price", "Energy Component", "Congestion Component",
+    "Marginal Loss Component",
+]  # fmt: skip
+RT5_LMP_COLUMNS = [
+    "Location ID", "Local Time", "Energy Component", "Congestion Component", "Loss Component", "LMP",
+]  # fmt: skip
 
 
 def parsed(tmp_path: Path, dataset: str, name: str, content: bytes) -> pl.DataFrame:

@@ -15,12 +15,10 @@ circle.
 """
 
 from power_assets.isos.isone.definition import PASSWORD_ENV, USERNAME_ENV, Isone
-from power_assets.isos.isone.express import HOURLY_LMP_COLUMNS, RT5_LMP_COLUMNS, rt5_windows
+from power_assets.isos.isone.express import rt5_windows
 
 __all__ = [
-    "HOURLY_LMP_COLUMNS",
     "PASSWORD_ENV",
-    "RT5_LMP_COLUMNS",
     "USERNAME_ENV",
     "Isone",
     "rt5_windows",
