@@ -105,6 +105,9 @@ def test_archive_listing_plans_the_last_posted_forecast():
          datetime(2024, 3, 10, 17, 30, 5, tzinfo=UTC)),
         ("cdr.00012331.0000000000000000.20241103.023005.DAMSPNP4190.csv",
          datetime(2024, 11, 3, 8, 30, 5, tzinfo=UTC)),
+        # Just after the spring-forward gap (02:00 -> 03:00 CDT) a name is exact too.
+        ("cdr.00012301.0000000000000000.20240310.031503.SPPHLZNP6905_20240310_0315.csv",
+         datetime(2024, 3, 10, 8, 15, 3, tzinfo=UTC)),
         # In it, a post wall time before its own SCED run's wall time can only be the CST pass.
         ("cdr.00012300.0000000000000000.20241103.010215.LMPSROSNODENP6788_20241103_015912.csv",
          datetime(2024, 11, 3, 7, 2, 15, tzinfo=UTC)),

@@ -7,8 +7,9 @@ real-time probe contract. The facts are written from the ISO's published documen
 DST dates, error bodies as the ISO sends them), never read from the ISO's module.
 """
 
+import tempfile
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
@@ -34,7 +35,7 @@ class IsoFacts:
     no_data: tuple[bytes, str] | None = None
     error: tuple[bytes, str] | None = None
     # Plans a day's requests; default `plan_day` with a lister that must not be called.
-    planner: Callable[[], "contextmanager[Planner]"] | None = None
+    planner: Callable[[], AbstractContextManager[Planner]] | None = None
 
 
 def _no_listing(request: DownloadRequest) -> bytes:
@@ -63,8 +64,6 @@ def _ercot_mis() -> Iterator[Planner]:
 
 @contextmanager
 def _client(fake: FakeErcot) -> Iterator[IsoHttpClient]:
-    import tempfile
-
     with tempfile.TemporaryDirectory() as locks:
         client = IsoHttpClient(
             base_urls={"ERCOT": fake.base_url, "ERCOT:api": fake.api_base_url},

@@ -12,6 +12,7 @@ from power_assets.demo.oasis_server import FakeOasis
 from power_assets.errors import IncompleteDayError, IsoNoDataError, MalformedFileError
 from power_assets.io.files import sha256_file
 from power_assets.io.http import FetchResult, IsoHttpClient
+from power_assets.isos.base import NO_SECRETS
 from power_assets.isos.caiso import Caiso
 from power_assets.layout import Layout
 from power_assets.stages.raw import download_day, extract_day
@@ -100,6 +101,9 @@ class _HalfPublished:
     def __init__(self, real, hours):
         self.real, self.hours, self.calls = real, hours, 0
 
+    def secrets_for(self, iso):
+        return NO_SECRETS
+
     def fetch(self, iso, request):
         self.calls += 1
         if self.calls > self.hours:
@@ -176,6 +180,9 @@ def test_extraction_traces_every_file_to_its_response_and_counts_rows(tmp_path, 
 
 class _CorruptZip:
     """Serves a ZIP whose member fails its CRC: it looks like a ZIP, so it is kept as served."""
+
+    def secrets_for(self, iso):
+        return NO_SECRETS
 
     def fetch(self, iso, request):
         buffer = io.BytesIO()

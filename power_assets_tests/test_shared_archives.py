@@ -10,6 +10,7 @@ import pytest
 
 from power_assets.errors import MalformedFileError
 from power_assets.isos.base import (
+    NO_SECRETS,
     CombinedSources,
     DatasetKind,
     DatasetSpec,
@@ -63,6 +64,9 @@ class Result:
 class MonthArchive:
     def __init__(self):
         self.calls = 0
+
+    def secrets_for(self, iso):
+        return NO_SECRETS
 
     def fetch(self, iso, request):
         self.calls += 1

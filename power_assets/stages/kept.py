@@ -15,12 +15,16 @@ from typing import Any, Protocol
 
 from power_assets.errors import IsoNoDataError
 from power_assets.io.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
-from power_assets.isos.base import DownloadRequest, IsoDefinition
+from power_assets.isos.base import DownloadRequest, IsoDefinition, Secrets
 from power_assets.layout import Layout
 
 
 class Fetcher(Protocol):
     def fetch(self, iso: IsoDefinition, request: DownloadRequest) -> Any: ...
+
+    def secrets_for(self, iso: IsoDefinition) -> Secrets:
+        """The ISO's account secrets (planning needs to know which accounts exist)."""
+        ...
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from power_assets.io.files import (
     sweep_stale_temporaries,
     temporary_dir,
 )
-from power_assets.isos.base import NO_SECRETS, DownloadRequest, IsoDefinition
+from power_assets.isos.base import DownloadRequest, IsoDefinition
 from power_assets.keys import FORCE_DOWNLOAD_RUN_CONFIG
 from power_assets.layout import Layout
 from power_assets.stages.drop import ingest_dropped_day
@@ -151,14 +151,12 @@ def download_day(
     else:
         planned_at = now
         today = now.astimezone(ZoneInfo(iso.timezone)).date()
-        # A fetcher without accounts (a test double) plans as if none were configured.
-        secrets_for = getattr(http, "secrets_for", None)
         requests = iso.plan_day(
             dataset_id,
             day,
             lambda listing: http.fetch(iso, listing).content,
             today,
-            secrets=secrets_for(iso) if secrets_for else NO_SECRETS,
+            secrets=http.secrets_for(iso),
         )
     pieces = {} if force else previous_pieces(folder / MANIFEST)
     for request in requests:

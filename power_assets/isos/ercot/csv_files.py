@@ -18,10 +18,8 @@ from pathlib import Path
 import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
-from power_assets.isos.ercot.reports import ErcotDocument, parse_document_name
+from power_assets.isos.ercot.reports import TIMEZONE, ErcotDocument, parse_document_name
 from power_assets.isos.headers import MAX_HEADER_BYTES, header_line
-
-TIMEZONE = "America/Chicago"
 
 
 @dataclass(frozen=True)

@@ -21,11 +21,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
 from typing import Any, ClassVar
-from zoneinfo import ZoneInfo
 
 import polars as pl
 
@@ -64,20 +63,20 @@ from power_assets.isos.ercot.disclosure import member_day, parse_as_disclosure
 from power_assets.isos.ercot.parsing import parse_ercot
 from power_assets.isos.ercot.realtime import PROBE_DATASET, latest_sced_interval_end
 from power_assets.isos.ercot.reports import (
+    CENTRAL,
     REPORTS,
     REPORTS_BY_TYPE,
+    TIMEZONE,
     ErcotReport,
     archive_instants,
     listed_document,
     mis_documents,
-    name_instant,
+    mis_publish_instant,
     parse_document_name,
     read_json,
     select_documents,
 )
 
-TIMEZONE = "America/Chicago"
-CENTRAL = ZoneInfo(TIMEZONE)
 MIS_LIST_PATH = "misapp/servlets/IceDocListJsonWS"
 MIS_DOWNLOAD_PATH = "misdownload/servlets/mirDownload"
 ARCHIVE_PAGE_SIZE = 1000
@@ -229,7 +228,7 @@ class Ercot(IsoDefinition):
             doc = parse_document_name(name)
             if doc is None:
                 continue
-            published = _mis_publish_instant(doc_info.get("PublishDate"), source, doc.embedded)
+            published = mis_publish_instant(doc_info.get("PublishDate"), source, doc.embedded)
             if published is not None:
                 doc = replace(doc, posted=published)
             entries.append((doc, (str(doc_info["DocID"]), name)))
@@ -389,20 +388,6 @@ class Ercot(IsoDefinition):
         report = REPORTS[dataset_id]
         docs = [(doc, name) for name in names if (doc := parse_document_name(name))]
         return [name for _, name in select_documents(report, day, docs)]
-
-
-def _mis_publish_instant(value: object, source: str, data_wall: datetime | None) -> datetime | None:
-    """The MIS listing's `PublishDate` (ISO 8601 with ERCOT's offset) as UTC; None if absent.
-    Without an offset it is Central wall clock, read like a name's post time."""
-    if not value:
-        return None
-    try:
-        stamp = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise MalformedFileError(f"{source}: PublishDate {value!r} is not a date-time") from None
-    if stamp.tzinfo is None:
-        return name_instant(stamp, data_wall)
-    return stamp.astimezone(UTC)
 
 
 def _safe_name(name: str) -> str:

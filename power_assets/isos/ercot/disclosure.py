@@ -17,11 +17,11 @@ import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
 from power_assets.isos.ercot.csv_files import zip_csvs
+from power_assets.isos.ercot.reports import TIMEZONE
 from power_assets.isos.headers import header_line
 from power_assets.market_time import hours_in_market_day, market_day_bounds
 from power_assets.schemas import AS_QUANTITY_COLUMNS
 
-TIMEZONE = "America/Chicago"
 MEMBER = re.compile(
     r"2d_(?P<report>Cleared_DAM_AS|Self_Arranged_AS|Agg_AS_Offers)_(?P<product>[A-Za-z]+)"
     r"-(?P<posted>\d{2}-[A-Za-z]{3}-\d{2})\.csv$",

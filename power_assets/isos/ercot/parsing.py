@@ -16,7 +16,7 @@ import polars as pl
 
 from power_assets.errors import MalformedFileError, UnknownDatasetError
 from power_assets.isos.ercot.csv_files import Layout, Source, read_all, require, sources_of
-from power_assets.isos.ercot.reports import REPORTS
+from power_assets.isos.ercot.reports import REPORTS, TIMEZONE
 from power_assets.market_time import hour_ending_starts
 from power_assets.schemas import (
     AS_PRICE_COLUMNS,
@@ -25,7 +25,6 @@ from power_assets.schemas import (
     LOAD_FORECAST_COLUMNS,
 )
 
-TIMEZONE = "America/Chicago"
 FORECAST_TYPE = "NP3-560-CD"
 LOAD_AREAS = (
     "COAST", "EAST", "FAR_WEST", "NORTH", "NORTH_C", "SOUTHERN", "SOUTH_C", "WEST", "TOTAL",

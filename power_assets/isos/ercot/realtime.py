@@ -14,13 +14,19 @@ publication.
 """
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
 
-from power_assets.isos.ercot.reports import REPORTS, mis_documents, parse_document_name
+from power_assets.errors import MalformedFileError
+from power_assets.isos.ercot.reports import (
+    CENTRAL,
+    REPORTS,
+    central_instant,
+    is_repeated,
+    mis_documents,
+    mis_publish_instant,
+    parse_document_name,
+)
 
 PROBE_DATASET = "lmp_rt5"
-CENTRAL = ZoneInfo("America/Chicago")
 FIVE_MINUTES = timedelta(minutes=5)
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -36,7 +42,11 @@ def latest_sced_interval_end(content: bytes, source: str) -> datetime | None:
             continue
         if doc.embedded is None:
             continue  # no run time in the name: nothing says which interval it fills
-        run = run_instant(doc.embedded, _published(entry.get("PublishDate")))
+        try:
+            published = mis_publish_instant(entry.get("PublishDate"), source, None)
+        except MalformedFileError:
+            published = None  # a probe reads what it can; the run is then read as CDT
+        run = run_instant(doc.embedded, published)
         if run is None:
             continue
         end = run - (run - _EPOCH) % FIVE_MINUTES + FIVE_MINUTES
@@ -52,22 +62,10 @@ def run_instant(wall: datetime, published: datetime | None) -> datetime | None:
     `published`, else as the earlier one (also without a publication time, like the parser
     reading RepeatedHourFlag "N").
     """
-    first, second = (wall.replace(tzinfo=CENTRAL, fold=fold).astimezone(UTC) for fold in (0, 1))
+    first = central_instant(wall)
     if first.astimezone(CENTRAL).replace(tzinfo=None) != wall:
         return None
-    if published is not None and first != second and second <= published:
+    second = central_instant(wall, second_pass=True)
+    if published is not None and is_repeated(wall) and second <= published:
         return second
     return first
-
-
-def _published(value: Any) -> datetime | None:
-    """The listing's `PublishDate` (ISO 8601, with ERCOT's offset) as UTC; None if absent."""
-    if not value:
-        return None
-    try:
-        stamp = datetime.fromisoformat(str(value))
-    except ValueError:
-        return None
-    if stamp.tzinfo is None:
-        stamp = stamp.replace(tzinfo=CENTRAL)
-    return stamp.astimezone(UTC)

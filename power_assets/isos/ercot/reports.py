@@ -32,7 +32,8 @@ _CDR = re.compile(
 )
 # A date (and time) embedded in the friendly name: SPPHLZNP6905_20240101_0015, ..._retry_...
 _EMBEDDED = re.compile(r"_(?P<date>\d{8})_(?P<time>\d{4}|\d{6})$")
-CENTRAL = ZoneInfo("America/Chicago")
+TIMEZONE = "America/Chicago"  # ERCOT's market time: every ERCOT module takes it from here
+CENTRAL = ZoneInfo(TIMEZONE)
 
 
 def central_instant(wall: datetime, *, second_pass: bool = False) -> datetime:
@@ -61,6 +62,20 @@ def name_instant(posted_wall: datetime, data_wall: datetime | None) -> datetime:
         and posted_wall < data_wall
     )
     return central_instant(posted_wall, second_pass=second)
+
+
+def mis_publish_instant(value: object, source: str, data_wall: datetime | None) -> datetime | None:
+    """The MIS listing's `PublishDate` (ISO 8601 with ERCOT's offset) as UTC; None if absent.
+    Without an offset it is Central wall clock, read like a name's post time (`name_instant`)."""
+    if not value:
+        return None
+    try:
+        stamp = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise MalformedFileError(f"{source}: PublishDate {value!r} is not a date-time") from None
+    if stamp.tzinfo is None:
+        return name_instant(stamp, data_wall)
+    return stamp.astimezone(UTC)
 
 
 def archive_instants(walls: dict[int, datetime]) -> dict[int, datetime]:
