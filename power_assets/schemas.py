@@ -27,10 +27,18 @@ class _IntervalModel(pa.DataFrameModel):
 
 
 class LmpSchema(_IntervalModel):
-    """Locational marginal prices: one row per location and interval, in $/MWh."""
+    """Locational marginal prices: one row per location and interval, in $/MWh.
+
+    `location_id` is the ISO's own id of the location when it publishes one (PJM pnode_id,
+    NYISO PTID, ISO-NE location id), null otherwise (CAISO, ERCOT); names can be reused over
+    the years, ids identify the node. It is not part of LMP_KEY.
+    """
 
     location: pl.Utf8
     location_type: pl.Utf8
+    # The ISO's own id of the location when it publishes one (PJM pnode_id, NYISO PTID,
+    # ISO-NE location id), as text; null otherwise (CAISO, ERCOT). Not part of LMP_KEY.
+    location_id: pl.Utf8 = pa.Field(nullable=True)
     lmp: pl.Float64 = pa.Field(nullable=True)
     energy: pl.Float64 = pa.Field(nullable=True)
     congestion: pl.Float64 = pa.Field(nullable=True)

@@ -87,3 +87,13 @@ def test_one_missing_hour_of_hourly_data_is_not_filled():
     )
     assert wide["A"][5] is None
     assert report.filled_cells == 0
+
+
+def test_location_id_does_not_become_a_flattened_column():
+    long = lmp_long(SPRING, timedelta(minutes=5), ["A", "B"])
+    with_ids = long.with_columns(
+        pl.when(pl.col("location") == "A").then(pl.lit("101")).alias("location_id")
+    )
+    wide, _ = flatten(with_ids, RT5, PACIFIC, SPRING)
+    assert wide.columns == ["interval_start", "interval_end", "A", "B"]
+    assert wide.equals(flatten(long, RT5, PACIFIC, SPRING)[0])

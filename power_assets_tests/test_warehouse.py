@@ -9,6 +9,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from power_assets.isos import DatasetKind
+from power_assets.schemas import LMP_COLUMNS
 from power_assets.store.warehouse import load_partition, writer
 from power_assets_tests.helpers import lmp_long
 
@@ -76,3 +77,81 @@ def test_concurrent_writers_queue_instead_of_failing(tmp_path):
     assert errors == []
     with duckdb.connect(resource.database, read_only=True) as con:
         assert con.execute("SELECT count(DISTINCT market_date) FROM lmp").fetchone()[0] == 4
+
+
+# The `lmp` table as DuckDB files written before `location_id` existed hold it.
+OLD_LMP_DDL = """CREATE TABLE "lmp" (
+    interval_start TIMESTAMPTZ NOT NULL,
+    interval_end TIMESTAMPTZ NOT NULL,
+    iso VARCHAR NOT NULL,
+    market VARCHAR NOT NULL,
+    location VARCHAR NOT NULL,
+    location_type VARCHAR NOT NULL,
+    lmp DOUBLE,
+    energy DOUBLE,
+    congestion DOUBLE,
+    loss DOUBLE,
+    ghg DOUBLE,
+    dataset VARCHAR NOT NULL,
+    market_date DATE NOT NULL,
+    loaded_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (iso, market, location, interval_start))"""
+
+
+def _columns(con, table: str) -> list[str]:
+    return [row[0] for row in con.execute(f'DESCRIBE "{table}"').fetchall()]
+
+
+def test_old_lmp_table_gains_location_id_and_keeps_loading(tmp_path):
+    database = tmp_path / "old.duckdb"
+    with duckdb.connect(str(database)) as con:
+        con.execute(OLD_LMP_DDL)
+        con.execute(
+            """INSERT INTO lmp VALUES ('2024-11-02 04:00:00+00', '2024-11-02 05:00:00+00',
+               'NYISO', 'DAM', 'WEST', 'ZONE', 20.0, 19.0, 0.0, 1.0, NULL,
+               'lmp_da', '2024-11-02', now())"""
+        )
+    frame = lmp_long(FALL, timedelta(hours=1), ["A", "B"], market="DAM").with_columns(
+        pl.when(pl.col("location") == "A").then(pl.lit("101")).alias("location_id")
+    )
+    path = tmp_path / "day.parquet"
+    frame.write_parquet(path)
+
+    report = _load(DuckDBResource(database=str(database)), path)
+
+    assert (report.inserted, report.deleted) == (50, 0)
+    with duckdb.connect(str(database), read_only=True) as con:
+        assert "location_id" in _columns(con, "lmp")
+        ids = con.execute(
+            "SELECT location, location_id, count(*) FROM lmp GROUP BY ALL ORDER BY location"
+        ).fetchall()
+        catalog = con.execute(
+            "SELECT iso, dataset, rows, locations FROM catalog ORDER BY iso"
+        ).fetchall()
+    # The row loaded before the migration keeps its values, with no id.
+    assert ids == [("A", "101", 25), ("B", None, 25), ("WEST", None, 1)]
+    assert catalog == [("CAISO", "lmp_da", 50, 2), ("NYISO", "lmp_da", 1, 1)]
+
+
+def test_new_file_has_every_model_column_and_migration_is_idempotent(tmp_path):
+    resource = DuckDBResource(database=str(tmp_path / "new.duckdb"))
+    with writer(resource) as con:
+        first = _columns(con, "lmp")
+    with writer(resource) as con:
+        assert _columns(con, "lmp") == first
+    assert first[: len(LMP_COLUMNS)] == LMP_COLUMNS
+
+
+def test_missing_not_null_column_is_refused_on_a_table_with_rows(tmp_path):
+    database = tmp_path / "older.duckdb"
+    with duckdb.connect(str(database)) as con:
+        # No `location_type` (a NOT NULL model column) and a row that has no value for it.
+        con.execute(OLD_LMP_DDL.replace("    location_type VARCHAR NOT NULL,\n", ""))
+        con.execute(
+            """INSERT INTO lmp VALUES ('2024-11-02 04:00:00+00', '2024-11-02 05:00:00+00',
+               'NYISO', 'DAM', 'WEST', 20.0, 19.0, 0.0, 1.0, NULL, 'lmp_da', '2024-11-02', now())"""
+        )
+    resource = DuckDBResource(database=str(database))
+    missing = r"'lmp' lacks the NOT NULL column 'location_type'"
+    with pytest.raises(RuntimeError, match=missing), writer(resource):
+        pass

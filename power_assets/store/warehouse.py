@@ -2,7 +2,8 @@
 
 A partition load deletes the rows of that (iso, dataset, market_date) and inserts the day's
 standardized parquet in one transaction, so re-materializing replaces rather than duplicates; the
-primary key refuses duplicate keys outright. DuckDB allows one writing process per file, so writers
+primary key refuses duplicate keys outright. A file written before a model gained a column is
+migrated when a writer opens it: `ensure_schema` adds the missing columns. DuckDB allows one writing process per file, so writers
 follow the lock protocol of `store.locking`: concurrent runs and readers queue instead of failing,
 for at most `$POWER_ASSETS_DUCKDB_WAIT_S`, and say what they wait for.
 """
@@ -32,6 +33,8 @@ class Table:
     ddl: str
     columns: list[str]
     locator: str  # SQL expression counted as "locations" in the catalog
+    # Model column -> (DuckDB type, nullable), what `ensure_schema` adds to an older table.
+    types: dict[str, tuple[str, bool]]
 
 
 def _sql_type(dtype: object) -> str:
@@ -44,9 +47,12 @@ def _sql_type(dtype: object) -> str:
 def _table(kind: DatasetKind) -> Table:
     spec = kind_spec(kind)
     schema = spec.model.to_schema().columns
+    types = {
+        name: (_sql_type(column.dtype), bool(column.nullable)) for name, column in schema.items()
+    }
     columns = [
-        f"{name} {_sql_type(column.dtype)}{'' if column.nullable else ' NOT NULL'}"
-        for name, column in schema.items()
+        f"{name} {sql_type}{'' if nullable else ' NOT NULL'}"
+        for name, (sql_type, nullable) in types.items()
     ]
     columns += [
         "dataset VARCHAR NOT NULL",
@@ -56,7 +62,7 @@ def _table(kind: DatasetKind) -> Table:
     ]
     locator = " || '/' || ".join(spec.series_columns)
     ddl = f'CREATE TABLE IF NOT EXISTS "{spec.table}" (\n    ' + ",\n    ".join(columns) + ")"
-    return Table(spec.table, ddl, list(schema), locator)
+    return Table(spec.table, ddl, list(schema), locator, types)
 
 
 TABLES = {kind: _table(kind) for kind in DatasetKind}
@@ -142,10 +148,45 @@ def writer(
 
 
 def ensure_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the tables and the catalog view; add to existing tables the model columns they lack."""
     con.execute("SET TimeZone = 'UTC'")
     for table in TABLES.values():
         con.execute(table.ddl)
+        _add_missing_columns(con, table)
     con.execute(_catalog_view())
+
+
+def _add_missing_columns(con: duckdb.DuckDBPyConnection, table: Table) -> None:
+    """Migrate a table created by an older version: every model column it lacks is appended.
+
+    Loads name their columns, so an appended column's place at the end does not matter. Rows
+    already there get null; a NOT NULL column can only be added to an empty table, since the old
+    rows have no value for it: then the table must be rebuilt from the standardized files.
+    """
+    present = {
+        row[0]
+        for row in con.execute(
+            """SELECT column_name FROM duckdb_columns()
+               WHERE database_name = current_database() AND schema_name = current_schema()
+                 AND table_name = ?""",
+            [table.name],
+        ).fetchall()
+    }
+    missing = [name for name in table.columns if name not in present]
+    if not missing:
+        return
+    rows = con.execute(f'SELECT count(*) FROM "{table.name}"').fetchone()[0]
+    for name in missing:
+        sql_type, nullable = table.types[name]
+        if not nullable and rows:
+            raise RuntimeError(
+                f"DuckDB table {table.name!r} lacks the NOT NULL column {name!r} and holds "
+                f"{rows} row(s) without a value for it; drop the table and reload it"
+            )
+        _LOGGER.info("adding column %s %s to DuckDB table %s", name, sql_type, table.name)
+        con.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{name}" {sql_type}')
+        if not nullable:
+            con.execute(f'ALTER TABLE "{table.name}" ALTER COLUMN "{name}" SET NOT NULL')
 
 
 @dataclass(frozen=True)

@@ -232,6 +232,8 @@ def _standardize_lmp(long: pl.DataFrame, iso: str, market: str, source: str) -> 
         pl.lit(market).alias("market"),
         pl.col("location"),
         location_type().alias("location_type"),
+        # CAISO publishes node names only, no separate node id.
+        pl.lit(None, pl.Utf8).alias("location_id"),
         *(pl.col(c) for c in LMP_COMPONENTS.values()),
     )
     out = _collect(result.sort("location", "interval_start"), source)

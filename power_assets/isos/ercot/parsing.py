@@ -160,6 +160,8 @@ def _lmp_columns(frame: pl.DataFrame, iso: str, market: str, step: str) -> pl.Da
         pl.col("interval_start").dt.offset_by(step).alias("interval_end"),
         pl.lit(iso).alias("iso"),
         pl.lit(market).alias("market"),
+        # ERCOT names settlement points and publishes no separate id for them.
+        pl.lit(None, pl.Utf8).alias("location_id"),
         # ERCOT's settlement point prices come without components.
         *(pl.lit(None, pl.Float64).alias(c) for c in ("energy", "congestion", "loss", "ghg")),
     )

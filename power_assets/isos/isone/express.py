@@ -64,11 +64,18 @@ def rt5_windows(day: date) -> list[tuple[datetime, datetime]]:
     return list(itertools.pairwise(utc))
 
 
+def _location_id() -> pl.Expr:
+    """ISO-NE's own numeric id of the location ("Location ID"), as text; an empty cell is null."""
+    ids = pl.col("Location ID").str.strip_chars()
+    return pl.when(ids != "").then(ids).alias("location_id")
+
+
 def _lmp_frame(frame: pl.DataFrame, market: str, step: timedelta) -> pl.DataFrame:
     return frame.select(
         *interval_columns(step),
         pl.lit(market).alias("market"),
-        pl.col("location", "location_type", "lmp", "energy", "congestion", "loss"),
+        pl.col("location", "location_type", "location_id"),
+        pl.col("lmp", "energy", "congestion", "loss"),
         pl.lit(None, pl.Float64).alias("ghg"),
     ).select(LMP_COLUMNS)
 
@@ -97,6 +104,7 @@ def parse_hourly_lmp(path: Path, spec: DatasetSpec) -> pl.DataFrame:
         ).alias("interval_start"),
         pl.col("Location Name").alias("location"),
         pl.col("Location Type").alias("location_type"),
+        _location_id(),
     )
     refuse_rows_without_time(
         frame, pl.col("interval_start").is_null(), ["Date", "Hour Ending"], source
@@ -125,6 +133,7 @@ def parse_rt5_lmp(path: Path) -> pl.DataFrame:
         (pl.lit(day).cast(pl.Datetime("us")) + wall.cast(pl.Duration("us"))).alias("wall"),
         ids.replace_strict(LOCATION_NAMES, default=ids).alias("location"),
         ids.replace_strict(LOCATION_TYPES, default="NODE_ID").alias("location_type"),
+        _location_id(),
     )
     # The fall-back day repeats 01:00-01:55 with no marker; each location lists the daylight
     # hour first, so a wall time's first occurrence per location is daylight time.

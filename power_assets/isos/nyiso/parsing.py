@@ -277,13 +277,35 @@ def is_generator_file(source: str) -> bool:
     return "_gen" in PurePath(source.rsplit("!", 1)[-1]).name.lower()
 
 
+def ptid_text(frame: pl.DataFrame, source: str) -> pl.DataFrame:
+    """The `ptid` column as integer text ("61757"), also where a file wrote it as "61757.0".
+
+    An empty PTID is null; one that is not an integer is an error naming the row.
+    """
+    raw = frame.get_column("ptid").str.strip_chars()
+    number = raw.cast(pl.Float64, strict=False)
+    whole = number.is_not_null() & number.is_finite() & (number == number.floor())
+    bad = (raw.is_not_null() & (raw != "") & ~whole).arg_true()
+    if len(bad):
+        row = int(bad[0])
+        raise MalformedFileError(
+            f"{source}: row {row + 2}: PTID {raw[row]!r} is not an integer ({len(bad)} such row(s))"
+        )
+    # Float64 holds every integer below 2**53 exactly, far above NYISO's PTIDs.
+    text = pl.Series("ptid", number).cast(pl.Int64, strict=False).cast(pl.Utf8)
+    return frame.with_columns(text.alias("ptid"))
+
+
 def lmp_table(content: bytes, source: str, spec: DatasetSpec, iso: str) -> pl.DataFrame:
     """NYISO LBMP file to LmpSchema rows. NYISO's LBMP = energy + losses - published congestion,
-    so standardized congestion = -published, energy = LBMP - losses - standardized congestion."""
+    so standardized congestion = -published, energy = LBMP - losses - standardized congestion.
+    `location_id` is the row's PTID."""
     frame, _ = read_table(content, source, LAYOUTS["lbmp"])
     frame = to_numbers(frame, LAYOUTS["lbmp"].values, source)
+    frame = ptid_text(frame, source)
     frame = intervals(instants(frame, source, ["name"]), spec, source)
-    frame = average_irregular(frame, ["name"], ["lbmp", "loss", "congestion"])
+    # PTID rides along as a key: one location has one PTID, so this groups exactly as by name.
+    frame = average_irregular(frame, ["name", "ptid"], ["lbmp", "loss", "congestion"])
     name = pl.col("name").str.strip_chars()
     if is_generator_file(source):
         kind = pl.lit("GENERATOR")
@@ -296,7 +318,7 @@ def lmp_table(content: bytes, source: str, spec: DatasetSpec, iso: str) -> pl.Da
     out = frame.select(
         "interval_start", "interval_end",
         pl.lit(iso).alias("iso"), pl.lit(spec.market).alias("market"),
-        name.alias("location"), kind.alias("location_type"),
+        name.alias("location"), kind.alias("location_type"), pl.col("ptid").alias("location_id"),
         pl.col("lbmp").alias("lmp"),
         (pl.col("lbmp") - pl.col("loss") - congestion).alias("energy"),
         congestion.alias("congestion"), pl.col("loss"),
