@@ -105,3 +105,8 @@ class DownloadError(PowerAssetsError):
 
 class WarehouseBusyError(PowerAssetsError):
     """The DuckDB file stayed held by another process for longer than the wait bound."""
+
+
+class PagesChangedError(PowerAssetsError):
+    """An ISO's answer changed while its pages were being fetched (the total moved); the page
+    sequence is started again rather than kept with rows missing or repeated."""

@@ -118,6 +118,10 @@ def daily_step(product: str) -> Step:
         work=work,
         deps=tuple(deps),
         upstream=lambda iso: _daily_upstream(product, iso),
+        # Without AS prices the files are built without as__ columns (see `_ancillary`).
+        optional_upstream=lambda iso: (
+            (stage_key("flattened", iso.combined.ancillary),) if iso.combined.ancillary else ()
+        ),
         kinds=frozenset({"polars", "parquet"}),
     )
 

@@ -41,6 +41,7 @@ from power_assets.keys import (
 
 MAX_REASON_CHARS = 600  # a failure names its cause; it never quotes a whole file
 MAX_LISTED_FAILURES = 40
+NEEDS_UNAVAILABLE = "their inputs cannot hold data here (for the reasons above)"
 
 
 class Status(StrEnum):
@@ -138,6 +139,19 @@ def _run_one(
             datasets.add(step.dataset)
             partitions.add(partition)
             return
+    without = [
+        up
+        for up in step.upstream(iso)
+        if ledger.status.get((up, partition)) in (Status.UNAVAILABLE, Status.NOT_OFFERED)
+        and up not in step.optional_upstream(iso)
+    ]
+    if without:
+        # Its inputs cannot hold data in this partition, so neither can it: not a failure.
+        ledger.status[slot] = Status.UNAVAILABLE
+        assets, partitions = ledger.unavailable.setdefault(NEEDS_UNAVAILABLE, (set(), set()))
+        assets.add(step.key.to_user_string())
+        partitions.add(partition)
+        return
     blockers = [
         up
         for up in step.upstream(iso)
@@ -221,9 +235,13 @@ def _report(context, ledger: Ledger, partitions: int, assets: int) -> None:
         f"{partitions} partition(s) x {assets} asset(s): "
         + ", ".join(f"{counts[s]} {s}" for s in Status if counts[s])
     )
-    for reason, (datasets, affected) in sorted(ledger.unavailable.items()):
+    # Datasets' own reasons first, then the steps that need them.
+    for reason, (datasets, affected) in sorted(
+        ledger.unavailable.items(), key=lambda item: (item[0] == NEEDS_UNAVAILABLE, item[0])
+    ):
+        scope = "" if reason == NEEDS_UNAVAILABLE else "every selected stage, "
         context.log.warning(
-            f"not materialized: {', '.join(sorted(datasets))} (every selected stage, "
+            f"not materialized: {', '.join(sorted(datasets))} ({scope}"
             f"{len(affected)} partition(s)): {reason}"
         )
     if not ledger.failures:

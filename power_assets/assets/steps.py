@@ -129,6 +129,9 @@ class Step:
     deps: tuple[dg.AssetKey | dg.AssetDep, ...] = ()
     # The upstream assets whose partition must have succeeded, in this run, for this ISO.
     upstream: Callable[[IsoDefinition], tuple[dg.AssetKey, ...]] = lambda iso: ()
+    # Upstream assets the step does without when they cannot hold data here (AS prices without
+    # credentials); any other upstream that cannot makes this step unable to hold data too.
+    optional_upstream: Callable[[IsoDefinition], tuple[dg.AssetKey, ...]] = lambda iso: ()
     rules: tuple[CheckRule, ...] = ()
     kinds: frozenset[str] = frozenset()
     # The dataset a stage step processes (None for combined products): whether the ISO offers it

@@ -194,6 +194,7 @@ class HttpFetcher:
         headers_factory: Callable[[], Mapping[str, str]] | None = None,
         on_unauthorized: Callable[[], None] | None = None,
         raise_refusals: bool = True,
+        explain_refusal: Callable[[int, str], str | None] | None = None,
     ) -> FetchResult:
         """GET (or `method` with `body` or a `form`) `url`, retrying transient failures;
         `payload_check(content, url)` vets 2xx bodies.
@@ -202,6 +203,7 @@ class HttpFetcher:
         `headers_factory` is called per attempt (a bearer token may be refreshed between retries);
         after a 401, `on_unauthorized` (drop a cached token) is called and the request retried once.
         A `form` holds secrets: messages then name transport errors by type only. With
+        `explain_refusal(status, body)` may word a refusal (4xx) in terms the user can act on. With
         `raise_refusals` false, an answer that is neither 2xx nor retried is returned, not raised,
         so that the caller can word the refusal itself.
         """
@@ -234,11 +236,15 @@ class HttpFetcher:
             secret = form is not None
             try:
                 outcome = self._attempt(
-                    request, url, auth, payload_check, progress, secret, raise_refusals
-                )
+                    request, url, auth, payload_check, progress, secret, raise_refusals,
+                    explain_refusal,
+                )  # fmt: skip
             except _Unauthorized as exc:
                 if on_unauthorized is None or progress.reauthorized:
-                    raise DownloadError(f"{self.iso_id}: {safe_url}: HTTP 401: {exc}") from None
+                    said = explain_refusal(401, str(exc)) if explain_refusal else None
+                    raise DownloadError(
+                        f"{self.iso_id}: {safe_url}: HTTP 401: {said or exc}"
+                    ) from None
                 on_unauthorized()
                 progress.reauthorized = True
                 outcome = _Failure("HTTP 401 (credentials refreshed)", None, None, at_once=True)
@@ -315,6 +321,7 @@ class HttpFetcher:
         progress: _Progress,
         secret: bool,
         raise_refusals: bool,
+        explain_refusal: Callable[[int, str], str | None] | None = None,
     ) -> "FetchResult | _Failure":
         """One request: the result, a retryable failure, or a raised non-retryable error.
 
@@ -334,9 +341,13 @@ class HttpFetcher:
                     snippet = read_within(response, deadline, limit=200)
                     raise _Unauthorized(snippet.decode("utf-8", errors="replace"))
                 if not 200 <= status < 300 and raise_refusals:
-                    snippet = read_within(response, deadline, limit=200)
+                    limit = 2000 if explain_refusal else 200
+                    snippet = read_within(response, deadline, limit=limit)
                     text = snippet.decode("utf-8", errors="replace")
-                    raise DownloadError(f"{self.iso_id}: {safe_url}: HTTP {status}: {text!r}")
+                    said = explain_refusal(status, text) if explain_refusal else None
+                    raise DownloadError(
+                        f"{self.iso_id}: {safe_url}: HTTP {status}: {said or repr(text)}"
+                    )
                 content = read_within(response, deadline)
         except httpx.TransportError as exc:
             error = type(exc).__name__ if secret else f"{type(exc).__name__}: {exc}"

@@ -172,6 +172,7 @@ class IsoHttpClient(dg.ConfigurableResource):
                     else None
                 ),
                 on_unauthorized=iso.forget_auth if request.needs_auth else None,
+                explain_refusal=iso.explain_refusal,
             )
 
     def probe(

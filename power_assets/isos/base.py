@@ -291,6 +291,29 @@ class IsoDefinition(abc.ABC):
         """Which of the dropped files naming this dataset and day to ingest (default: all)."""
         return names
 
+    def dropped_span_dataset(self, name: str) -> str | None:
+        """The dataset of a dropped file whose name says which dataset but not which days (an
+        export covering any range, like PJM Data Miner's `da_hrl_lmps.csv`); None otherwise.
+
+        Such files are read (`span_file_days`) to learn their days, and each day gets its own
+        rows cut out (`cut_span_day`). Default: the ISO has none.
+        """
+        return None
+
+    def span_file_days(self, dataset_id: str, path: Path) -> list[date]:
+        """The market days a dropped span file holds rows of (reads the file, in bounded memory)."""
+        raise NotImplementedError(f"{self.id} has no span files")
+
+    def cut_span_day(self, dataset_id: str, path: Path, day: date, target: Path) -> int:
+        """Write the rows of market `day` from span file `path` to `target`, in the file's own
+        format (its header and those rows as published); the number of rows written."""
+        raise NotImplementedError(f"{self.id} has no span files")
+
+    def explain_refusal(self, status: int, body: str) -> str | None:
+        """What an HTTP refusal (4xx other than 429) of this ISO means, in words a user can act
+        on (e.g. which setting to fix), or None to report the status and body as they are."""
+        return None
+
     def parse_with_notes(
         self, dataset_id: str, paths: Sequence[Path]
     ) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -353,6 +376,39 @@ class RealtimeProbe(Protocol):
         """UTC end of the newest interval in a response of `dataset_id` (a probe or a data file);
         None when it holds no interval yet. Raises `UnsupportedDatasetError` for a dataset whose
         files the ISO cannot read this way."""
+        ...
+
+
+@runtime_checkable
+class PagedResponses(Protocol):
+    """Declared by ISOs whose API answers one request in pages (PJM Data Miner 2).
+
+    Stage 1 fetches every page of such a request and keeps them together as one ZIP file (one
+    member per page, in order), written only once the last page has arrived: an interrupted
+    page sequence never leaves part of a window on disk.
+    """
+
+    def pager(self, request: DownloadRequest) -> "Pager | None":
+        """A fresh pager for `request` (None: the request is answered in one piece)."""
+        ...
+
+
+class Pager(Protocol):
+    """Follows the pages of one request; one instance per attempt at the whole sequence."""
+
+    def next_page(
+        self, page: DownloadRequest, content: bytes, source: str
+    ) -> DownloadRequest | None:
+        """The request for the page after `page` (whose body is `content`), or None after the last.
+
+        Raises `PagesChangedError` when the answer changed while paging (the total moved), so
+        the caller starts the sequence again, or `MalformedFileError` for a page that cannot be
+        part of a correct sequence.
+        """
+        ...
+
+    def member_name(self, number: int) -> str:
+        """The ZIP member name of page `number` (1-based), e.g. `page_00001.json`."""
         ...
 
 

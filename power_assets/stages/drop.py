@@ -6,6 +6,9 @@ Users keep years of downloads (ZIPs of daily ZIPs of CSVs, nested a few levels).
 day) a name is (`IsoDefinition.dropped_file_day`). `ingest_dropped_day` copies one day's leaves,
 bytes unchanged, into the day's raw_downloads folder with the same sidecars a download gets, so
 the later stages cannot tell a dropped file from a fetched one. No network access happens here.
+Exports named after a dataset but holding any range of days (PJM Data Miner's `da_hrl_lmps.csv`)
+are read for their days and cut into one file per day: see stages/drop_spans.py. A day with any
+per-day file takes none of the span files' rows (the more specific file wins).
 
 A drop folder is read defensively: archives expand only within `DropLimits` (stages/drop_zip);
 an unreadable archive, or a nested one over a limit, is warned about once, recorded in the index
@@ -31,13 +34,23 @@ from power_assets.errors import MalformedFileError, UnsafeArchiveError
 from power_assets.io.files import atomic_path, atomic_write_json
 from power_assets.isos.base import IsoDefinition
 from power_assets.layout import Layout
+from power_assets.stages.drop_spans import (
+    cut_leaf,
+    cut_name,
+    index_plain_span,
+    index_zip_spans,
+    span_dataset,
+    spans_by_day,
+    valid_spans,
+)
 from power_assets.stages.drop_zip import DropLimits, DroppedZip, is_zip, open_regular, shown
 
 logger = logging.getLogger(__name__)
 
 INDEX_NAME = ".drop_index.json"
 # Bump when the index layout changes; an index of another version is rebuilt.
-INDEX_VERSION = 2
+# 3: span files ("spans": [chain, name, size, dataset, [days]]).
+INDEX_VERSION = 3
 _CHUNK = 1 << 20
 # Paths a link leads to are quoted whole unless absurdly long (or not printable).
 _PATH_CHARS = 1000
@@ -53,10 +66,17 @@ class DroppedFile:
     size: int
     dataset: str
     day: date
+    cut: bool = False  # a span file: the day's rows are cut out (see stages/drop_spans.py)
 
     @property
     def url(self) -> str:
-        return "drop:" + str(self.archive) + "".join("!" + member for member in self.chain)
+        url = "drop:" + str(self.archive) + "".join("!" + member for member in self.chain)
+        return f"{url}#{self.day.isoformat()}" if self.cut else url
+
+    @property
+    def file_name(self) -> str:
+        """Its name in the day's raw_downloads folder."""
+        return cut_name(self.name, self.day) if self.cut else self.name
 
 
 def drop_env_var(iso_id: str) -> str:
@@ -90,15 +110,25 @@ def drop_folders(layout: Layout, iso: IsoDefinition) -> list[Path]:
 def find_dropped(
     layout: Layout, iso: IsoDefinition, dataset_id: str, day: date
 ) -> list[DroppedFile]:
-    """The dropped files of one dataset and market day, one per leaf name, as the ISO chooses."""
+    """The dropped files of one dataset and market day, one per file name, as the ISO chooses:
+    the per-day files naming the day, or else the span files holding rows of it."""
+    index = _refreshed_index(layout, iso)
     by_name: dict[str, tuple[tuple[int, str], DroppedFile]] = {}
-    for archive, entry in _refreshed_index(layout, iso).items():
+
+    def keep(found: DroppedFile, entry: dict[str, Any]) -> None:
+        # The same leaf in two archives: the most recently modified archive wins.
+        rank = (entry["mtime_ns"], str(found.archive))
+        if found.file_name not in by_name or rank > by_name[found.file_name][0]:
+            by_name[found.file_name] = (rank, found)
+
+    for archive, entry in index.items():
         for chain, name, size in _classified(iso, archive, entry).get((dataset_id, day), []):
-            found = DroppedFile(Path(archive), tuple(chain), name, size, dataset_id, day)
-            # The same leaf in two archives: the most recently modified archive wins.
-            rank = (entry["mtime_ns"], archive)
-            if name not in by_name or rank > by_name[name][0]:
-                by_name[name] = (rank, found)
+            keep(DroppedFile(Path(archive), tuple(chain), name, size, dataset_id, day), entry)
+    if not by_name:
+        for archive, entry in index.items():
+            for chain, name, size in spans_by_day(iso, archive, entry).get((dataset_id, day), []):
+                found = DroppedFile(Path(archive), chain, name, size, dataset_id, day, cut=True)
+                keep(found, entry)
     chosen = iso.choose_dropped_files(dataset_id, day, sorted(by_name))
     return [by_name[name][1] for name in chosen if name in by_name]
 
@@ -110,7 +140,8 @@ def ingest_dropped_day(
 
     Each file gets the sidecar a download gets, and one record per file is returned with the
     fields of stages.raw's download records. Every archive (and nested archive) is opened once.
-    A leaf that cannot be read, or expands beyond `DropLimits`, fails this day only.
+    A leaf that cannot be read, or expands beyond `DropLimits`, fails this day only. A span
+    file's day is cut out of it (stages/drop_spans.py), the others are copied.
     """
     files = find_dropped(layout, iso, dataset_id, day)
     if not files:
@@ -123,11 +154,16 @@ def ingest_dropped_day(
     for dropped in files:
         wanted.setdefault(dropped.archive, {})[dropped.chain] = dropped
     records: list[dict[str, Any]] = []
+    spool = _spool_dir(layout, iso)
     for archive, by_chain in wanted.items():
-        leaves = _open_leaves(archive, by_chain, limits, _spool_dir(layout, iso), context)
+        leaves = _open_leaves(archive, by_chain, limits, spool, context)
         with contextlib.closing(leaves):
             for dropped, handle in leaves:
-                size, digest = _copy(handle, folder / dropped.name)
+                if dropped.cut:
+                    where = f"{dropped.url.removeprefix('drop:')}: {context}"
+                    size, digest = cut_leaf(iso, dropped, handle, folder, spool, where)
+                else:
+                    size, digest = _copy(handle, folder / dropped.name)
                 fetch = {
                     "url": dropped.url,
                     "status": "ok",
@@ -135,10 +171,10 @@ def ingest_dropped_day(
                     "bytes": size,
                     "sha256": digest,
                 }
-                atomic_write_json(folder / f"{dropped.name}.json", fetch)
+                atomic_write_json(folder / f"{dropped.file_name}.json", fetch)
                 records.append(
                     {
-                        "file_name": dropped.name,
+                        "file_name": dropped.file_name,
                         "window_start": start.isoformat(),
                         "window_end": end.isoformat(),
                         **fetch,
@@ -220,10 +256,10 @@ def _current_entry(
     if old is not None and _still_holds(old, seen_as, stat, limits):
         return old
     if found.refused:
-        leaves, problems = [], [found.refused]
+        leaves, spans, problems = [], [], [found.refused]
     else:
         try:
-            leaves, problems = _index_file(found.path, iso, limits, spool)
+            leaves, spans, problems = _index_file(found.path, iso, limits, spool)
         except OSError as exc:
             # Not the archive's fault (a failing disk, no room to spool): tried again next time.
             logger.warning(
@@ -233,7 +269,7 @@ def _current_entry(
                 exc,
             )
             return None
-    entry: dict[str, Any] = {**seen_as, "leaves": leaves, "problems": problems}
+    entry: dict[str, Any] = {**seen_as, "leaves": leaves, "spans": spans, "problems": problems}
     if problems:
         # A problem can go away while size and mtime stay: permissions fixed (that changes the
         # ctime) or a limit raised. Either has the file read again.
@@ -257,30 +293,36 @@ def _still_holds(
 
 def _index_file(
     file: Path, iso: IsoDefinition, limits: DropLimits, spool: Path
-) -> tuple[list[list[Any]], list[str]]:
-    """([chain, leaf name, size] of each leaf the ISO recognizes (a plain file: itself), problems).
+) -> tuple[list[list[Any]], list[list[Any]], list[str]]:
+    """([chain, leaf name, size] of each per-day leaf the ISO recognizes (a plain file: itself),
+    [chain, name, size, dataset, [days]] of each span leaf, problems).
 
     Raises OSError only for failures that are not the file's own (reading, spooling).
     """
 
     def recognized(name: str) -> bool:
-        return iso.dropped_file_day(name) is not None
+        return iso.dropped_file_day(name) is not None or span_dataset(iso, name) is not None
 
     if not is_zip(file.name) and not recognized(file.name):
-        return [], []
+        return [], [], []
     try:
         handle = open_regular(file)
     except OSError as exc:
-        return [], [f"{file}: cannot be opened: {exc.strerror or exc}"]
+        return [], [], [f"{file}: cannot be opened: {exc.strerror or exc}"]
     except MalformedFileError as exc:
-        return [], [str(exc)]
+        return [], [], [str(exc)]
     with handle:
         if not is_zip(file.name):
-            return [[[], file.name, os.fstat(handle.fileno()).st_size]], []
+            size = os.fstat(handle.fileno()).st_size
+            if iso.dropped_file_day(file.name) is not None:
+                return [[[], file.name, size]], [], []
+            return [], *index_plain_span(iso, file, handle, size)
         try:
-            return DroppedZip(file, limits, spool).index(handle, recognized)
+            listed, problems = DroppedZip(file, limits, spool).index(handle, recognized)
         except (MalformedFileError, UnsafeArchiveError) as exc:
-            return [], [str(exc)]
+            return [], [], [str(exc)]
+        leaves, spans, more = index_zip_spans(iso, file, handle, listed, limits, spool)
+        return leaves, spans, problems + more
 
 
 def _write_index(path: Path, old: dict[str, Any], new: dict[str, Any]) -> None:
@@ -323,6 +365,8 @@ def _parse_index(path: Path) -> dict[str, dict[str, Any]]:
                     isinstance(chain, list) and isinstance(name, str) and isinstance(size, int)
                 ):
                     return {}
+            if not valid_spans(entry["spans"]):
+                return {}
         return archives
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return {}

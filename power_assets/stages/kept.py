@@ -1,21 +1,35 @@
 """Kept responses: what stage 1 records about each response it keeps, and how one is fetched and kept.
 
 A response is kept byte-for-byte with a sidecar JSON (URL, fetch time, size, sha256) written last,
-so a response without one is never trusted. `stages.raw` (whole days), `stages.incremental` (pieces
+so a response without one is never trusted. A request the ISO answers in pages (`PagedResponses`)
+is kept as one ZIP holding every page byte-for-byte, written only after the last page arrived. `stages.raw` (whole days), `stages.incremental` (pieces
 of a window still open) and the drop folder all write these records; this module imports none of
 them.
 """
 
 import json
+import zipfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from power_assets.errors import IsoNoDataError
-from power_assets.io.files import atomic_write_bytes, atomic_write_json, sha256_bytes, sha256_file
-from power_assets.isos.base import DownloadRequest, IsoDefinition, Secrets
+from power_assets.errors import IsoNoDataError, MalformedFileError, PagesChangedError
+from power_assets.io.files import (
+    atomic_path,
+    atomic_write_bytes,
+    atomic_write_json,
+    sha256_bytes,
+    sha256_file,
+)
+from power_assets.isos.base import (
+    DownloadRequest,
+    IsoDefinition,
+    PagedResponses,
+    Pager,
+    Secrets,
+)
 from power_assets.layout import Layout
 
 
@@ -121,22 +135,87 @@ def fetch_and_keep(
 ) -> DownloadRecord:
     """Fetch one request and keep the body (sidecar last); a "no_data" record if the ISO has none."""
     window = (request.window_start.isoformat(), request.window_end.isoformat())
+    pager = iso.pager(request) if isinstance(iso, PagedResponses) else None
     try:
         result = http.fetch(iso, request)
+        if pager is not None:
+            fetched_at, digest, size = _keep_pages(iso, request, result, pager, path, http, log)
     except IsoNoDataError as exc:
         log(f"{iso.id} {request.dataset}: no data for {window[0]}..{window[1]}: {exc}")
         no_data = make_record(request, {"url": exc.source, "status": "no_data"}, reused=False)
         return replace(no_data, detail=str(exc), piece_of=piece_of)
+    if pager is None:
+        fetched_at, digest, size = (
+            result.fetched_at,
+            sha256_bytes(result.content),
+            len(result.content),
+        )
+        atomic_write_bytes(path, result.content)
     fetch = {
         "url": result.url,
         "status": "ok",
         # The pipeline's clock, not the wall clock: under a pinned clock (a replayed day) a
         # response must not look fetched after windows that were still open at the time.
-        "fetched_at": min(result.fetched_at, clock()).astimezone(UTC).isoformat(),
-        "bytes": len(result.content),
-        "sha256": sha256_bytes(result.content),
+        "fetched_at": min(fetched_at, clock()).astimezone(UTC).isoformat(),
+        "bytes": size,
+        "sha256": digest,
     }
-    atomic_write_bytes(path, result.content)
     # The sidecar is written last: a response without one is never trusted on a re-run.
     atomic_write_json(sidecar_path(path), fetch)
     return replace(make_record(request, fetch, reused=False), piece_of=piece_of)
+
+
+# How often a page sequence is started again when the ISO's answer moved while paging.
+PAGE_SEQUENCE_ATTEMPTS = 3
+
+
+def _keep_pages(
+    iso: IsoDefinition,
+    request: DownloadRequest,
+    first: Any,
+    pager: Pager,
+    path: Path,
+    http: Fetcher,
+    log: Callable[[str], None],
+) -> tuple[datetime, str, int]:
+    """Fetch the pages after `first` and keep all of them as one ZIP at `path`, atomically.
+
+    One page is in memory at a time. The ZIP appears only once the last page has arrived, so
+    an interrupted sequence leaves nothing behind; a sequence whose answer moved while paging
+    (`PagesChangedError`) is started again. Returns (fetch time of the first page, sha256, size).
+    """
+    for attempt in range(1, PAGE_SEQUENCE_ATTEMPTS + 1):
+        try:
+            # The ZIP is closed before atomic_path renames it into place.
+            with (
+                atomic_path(path) as tmp,
+                zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+            ):
+                page, result, number = request, first, 1
+                while True:
+                    archive.writestr(pager.member_name(number), result.content)
+                    page = pager.next_page(page, result.content, result.url)
+                    if page is None:
+                        break
+                    result, number = _next_page(iso, page, http, number), number + 1
+            return first.fetched_at, sha256_file(path), path.stat().st_size
+        except PagesChangedError as exc:
+            if attempt == PAGE_SEQUENCE_ATTEMPTS:
+                raise MalformedFileError(
+                    f"{iso.id} {request.dataset} {request.file_name}: the answer changed while "
+                    f"its pages were fetched, {attempt} times in a row ({exc}); nothing was kept"
+                ) from exc
+            log(f"{iso.id} {request.dataset}: {exc}; fetching its pages again")
+            first = http.fetch(iso, request)
+            pager = iso.pager(request) or pager  # type: ignore[attr-defined]
+    raise AssertionError("unreachable")
+
+
+def _next_page(iso: IsoDefinition, page: DownloadRequest, http: Fetcher, number: int) -> Any:
+    """A later page; "no data" there means rows vanished after the first page: start again."""
+    try:
+        return http.fetch(iso, page)
+    except IsoNoDataError as exc:
+        raise PagesChangedError(
+            f"page {number + 1} answered no data after page 1 had rows"
+        ) from exc
