@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """One entry point for set-up and everyday commands; needs only Python 3.11+ and access to PyPI.
 
-    python3 tasks.py demo    install into .venv if needed, run the main job offline (two days of CAISO and ERCOT)
+    python3 tasks.py demo    install into .venv if needed, run the main job offline (two days of CAISO, ERCOT and PJM)
     python3 tasks.py test    install into .venv if needed, then ruff and the whole pytest suite
     python3 tasks.py ui      the Dagster UI (dagster dev) on this project, same Dagster home as demo
-    python3 tasks.py bench   every benchmark (`bench caiso|ercot|backfill|latency` for one)
+    python3 tasks.py bench   every benchmark (`bench caiso|ercot|pjm|backfill|latency` for one)
 
 The virtual environment is (re)installed whenever pyproject.toml changes.
 """
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parent
 BENCHMARKS = {
     "caiso": "bench/stage2_caiso.py",
     "ercot": "bench/stage2_ercot.py",
+    "pjm": "bench/stage2_pjm.py",
     "backfill": "bench/backfill_share.py",
     "latency": "bench/realtime_latency.py",
 }

@@ -16,14 +16,16 @@ from power_assets.isos.base import IsoDefinition, Secrets
 
 
 class IsoAccounts(dg.ConfigurableResource):
-    """ISO accounts: ERCOT Public API (username, password, subscription key) and ISO Express web
-    services (username, password). Empty means not configured."""
+    """ISO accounts: ERCOT Public API (username, password, subscription key), ISO Express web
+    services (username, password) and PJM Data Miner 2 (subscription key). Empty means not
+    configured."""
 
     ercot_username: str = ""
     ercot_password: str = ""
     ercot_subscription_key: str = ""
     isone_username: str = ""
     isone_password: str = ""
+    pjm_subscription_key: str = ""
 
     @classmethod
     def from_environment(cls, isos: Iterable[IsoDefinition]) -> "IsoAccounts":

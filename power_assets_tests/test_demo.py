@@ -1,4 +1,4 @@
-"""The README's first command: the offline demo runs the main job for both ISOs and stores them."""
+"""The README's first command: the offline demo runs the main job for every demo ISO and stores them."""
 
 import duckdb
 import pytest
@@ -8,7 +8,7 @@ from power_assets.demo.run import DEMO_DAYS, DEMO_ISOS, run_demo
 pytestmark = pytest.mark.e2e
 
 
-def test_demo_runs_every_stage_for_caiso_and_ercot_offline(tmp_path, monkeypatch, capsys):
+def test_demo_runs_every_stage_for_caiso_ercot_and_pjm_offline(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     assert run_demo(tmp_path / "data") == 0
     out = capsys.readouterr().out
@@ -18,5 +18,8 @@ def test_demo_runs_every_stage_for_caiso_and_ercot_offline(tmp_path, monkeypatch
     assert {iso for iso, _, _ in stored} == set(DEMO_ISOS)
     assert all(days == len(DEMO_DAYS) for _, _, days in stored)
     assert {"lmp_da", "lmp_rt15", "as_da"} <= {d for iso, d, _ in stored if iso == "ERCOT"}
+    pjm = {d for iso, d, _ in stored if iso == "PJM"}
+    assert pjm == {"lmp_da", "lmp_rt_hourly", "lmp_rt5", "as_da", "as_rt", "load",
+                   "load_forecast", "fuel_mix"}  # fmt: skip
     for iso in DEMO_ISOS:
         assert (tmp_path / "data" / iso / "combined" / "da_as_rt_native" / "yearly").is_dir()

@@ -15,8 +15,9 @@ import pytest
 from power_assets.automation.realtime import RealtimeCursor
 from power_assets.automation.selection import realtime_job_name
 from power_assets.isos import get_iso
+from power_assets.isos.pjm import SUBSCRIPTION_KEY_ENV
 from power_assets_tests.e2e_support import loopback_defs, query
-from power_assets_tests.test_realtime_sensor import DAY, NEXT, Ticker, fake_iso, local
+from power_assets_tests.test_realtime_sensor import DAY, NEXT, PJM_KEY, Ticker, fake_iso, local
 
 PUBLICATIONS = 6
 
@@ -49,8 +50,11 @@ def _stored(root, iso_id: str, dataset: str) -> list[tuple]:
     )
 
 
-@pytest.mark.parametrize("iso_id", ["CAISO", "ERCOT", "ISONE", "NYISO"])
-def test_a_morning_of_publications_lands_in_duckdb_exactly_once(iso_id, tmp_path, instance):
+@pytest.mark.parametrize("iso_id", ["CAISO", "ERCOT", "ISONE", "NYISO", "PJM"])
+def test_a_morning_of_publications_lands_in_duckdb_exactly_once(
+    iso_id, tmp_path, instance, monkeypatch
+):
+    monkeypatch.setenv(SUBSCRIPTION_KEY_ENV, PJM_KEY)
     iso = get_iso(iso_id)
     probe = iso.realtime.probe_dataset
     with fake_iso(iso_id) as (fake, urls):

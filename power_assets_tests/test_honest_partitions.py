@@ -19,6 +19,9 @@ PUBLISHED = {
     "NYISO": {
         "lmp_da", "lmp_rt5", "lmp_rt_hourly", "as_da", "as_rt", "load", "load_forecast", "fuel_mix",
     },
+    "PJM": {
+        "lmp_da", "lmp_rt5", "lmp_rt_hourly", "as_da", "as_rt", "load", "load_forecast", "fuel_mix",
+    },
 }  # fmt: skip
 STAGES = ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
 COMBINED = {"combined__da_as_hourly", "combined__da_as_rt_hourly", "combined__da_as_rt_native"}
@@ -44,7 +47,7 @@ def test_each_isos_daily_job_holds_exactly_what_it_publishes(defs, iso):
 def test_stage_assets_say_which_isos_partitions_stay_empty(defs):
     graph = defs.resolve_asset_graph()
     description = graph.get(dg.AssetKey("raw_parquet__as_rt")).description
-    assert "Published by ISONE, NYISO only: partitions of CAISO, ERCOT are never" in description
+    assert "Published by ISONE, NYISO, PJM only: partitions of CAISO, ERCOT are never" in description
     assert "Published by" not in graph.get(dg.AssetKey("warehouse__lmp_da")).description
 
 

@@ -100,6 +100,17 @@ FACTS: dict[str, IsoFacts] = {
         # The web services answer a refused query with a JSON error body.
         error=(b'{"error":"Bad Request","status":400}', "/api/v1.1/genfuelmix/day/20241103"),
     ),
+    "PJM": IsoFacts(
+        "America/New_York", date(2024, 3, 10), date(2024, 11, 3),
+        # Data Miner 2 answers an empty selection with totalRows 0, and a refused query with an
+        # errors list (PJM Data Miner API guide).
+        no_data=(b'{"links":[{"rel":"self","href":"https://api.pjm.com/api/v1/da_hrl_lmps?RowCount'
+                 b'=50000&StartRow=1"}],"items":[],"searchSpecification":{"rowCount":50000,'
+                 b'"order":"Asc","startRow":1,"isActiveMetadata":true,"fields":[],"filters":[]},'
+                 b'"totalRows":0}', "/api/v1/da_hrl_lmps"),
+        error=(b'{"errors":[{"field":"","message":"The API request contains invalid attribute(s) '
+               b'for archived data","detail":""}]}', "/api/v1/da_hrl_lmps"),
+    ),
     "NYISO": IsoFacts(
         "America/New_York", date(2024, 3, 10), date(2024, 11, 3),
         no_data=(b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>",

@@ -66,6 +66,8 @@ SETTINGS = {
     "ISONE": (("lmp_rt5", "fuel_mix"), time(13, 45), time(16, 15), ("lmp_da",)),
     "NYISO": (("lmp_rt5", "as_rt", "load", "fuel_mix"), time(11, 15), time(14, 15),
               ("lmp_da", "as_da", "load_forecast")),
+    # PJM posts day-ahead results between 12:00 and 13:30 EPT.
+    "PJM": (("lmp_rt5",), time(13, 40), time(15, 30), ("lmp_da", "as_da")),
 }  # fmt: skip
 
 

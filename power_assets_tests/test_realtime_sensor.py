@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pytest
 
+from power_assets.accounts import IsoAccounts
 from power_assets.automation.realtime import RealtimeCursor, build_realtime_sensor
 from power_assets.automation.selection import ISO_TAG
 from power_assets.definitions import build_defs
@@ -21,6 +22,7 @@ from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.isone_server import FakeIsone
 from power_assets.demo.nyiso_server import FakeNyiso
 from power_assets.demo.oasis_server import FakeOasis
+from power_assets.demo.pjm_server import FakeDataMiner
 from power_assets.io.http import IsoHttpClient
 from power_assets.io.spacing import RequestSpacer
 from power_assets.isos import get_iso
@@ -28,7 +30,8 @@ from power_assets.resources import ClockResource, StorageResource
 
 DAY = date(2024, 11, 4)
 NEXT = DAY + timedelta(days=1)
-ISOS = ["CAISO", "ERCOT", "ISONE", "NYISO"]
+ISOS = ["CAISO", "ERCOT", "ISONE", "NYISO", "PJM"]
+PJM_KEY = "realtime-test-pjm-key"
 DEFS = build_defs()  # run requests are resolved against the real asset graph
 
 
@@ -46,6 +49,9 @@ def fake_iso(iso_id: str) -> Iterator[tuple[object, dict[str, str]]]:
     elif iso_id == "ISONE":
         with FakeIsone() as fake:
             yield fake, {"ISONE": fake.base_url, "ISONE:webservices": fake.webservices_base_url}
+    elif iso_id == "PJM":
+        with FakeDataMiner(subscription_key=PJM_KEY) as fake:
+            yield fake, {"PJM": fake.base_url}
     else:
         with FakeNyiso() as fake:
             yield fake, {"NYISO": fake.base_url}
@@ -67,6 +73,7 @@ class Ticker:
             base_urls=base_urls,
             min_spacing_s={iso_id: spacing},
             lock_dir=str(tmp_path / "locks"),
+            accounts=IsoAccounts(pjm_subscription_key=PJM_KEY),
         )
         self.storage = StorageResource(data_dir=str(tmp_path / "data"))
         self.instance = instance

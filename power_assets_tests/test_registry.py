@@ -65,8 +65,8 @@ def test_building_a_registry_with_problems_raises_them_all():
 
 
 def test_an_iso_still_to_come_is_told_apart_from_a_typo():
-    with pytest.raises(UnknownIsoError, match="'PJM' is not supported yet; supported: CAISO"):
-        get_iso("PJM")
+    with pytest.raises(UnknownIsoError, match="'MISO' is not supported yet; supported: CAISO"):
+        get_iso("MISO")
     with pytest.raises(UnknownIsoError, match="unknown ISO 'CAISSO'"):
         get_iso("CAISSO")
     assert get_iso("caiso").id == "CAISO"

@@ -1,8 +1,9 @@
-"""The offline demo: the main job over two market days of CAISO and ERCOT, on loopback.
+"""The offline demo: the main job over two market days of CAISO, ERCOT and PJM, on loopback.
 
-Serves the CAISO recordings in `power_assets/demo/recordings` (real OASIS and Today's Outlook
-responses) and a fake ERCOT MIS with generated documents in ERCOT's real formats, points the ISOs'
-base URLs at them, runs `daily_pipeline__{ISO}` for each day and ISO through a persistent Dagster instance
+Serves the CAISO recordings in `power_assets/demo/recordings` (generated OASIS and Today's Outlook
+responses in CAISO's formats), a fake ERCOT MIS with generated documents in ERCOT's real formats
+and a fake PJM Data Miner 2 (generated rows, real URL shapes, paging and key check), points the
+ISOs' base URLs at them, runs `daily_pipeline__{ISO}` for each day and ISO through a persistent Dagster instance
 (so `dagster dev` shows the materializations afterwards), rolls the days up into the monthly and
 yearly files, and prints what was written and how to look at it.
 """
@@ -17,11 +18,13 @@ import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from power_assets import open_warehouse, settings
+from power_assets.accounts import IsoAccounts
 from power_assets.definitions import build_defs
 from power_assets.demo.caiso_extra_fixtures import FakeOutlook
 from power_assets.demo.ercot_fixtures import documents_for_day, settlement_points
 from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.oasis_server import FakeOasis
+from power_assets.demo.pjm_server import FakeDataMiner
 from power_assets.io.http import IsoHttpClient
 from power_assets.keys import daily_job_name, partition_key, rollup_job_name
 from power_assets.resources import StorageResource
@@ -29,7 +32,10 @@ from power_assets.resources import StorageResource
 RECORDINGS = Path(__file__).with_name("recordings")
 # The fall-back day (25 hours) and an ordinary day.
 DEMO_DAYS = (date(2024, 11, 3), date(2024, 11, 4))
-DEMO_ISOS = ("CAISO", "ERCOT")
+DEMO_ISOS = ("CAISO", "ERCOT", "PJM")
+# The fake Data Miner's own key: the demo never sends a real PJM key, even when one is set.
+DEMO_PJM_KEY = "demo-pjm-subscription-key"
+DEMO_PJM_NODES = 20
 # Step-by-step DEBUG logs are for the UI; the terminal shows warnings and the summary.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -44,11 +50,13 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
         FakeOasis(recordings_dir=RECORDINGS, generate=False) as oasis,
         FakeOutlook(recordings_dir=RECORDINGS / "outlook") as outlook,
         FakeErcot(ercot_documents) as ercot,
+        FakeDataMiner(subscription_key=DEMO_PJM_KEY, node_count=DEMO_PJM_NODES) as pjm,
     ):
         print(f"Serving recorded CAISO OASIS responses at {oasis.base_url}")
         print(f"Serving recorded CAISO Today's Outlook files at {outlook.base_url}")
         print(f"Serving a fake ERCOT MIS ({len(ercot_documents)} generated documents) at "
               f"{ercot.base_url}")  # fmt: skip
+        print(f"Serving a fake PJM Data Miner 2 ({DEMO_PJM_NODES} pnodes) at {pjm.base_url}")
         defs = build_defs(
             resources={
                 "storage": StorageResource(data_dir=str(data_dir)),
@@ -58,8 +66,10 @@ def run_demo(data_dir: Path, days: tuple[date, ...] = DEMO_DAYS) -> int:
                         "CAISO": oasis.base_url,
                         "CAISO:outlook": outlook.base_url,
                         "ERCOT": ercot.base_url,
+                        "PJM": pjm.base_url,
                     },
                     min_spacing_s=dict.fromkeys(DEMO_ISOS, 0.0),
+                    accounts=IsoAccounts(pjm_subscription_key=DEMO_PJM_KEY),
                 ),
                 "warehouse": DuckDBResource(database=str(database)),
             }

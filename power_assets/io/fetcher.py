@@ -240,7 +240,8 @@ class HttpFetcher:
                     explain_refusal,
                 )  # fmt: skip
             except _Unauthorized as exc:
-                if on_unauthorized is None or progress.reauthorized:
+                # No second try when it could not be sent (no attempt left): say 401 now.
+                if on_unauthorized is None or progress.reauthorized or progress.made >= attempts:
                     said = explain_refusal(401, str(exc)) if explain_refusal else None
                     raise DownloadError(
                         f"{self.iso_id}: {safe_url}: HTTP 401: {said or exc}"

@@ -26,6 +26,7 @@ from power_assets.isos.caiso import Caiso
 from power_assets.isos.ercot import Ercot
 from power_assets.isos.isone import Isone
 from power_assets.isos.nyiso import Nyiso
+from power_assets.isos.pjm import Pjm
 
 # Every id users will see, including ISOs whose modules are still to come.
 ISO_IDS = ("CAISO", "ERCOT", "ISONE", "NYISO", "PJM", "MISO", "SPP")
@@ -90,7 +91,7 @@ def build_registry(isos: Iterable[IsoDefinition]) -> dict[str, IsoDefinition]:
     return {iso.id: iso for iso in isos}
 
 
-_ISOS: dict[str, IsoDefinition] = build_registry((Caiso(), Ercot(), Isone(), Nyiso()))
+_ISOS: dict[str, IsoDefinition] = build_registry((Caiso(), Ercot(), Isone(), Nyiso(), Pjm()))
 
 
 def get_iso(iso_id: str) -> IsoDefinition:
