@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from power_assets.demo import pjm_fixtures as gen
+from power_assets.demo.pjm_query import export_range
 from power_assets.demo.pjm_server import FakeDataMiner
 from power_assets.isos.pjm import SUBSCRIPTION_KEY_ENV
 from power_assets.keys import stage_keys
@@ -331,3 +332,38 @@ def test_unverified_five_minute_prices_are_preliminary_until_pjm_verifies_the_da
         [noon],
     )
     assert verified == (gen.lmp_components("rt_fivemin_hrl_lmps", 51288, noon)["total_lmp_rt"],)
+
+
+def test_a_dropped_data_miner_export_loads_its_days_without_a_key(tmp_path, instance, monkeypatch):
+    monkeypatch.delenv(SUBSCRIPTION_KEY_ENV, raising=False)
+    # The export a user downloads from Data Miner: one CSV over three days, fall-back day inside.
+    start = datetime(2024, 11, 2, tzinfo=EASTERN).astimezone(UTC)
+    end = datetime(2024, 11, 5, tzinfo=EASTERN).astimezone(UTC)
+    export = export_range("da_hrl_lmps", start, end)
+    drop = tmp_path / "data" / "PJM" / "raw_downloads"
+    drop.mkdir(parents=True)
+    (drop / "da_hrl_lmps.csv").write_bytes(export)
+    defs = loopback_defs(tmp_path, {"PJM": "http://127.0.0.1:9"})  # nothing may be asked
+    result = run_day(defs, instance, f"{FALL}|PJM")
+    assert result.success
+    materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
+    assert {"raw_download__lmp_da", "warehouse__lmp_da", "combined__da_as_hourly"} <= materialized
+    assert not any("lmp_rt5" in key or "fuel_mix" in key for key in materialized)
+    stored = _stored(
+        tmp_path,
+        "SELECT count(*), count(DISTINCT interval_start), count(DISTINCT location) FROM lmp "
+        "WHERE dataset = 'lmp_da' AND market_date = ?",
+        [FALL],
+    )
+    nodes = gen.pnodes()
+    assert stored == [(len(nodes) * 25, 25, len(nodes))]
+    hour = datetime(2024, 11, 3, 6, tzinfo=UTC)  # 01:00 EST, the repeated hour's second pass
+    (lmp,) = _stored(
+        tmp_path,
+        "SELECT lmp FROM lmp WHERE dataset = 'lmp_da' AND location_id = '51217' "
+        "AND interval_start = ?",
+        [hour],
+    )
+    assert lmp == (gen.lmp_components("da_hrl_lmps", 51217, hour)["total_lmp_da"],)
+    manifest = json.loads((drop / "lmp_da" / str(FALL) / "manifest.json").read_text())
+    assert manifest["source"] == "drop_folder"

@@ -38,6 +38,7 @@ from power_assets.keys import (
     check_partition_range,
     parse_partition_key,
 )
+from power_assets.stages.drop import find_dropped
 
 MAX_REASON_CHARS = 600  # a failure names its cause; it never quotes a whole file
 MAX_LISTED_FAILURES = 40
@@ -130,6 +131,8 @@ def _run_one(
             Status.UNAVAILABLE,
             iso.unavailable_reason(step.dataset, env.secrets_for(iso)),
         )
+        if reason and find_dropped(env.layout, iso, step.dataset, partition.day):
+            reason = None  # the user's own files of the day stand in for the account
         if step.dataset not in iso.datasets:
             status, reason = Status.NOT_OFFERED, f"{iso.id} does not publish {step.dataset}"
         if reason:
