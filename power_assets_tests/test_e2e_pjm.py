@@ -367,3 +367,54 @@ def test_a_dropped_data_miner_export_loads_its_days_without_a_key(tmp_path, inst
     assert lmp == (gen.lmp_components("da_hrl_lmps", 51217, hour)["total_lmp_da"],)
     manifest = json.loads((drop / "lmp_da" / str(FALL) / "manifest.json").read_text())
     assert manifest["source"] == "drop_folder"
+
+
+def test_the_fall_back_day_while_recent_comes_standard_and_unverified_hour_by_hour(
+    tmp_path, instance, keyed
+):
+    # The morning after, before PJM verifies: standard (not archived) queries with `fields`, and
+    # 5-minute prices from the unverified feed hour by hour: the two 01:00 hours are two windows.
+    now = datetime(2024, 11, 4, 8, 0, tzinfo=EASTERN)
+    selection = stage_keys(["lmp_da", "lmp_rt5"])
+    with FakeDataMiner(subscription_key=KEY, now=now) as fake:
+        defs = loopback_defs(tmp_path, {"PJM": fake.base_url})
+        result = defs.resolve_job_def("daily_pipeline__PJM").execute_in_process(
+            partition_key=f"{FALL}|PJM", instance=instance, asset_selection=selection,
+            run_config={"resources": {"clock": {"config": {"frozen_at": now.isoformat()}}}},
+            raise_on_error=False,
+        )  # fmt: skip
+        log = fake.requests
+    assert result.success
+    assert all(passed for passed in check_results(result).values()), check_results(result)
+    da = [r for r in log if r.feed == "da_hrl_lmps"]
+    assert da and all("fields" in r.params for r in da)
+    hours = [r.params["datetime_beginning_utc"] for r in log
+             if r.feed == "rt_unverified_fivemin_lmps"]  # fmt: skip
+    assert len(hours) == 25 and len(set(hours)) == 25
+    assert {"11/03/2024 05:00to11/03/2024 05:59", "11/03/2024 06:00to11/03/2024 06:59"} <= set(
+        hours
+    )
+    nodes = gen.pnodes()
+    rows = _stored(
+        tmp_path,
+        "SELECT market, count(*), count(DISTINCT interval_start) FROM lmp WHERE iso = 'PJM' "
+        "AND dataset = 'lmp_rt5' AND market_date = ? GROUP BY market",
+        [FALL],
+    )
+    assert rows == [("RT5M_PRELIM", len(nodes) * 300, 300)]
+    second_pass = datetime(2024, 11, 3, 6, 5, tzinfo=UTC)  # 01:05 EST
+    (lmp,) = _stored(
+        tmp_path,
+        "SELECT lmp FROM lmp WHERE dataset = 'lmp_rt5' AND location_id = '51288' "
+        "AND interval_start = ?",
+        [second_pass],
+    )
+    want = gen.lmp_components("rt_unverified_fivemin_lmps", 51288, second_pass)
+    assert lmp == (want["total_lmp_rt"],)
+    da_hours = _stored(
+        tmp_path,
+        "SELECT count(DISTINCT interval_start) FROM lmp WHERE dataset = 'lmp_da' "
+        "AND market_date = ?",
+        [FALL],
+    )
+    assert da_hours == [(25,)]

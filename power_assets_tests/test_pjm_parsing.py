@@ -554,3 +554,42 @@ def test_an_export_that_does_not_say_verified_or_not_is_refused(tmp_path: Path) 
         MalformedFileError, match=r"five\.csv.*rt_fivemin_hrl_lmps, rt_unverified_fivemin_lmps"
     ):
         parse_files("lmp_rt5", [path])
+
+
+def _da_page(path: Path, start_row: int, items: list[dict], total: int) -> Path:
+    body = {
+        "links": [{"rel": "self", "href": "https://api.pjm.com/api/v1/da_hrl_lmps?RowCount=2"}],
+        "items": items,
+        "searchSpecification": {"rowCount": 2, "order": "Asc", "startRow": start_row,
+                                "isActiveMetadata": True, "fields": [], "filters": []},
+        "totalRows": total,
+    }  # fmt: skip
+    path.write_text(json.dumps(body))
+    return path
+
+
+def _da_item(hour: int, pnode_id: int, name: str, lmp: float) -> dict:
+    return {"datetime_beginning_utc": f"2024-11-03T{hour:02d}:00:00", "pnode_id": pnode_id,
+            "pnode_name": name, "type": "HUB", "total_lmp_da": lmp}  # fmt: skip
+
+
+def test_pages_of_one_query_that_miss_rows_are_refused(tmp_path):
+    rows = [_da_item(4, 51217, "EASTERN HUB", 30.0), _da_item(4, 51288, "WESTERN HUB", 31.0),
+            _da_item(5, 51217, "EASTERN HUB", 29.0)]  # fmt: skip
+    first = _da_page(tmp_path / "page_00001.json", 1, rows[:2], 3)
+    with pytest.raises(MalformedFileError, match="hold 2 of its 3 rows: pages are missing"):
+        parse_files("lmp_da", [first])
+    second = _da_page(tmp_path / "page_00002.json", 3, rows[2:], 3)
+    frame, _ = parse_files("lmp_da", [first, second])
+    assert frame.height == 3
+
+
+def test_overlapping_files_repeat_rows_that_are_kept_once_and_counted(tmp_path):
+    header = "datetime_beginning_utc,pnode_id,pnode_name,type,total_lmp_da\n"
+    one = "11/3/2024 4:00:00 AM,51217,EASTERN HUB,HUB,30.5\n"
+    two = "11/3/2024 5:00:00 AM,51217,EASTERN HUB,HUB,28.25\n"
+    (tmp_path / "a.csv").write_text(header + one + two)
+    (tmp_path / "b.csv").write_text(header + two)  # a second export overlapping the first
+    frame, notes = parse_files("lmp_da", [tmp_path / "a.csv", tmp_path / "b.csv"])
+    assert frame.height == 2 and notes["rows_repeated_across_files"] == 1
+    assert sorted(frame["lmp"].to_list()) == [28.25, 30.5]

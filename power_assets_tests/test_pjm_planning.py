@@ -242,3 +242,53 @@ def test_answers_are_told_apart_without_parsing_a_whole_page():
         PJM.check_payload(b'{"errors":[{"message":"No data found"}]}', "s")
     with pytest.raises(MalformedFileError, match="HTML"):
         PJM.check_payload(b"<html><body>Service Unavailable</body></html>", "s")
+
+
+def test_the_last_page_ends_exactly_on_the_total():
+    pager = PJM.pager(None)
+    assert dict(pager.next_page(*_page(1, 100, 200), "p1").params)["startRow"] == "101"
+    assert pager.next_page(*_page(101, 100, 200), "p2") is None
+
+
+def test_verified_and_metered_answers_are_fetched_again_while_pjm_may_still_post():
+    day = date(2026, 11, 20)
+    end = PJM.market_day_bounds(day)[1]
+    settles = {
+        ds: PJM.plan_day(ds, day, _no_listing, TODAY)[0].final_after
+        for ds in ("lmp_da", "lmp_rt_hourly", "as_rt", "load", "fuel_mix", "load_forecast")
+    }
+    assert settles == {
+        "lmp_da": None,  # final at the end of its window
+        "lmp_rt_hourly": end + timedelta(days=4),
+        "as_rt": end + timedelta(days=4),
+        "load": end + timedelta(days=4),
+        "fuel_mix": end + timedelta(hours=3),
+        "load_forecast": end + timedelta(days=1),
+    }
+
+
+def test_real_time_reserve_prices_were_hourly_until_2022_08_31():
+    before, after = (
+        PJM.dataset_on("as_rt", date(2022, 8, 31)),
+        PJM.dataset_on("as_rt", date(2022, 9, 1)),
+    )
+    assert (before.interval, before.market) == (timedelta(hours=1), "RTH")
+    assert (after.interval, after.market) == (timedelta(minutes=5), "RT5M")
+    assert PJM.dataset_on("lmp_da", date(2020, 1, 1)) == PJM.dataset("lmp_da")
+
+
+def _not_verified(request: DownloadRequest) -> bytes:
+    raise IsoNoDataError(request.path, "no-data", "totalRows 0")
+
+
+@pytest.mark.parametrize("day", [date(2024, 3, 10), date(2024, 11, 3), date(2024, 12, 31)])
+@pytest.mark.parametrize("age", [0, 1, 200, 800])
+def test_every_request_of_a_day_is_kept_under_its_own_name(day, age):
+    # The fall-back day's first and last hours both start at 04:00 UTC (EDT, then EST).
+    for dataset in PJM.datasets:
+        requests = PJM.plan_day(dataset, day, _not_verified, day + timedelta(days=age))
+        names = [r.file_name for r in requests]
+        assert len(names) == len(set(names)), (dataset, names)
+        start, end = PJM.market_day_bounds(day)
+        assert min(r.window_start for r in requests) == start
+        assert max(r.window_end for r in requests) == end

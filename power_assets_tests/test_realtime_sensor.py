@@ -214,3 +214,14 @@ def test_early_in_the_day_only_datasets_that_can_have_data_are_run(tmp_path, ins
     assert {"warehouse__lmp_rt5", "warehouse__lmp_rt15"} <= later_keys
     # Without today's DA+AS combined file there is nothing to combine real time with yet.
     assert not any(k.startswith("combined__") for k in later_keys)
+
+
+def test_an_iso_without_its_account_is_not_probed(tmp_path, instance):
+    with fake_iso("PJM") as (fake, urls):
+        ticker = Ticker("PJM", fake, urls, tmp_path, instance)
+        ticker.client = ticker.client.model_copy(update={"accounts": IsoAccounts()})
+        result = ticker.tick(local("PJM", DAY, 10, 7))
+        assert result.run_requests == []
+        assert "not probing" in result.skip_message
+        assert "POWER_ASSETS_PJM_SUBSCRIPTION_KEY" in result.skip_message
+        assert fake.requests == []  # no 401 every 30 s

@@ -66,7 +66,7 @@ def _ancillary(
         log(f"{iso.id} {day}: combined files without AS prices: {reason}")
         return None
     wide = _read(layout.flattened(iso.id, dataset, day))
-    if iso.dataset(dataset).interval < timedelta(hours=1):
+    if iso.dataset_on(dataset, day).interval < timedelta(hours=1):
         wide = combine.hourly_mean(wide)
     return wide
 

@@ -37,7 +37,7 @@ RULES = (
 
 def flattened_step(dataset_id: str) -> Step:
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
-        spec = iso.dataset(dataset_id)
+        spec = iso.dataset_on(dataset_id, partition.day)
         long = read_standardized(env.layout.raw_parquet(iso.id, dataset_id, partition.day))
         through = None
         if env.now() < iso.market_day_bounds(partition.day)[1] and long.height:

@@ -127,14 +127,13 @@ def _run_one(
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     slot = (step.key, partition)
     if step.dataset is not None:
-        status, reason = (
-            Status.UNAVAILABLE,
-            iso.unavailable_reason(step.dataset, env.secrets_for(iso)),
-        )
-        if reason and find_dropped(env.layout, iso, step.dataset, partition.day):
-            reason = None  # the user's own files of the day stand in for the account
         if step.dataset not in iso.datasets:
             status, reason = Status.NOT_OFFERED, f"{iso.id} does not publish {step.dataset}"
+        else:
+            status = Status.UNAVAILABLE
+            reason = iso.unavailable_reason(step.dataset, env.secrets_for(iso))
+            if reason and find_dropped(env.layout, iso, step.dataset, partition.day):
+                reason = None  # the user's own files of the day stand in for the account
         if reason:
             # Never a materialization (that would say the data is there); told once per run.
             ledger.status[slot] = status

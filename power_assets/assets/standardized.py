@@ -70,7 +70,7 @@ def findings_for(
 ) -> dict[str, Finding]:
     """What each check finds in one partition. For a day still in progress at `now`, the gap check
     looks only up to the latest interval present: later ones are not published yet, not missing."""
-    spec = iso.dataset(dataset_id)
+    spec = iso.dataset_on(dataset_id, partition.day)
     kind = kind_spec(spec.kind)
     duplicates = quality.duplicate_keys(frame, kind.key)
     bound = iso.value_bound(spec.kind, partition.day.year)

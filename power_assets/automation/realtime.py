@@ -169,6 +169,9 @@ def build_realtime_sensor(iso: IsoDefinition) -> dg.SensorDefinition:
         now = clock.now()
         cursor = RealtimeCursor.parse(context.cursor)
         assert isinstance(iso, RealtimeProbe)  # the registry refuses a feed without a probe
+        missing = iso.unavailable_reason(iso.realtime.probe_dataset, iso_http.secrets_for(iso))
+        if missing:
+            return dg.SkipReason(f"{iso.id}: not probing: {missing}")
         probe = iso.latest_interval_request(now)
         try:
             answer = iso_http.probe(

@@ -203,6 +203,12 @@ class IsoDefinition(abc.ABC):
                 f"{self.id} has no dataset {dataset_id!r}; it offers {', '.join(self.datasets)}"
             ) from None
 
+    def dataset_on(self, dataset_id: str, day: date) -> DatasetSpec:
+        """The dataset as published for market `day`: an ISO whose interval changed over the
+        years (PJM's real-time reserve prices, hourly until 2022-08-31) says so here, so the
+        day's grid, gaps and fills follow what was published then. Default: `dataset`."""
+        return self.dataset(dataset_id)
+
     def market_day_bounds(self, day: date) -> tuple[datetime, datetime]:
         return market_day_bounds(self.timezone, day)
 

@@ -11,6 +11,7 @@ Everything comes from Data Miner 2 (`api.pjm.com/api/v1`), which needs a free su
 
 import json
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import ClassVar
@@ -48,6 +49,7 @@ from power_assets.isos.pjm.feeds import (
     FIVE_MINUTES,
     HISTORY_FEEDS,
     HOUR,
+    RESERVES_FIVE_MINUTE_FROM,
     TIMEZONE,
     DataMinerPager,
     is_archived,
@@ -65,6 +67,16 @@ UNVERIFIED_SETTLES = timedelta(minutes=15)
 # business day: a day counts as closed, missing parts and all, only after a long weekend.
 VERIFIED_ALLOWANCE = timedelta(days=4)
 NO_DATA_TEXT = ("no data", "no records")
+# How long after a day ends a feed's answer for it can still change, so a response fetched
+# earlier is fetched again: verified and metered feeds post (and re-post) over the next business
+# days; the fuel mix's last hour posts after the hour. Day-ahead feeds are final at day end.
+SETTLES = {
+    "rt_hrl_lmps": VERIFIED_ALLOWANCE,
+    "reserve_market_results": VERIFIED_ALLOWANCE,
+    "hrl_load_metered": VERIFIED_ALLOWANCE,
+    "load_frcstd_hist": timedelta(days=1),
+    "gen_by_fuel": timedelta(hours=3),
+}
 
 
 def _spec(id_: str, kind: DatasetKind, market: str, step: timedelta, text: str) -> DatasetSpec:
@@ -149,12 +161,14 @@ class Pjm(IsoDefinition):
         feed = FEEDS[(HISTORY_FEEDS if day < today else CURRENT_FEEDS)[dataset_id]]
         if is_archived(feed, day, today):
             windows = split_at_utc_years(start, end)
-            labels = [""] if len(windows) == 1 else [f"_{s:%H%M}Z" for s, _ in windows]
+            labels = [""] if len(windows) == 1 else [f"_{s:%Y%m%dT%H%M}Z" for s, _ in windows]
             return [
                 page_request(dataset_id, feed, s, e, archived=True, label=label)
                 for (s, e), label in zip(windows, labels, strict=True)
             ]
-        return [page_request(dataset_id, feed, start, end)]
+        settles = SETTLES.get(feed.name)
+        final_after = end + settles if settles is not None else None
+        return [page_request(dataset_id, feed, start, end, final_after=final_after)]
 
     def _verified(self, day: date, today: date, lister: Lister) -> bool:
         """Whether PJM has verified `day`'s 5-minute LMPs: its last interval is in the verified
@@ -170,6 +184,12 @@ class Pjm(IsoDefinition):
             return (total_rows(lister(probe)) or 0) > 0
         except IsoNoDataError:
             return False
+
+    def dataset_on(self, dataset_id: str, day: date) -> DatasetSpec:
+        spec = self.dataset(dataset_id)
+        if dataset_id == "as_rt" and day < RESERVES_FIVE_MINUTE_FROM:
+            return replace(spec, interval=HOUR, market="RTH")
+        return spec
 
     def pager(self, request: DownloadRequest) -> DataMinerPager:
         return DataMinerPager()
@@ -283,14 +303,15 @@ class Pjm(IsoDefinition):
 
 
 def _unverified_hours(start: datetime, end: datetime) -> list[DownloadRequest]:
-    """Hour windows of the unverified feed; one stands once `UNVERIFIED_SETTLES` past its end."""
+    """Hour windows of the unverified feed, asked by UTC (the fall-back day's two 01:00 hours
+    are two windows); one stands once `UNVERIFIED_SETTLES` past its end."""
     feed = FEEDS[CURRENT_FEEDS["lmp_rt5"]]
     requests, cursor = [], start
     while cursor < end:
         nxt = min(cursor + HOUR, end)
         requests.append(
             page_request("lmp_rt5", feed, cursor, nxt, final_after=nxt + UNVERIFIED_SETTLES,
-                         label=f"_{cursor:%H%M}Z")
+                         label=f"_{cursor:%Y%m%dT%H%M}Z", by_utc=True)
         )  # fmt: skip
         cursor = nxt
     return requests

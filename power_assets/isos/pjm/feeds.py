@@ -102,6 +102,12 @@ def ept_filter(start: datetime, end: datetime) -> str:
     return f"{first:%m/%d/%Y %H:%M}to{last:%m/%d/%Y %H:%M}"
 
 
+def utc_filter(start: datetime, end: datetime) -> str:
+    """The same for a `_utc` column: unambiguous inside the repeated fall-back hour."""
+    first, last = start.astimezone(UTC), (end - timedelta(minutes=1)).astimezone(UTC)
+    return f"{first:%m/%d/%Y %H:%M}to{last:%m/%d/%Y %H:%M}"
+
+
 def is_archived(feed: Feed, day: date, today: date) -> bool:
     """Whether PJM has moved `day` of `feed` to its archive by `today` (EPT).
 
@@ -133,8 +139,12 @@ def page_request(
     final_after: datetime | None = None,
     row_count: int | None = None,
     label: str = "",
+    by_utc: bool = False,
 ) -> DownloadRequest:
     """The first page of `feed` for the UTC window [start, end); the pager asks for the others.
+
+    The window is asked by its EPT wall times (whole days, as PJM's own examples do), or with
+    `by_utc` by the feed's `_utc` column (hours, which EPT cannot tell apart on fall-back days).
 
     Pages hold `ROW_LIMIT` rows unless `row_count` says otherwise (read at call time, so a test
     can page through a small day).
@@ -143,7 +153,10 @@ def page_request(
     params: list[tuple[str, str]] = [("rowCount", str(rows)), ("startRow", "1")]
     if feed.fields and not archived:
         params.append(("fields", ",".join(feed.fields)))
-    params.append((feed.time_filter, ept_filter(start, end)))
+    if by_utc:  # an hour of a DST day: EPT would name the repeated hour twice
+        params.append((feed.time_filter.removesuffix("_ept") + "_utc", utc_filter(start, end)))
+    else:
+        params.append((feed.time_filter, ept_filter(start, end)))
     local = start.astimezone(EASTERN)
     name = f"{feed.name}_{local:%Y%m%d}{label}.zip"
     return DownloadRequest(

@@ -61,11 +61,14 @@ _MAX_THREADS = 4
 
 @dataclass(frozen=True)
 class Source:
-    """One file's rows of one feed, typed (see parsing_tables: canonical frames)."""
+    """One file's rows of one feed, typed (see parsing_tables: canonical frames); for an API
+    page, the `totalRows` it reports and its query (searchSpecification without the paging)."""
 
     path: Path
     feed: str
     frame: pl.DataFrame
+    total: int | None = None
+    query: str | None = None
 
 
 def parse_files(dataset_id: str, paths: Sequence[Path]) -> tuple[pl.DataFrame, dict[str, int]]:
@@ -86,10 +89,44 @@ def parse_files(dataset_id: str, paths: Sequence[Path]) -> tuple[pl.DataFrame, d
         )
     paths = [Path(path) for path in paths]
     sources = _read_all(dataset_id, paths)
+    _refuse_missing_pages(sources)
     parts: dict[str, list[pl.DataFrame]] = defaultdict(list)
     for source in sources:
         parts[source.feed].append(source.frame)
-    return builder(parts, dataset_id)
+    repeated = 0
+    for feed, frames in parts.items():
+        if len(frames) > 1:
+            # Overlapping files (two exports of the same days, a page saved twice) repeat rows
+            # exactly: kept once and counted. Rows that differ under one key stay, and the
+            # duplicate-key check blocks the day.
+            together = pl.concat(frames, how="vertical")
+            unique = together.unique(maintain_order=True)
+            repeated += together.height - unique.height
+            parts[feed] = [unique]
+    frame, notes = builder(parts, dataset_id)
+    return frame, ({**notes, "rows_repeated_across_files": repeated} if repeated else notes)
+
+
+def _refuse_missing_pages(sources: list[Source]) -> None:
+    """The API pages of one query must hold all of its `totalRows` (stage 1 keeps only complete
+    page sequences; a user's dropped pages may not be): else the day would load partially."""
+    groups: dict[tuple[str, str], list[Source]] = defaultdict(list)
+    for source in sources:
+        if source.total is not None and source.query is not None:
+            groups[source.feed, source.query].append(source)
+    for group in groups.values():
+        totals = {source.total for source in group}
+        if len(totals) != 1:
+            continue  # pages cut per day from saved pages: each reports its own rows
+        (total,) = totals
+        held = sum(source.frame.height for source in group)
+        if held < total:
+            names = ", ".join(source.path.name for source in group[:5])
+            raise MalformedFileError(
+                f"{group[0].path.parent}: {len(group)} page(s) of one {group[0].feed} query "
+                f"({names}) hold {held:,} of its {total:,} rows: pages are missing, and the day "
+                "is not loaded partially. Drop (or fetch) every page of the query"
+            )
 
 
 def _read_all(dataset_id: str, paths: list[Path]) -> list[Source]:
@@ -109,8 +146,9 @@ def read_source(dataset_id: str, path: Path) -> Source | None:
     """One file's typed rows, or None for a JSON page without items that does not name its
     feed (an empty answer: nothing to read, nothing to identify)."""
     head = _head(path)
+    total = query = None
     if head.startswith((b"{", b"[")):
-        named, items = _read_page(path)
+        named, items, total, query = _read_page(path)
     else:
         named, items = None, _read_export(path)
     columns = items.collect_schema().names()
@@ -118,9 +156,9 @@ def read_source(dataset_id: str, path: Path) -> Source | None:
         if named is None:
             return None
         feed = FEEDS[_identify(dataset_id, path, named, columns)]
-        return Source(path, feed.name, empty_canonical(feed))
+        return Source(path, feed.name, empty_canonical(feed), total, query)
     feed = FEEDS[_identify(dataset_id, path, named, columns)]
-    return Source(path, feed.name, _typed(items, feed, str(path)))
+    return Source(path, feed.name, _typed(items, feed, str(path)), total, query)
 
 
 def _head(path: Path, size: int = 64) -> bytes:
@@ -138,8 +176,9 @@ def _head(path: Path, size: int = 64) -> bytes:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _read_page(path: Path) -> tuple[str | None, pl.LazyFrame]:
-    """A Data Miner JSON page's feed (from its self link) and its items, one column per field."""
+def _read_page(path: Path) -> tuple[str | None, pl.LazyFrame, int | None, str | None]:
+    """A Data Miner JSON page's feed (from its self link), its items (one column per field),
+    its `totalRows` and its query (searchSpecification without startRow and rowCount)."""
     try:
         # One top-level row: the nested items' types are still inferred from every item.
         page = pl.read_json(path, infer_schema_length=1)
@@ -154,12 +193,25 @@ def _read_page(path: Path) -> tuple[str | None, pl.LazyFrame]:
     if page.height != 1 or not isinstance(items.dtype, pl.List):
         raise MalformedFileError(f"{path}: `items` is not a list of records (a {items.dtype})")
     named = _self_feed(page)
+    total, query = _paging(page)
     if items.list.len()[0] == 0:
-        return named, pl.LazyFrame()
+        return named, pl.LazyFrame(), total, query
     if not isinstance(items.dtype.inner, pl.Struct):
         raise MalformedFileError(f"{path}: `items` holds {items.dtype.inner}, not records")
     rows = page.lazy().select(pl.col("items").explode(empty_as_null=True)).unnest("items")
-    return named, rows
+    return named, rows, total, query
+
+
+def _paging(page: pl.DataFrame) -> tuple[int | None, str | None]:
+    """(totalRows, the query without its paging) of a page; None where the page does not say."""
+    total = page.get_column("totalRows")[0] if "totalRows" in page.columns else None
+    if "searchSpecification" not in page.columns:
+        return (int(total) if isinstance(total, int) else None), None
+    spec = page.get_column("searchSpecification")[0]
+    if not isinstance(spec, dict):
+        return (int(total) if isinstance(total, int) else None), None
+    rest = {k: v for k, v in spec.items() if k.lower() not in ("startrow", "rowcount")}
+    return (int(total) if isinstance(total, int) else None), repr(sorted(rest.items()))
 
 
 def _self_feed(page: pl.DataFrame) -> str | None:
