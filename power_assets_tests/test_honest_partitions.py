@@ -47,7 +47,9 @@ def test_each_isos_daily_job_holds_exactly_what_it_publishes(defs, iso):
 def test_stage_assets_say_which_isos_partitions_stay_empty(defs):
     graph = defs.resolve_asset_graph()
     description = graph.get(dg.AssetKey("raw_parquet__as_rt")).description
-    assert "Published by ISONE, NYISO, PJM only: partitions of CAISO, ERCOT are never" in description
+    assert (
+        "Published by ISONE, NYISO, PJM only: partitions of CAISO, ERCOT are never" in description
+    )
     assert "Published by" not in graph.get(dg.AssetKey("warehouse__lmp_da")).description
 
 

@@ -292,3 +292,11 @@ def test_every_request_of_a_day_is_kept_under_its_own_name(day, age):
         start, end = PJM.market_day_bounds(day)
         assert min(r.window_start for r in requests) == start
         assert max(r.window_end for r in requests) == end
+
+
+def test_every_feed_planned_for_a_dataset_is_one_its_parser_reads():
+    from power_assets.isos.pjm.feeds import CURRENT_FEEDS, HISTORY_FEEDS
+    from power_assets.isos.pjm.parsing_tables import DATASET_FEEDS
+
+    for dataset in PJM.datasets:
+        assert {HISTORY_FEEDS[dataset], CURRENT_FEEDS[dataset]} <= set(DATASET_FEEDS[dataset])

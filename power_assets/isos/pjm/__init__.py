@@ -8,8 +8,8 @@
 - `drops`: which dropped files (saved pages, range exports) hold which dataset and days.
 - `realtime`: the one-row probe of the newest unverified 5-minute interval.
 
-Imports run one way: `definition` imports the others, `realtime` imports `feeds`, and nothing
-imports `definition`, so nothing here imports in a circle.
+Imports run one way: `definition` imports the others, `realtime` and `drops` import `feeds`, and
+nothing imports `definition`, so nothing here imports in a circle.
 """
 
 from power_assets.isos.pjm.definition import KEY_HEADER, SUBSCRIPTION_KEY_ENV, Pjm

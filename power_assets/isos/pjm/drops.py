@@ -41,11 +41,11 @@ from typing import IO, Any
 import polars as pl
 
 from power_assets.errors import MalformedFileError, excerpt
+from power_assets.isos.pjm.feeds import TIMEZONE
 from power_assets.market_time import market_day_bounds
 
 logger = logging.getLogger(__name__)
 
-TIMEZONE = "America/New_York"
 
 # Data Miner 2 feed -> the dataset its rows belong to.
 FEED_DATASETS: dict[str, str] = {

@@ -27,8 +27,6 @@ ROW_LIMIT = 50_000
 HOUR, FIVE_MINUTES, DAY = timedelta(hours=1), timedelta(minutes=5), timedelta(days=1)
 # Reserve results are hourly until 2022-08-31 and 5-minute from 2022-09-01 (never one query across).
 RESERVES_FIVE_MINUTE_FROM = date(2022, 9, 1)
-# Archived queries accept only these filters (PJM Data Miner API guide); nodes are filtered after.
-ARCHIVE_FILTERS = frozenset({"type", "row_is_current", "version_nbr"})
 
 _LMP = ("datetime_beginning_utc", "datetime_beginning_ept", "pnode_id", "pnode_name", "type")
 _VERSION = ("row_is_current", "version_nbr")
