@@ -15,6 +15,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from power_assets.errors import MalformedFileError
+from power_assets.isos import get_iso
 from power_assets.isos.pjm.parsing import parse_files
 from power_assets.schemas import (
     FUEL_MIX_KEY,
@@ -184,3 +186,28 @@ def test_json_and_csv_files_mix_in_one_call(pjm: Path) -> None:
     validate_standardized(frame, LmpSchema, "mixed")
     assert frame.height == 26_508 + 552
     assert frame.select(LMP_KEY).is_duplicated().sum() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "feed"),
+    [
+        ("pjm_api_da_marginal_value_2023-11-05_2023-11-07.json", "da_marginal_value"),
+        ("pjm_api_rt_marginal_value_2023-11-05_2023-11-07.json", "rt_marginal_value"),
+        ("five_min_solar_power_forecast_20241001_truncated.json", "five_min_solar_power_forecast"),
+    ],
+)
+def test_real_pages_of_feeds_this_project_does_not_load_are_refused_by_name(
+    pjm: Path, name: str, feed: str
+) -> None:
+    # Constraint shadow prices and solar forecasts are not among PJM's eight datasets here: a
+    # page of them given as LMPs or load forecasts is refused, naming its feed (from its own
+    # self link), and a drop folder does not take it for a PJM dataset.
+    path = pjm / name
+    self_link = json.loads(path.read_bytes())["links"][0]["href"]
+    assert f"/api/v1/{feed}?" in self_link
+    for dataset in ("lmp_da", "load_forecast"):
+        with pytest.raises(MalformedFileError, match=f"a page of feed '{feed}'"):
+            parse_files(dataset, [path])
+    pjm_iso = get_iso("PJM")
+    assert pjm_iso.dropped_file_day(name) is None
+    assert pjm_iso.dropped_span_dataset(name) is None
