@@ -60,6 +60,6 @@ def default_resources(overrides: Mapping[str, object] | None = None) -> dict[str
         "iso_http": IsoHttpClient(
             data_dir=data_dir, accounts=IsoAccounts.from_environment(registered_isos())
         ),
-        "warehouse": WarehouseResource(data_dir=data_dir),
+        "warehouse": WarehouseResource(data_dir=data_dir, **settings.warehouse_url_setting()),
     }
     return {**defaults, **overrides}

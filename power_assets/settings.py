@@ -10,6 +10,7 @@ from pathlib import Path
 DATA_DIR_ENV = "POWER_ASSETS_DATA_DIR"
 DUCKDB_PATH_ENV = "POWER_ASSETS_DUCKDB_PATH"
 DUCKDB_WAIT_ENV = "POWER_ASSETS_DUCKDB_WAIT_S"
+WAREHOUSE_URL_ENV = "POWER_ASSETS_WAREHOUSE_URL"
 
 
 def data_dir() -> Path:
@@ -36,3 +37,14 @@ def duckdb_wait_s() -> float:
 def base_url_env_var(iso_id: str) -> str:
     """Name of the environment variable overriding an ISO's base URL, e.g. POWER_ASSETS_CAISO_BASE_URL."""
     return f"POWER_ASSETS_{iso_id}_BASE_URL"
+
+
+def warehouse_url_setting() -> dict[str, object]:
+    """`{"url": EnvVar(POWER_ASSETS_WAREHOUSE_URL)}` when that variable is set (a PostgreSQL
+    warehouse; the URL may hold a password, so Dagster reads it when a run starts and shows only
+    the variable's name), else {} (the DuckDB file)."""
+    if not os.environ.get(WAREHOUSE_URL_ENV):
+        return {}
+    import dagster as dg  # only here: this module is imported by code that needs no Dagster
+
+    return {"url": dg.EnvVar(WAREHOUSE_URL_ENV)}

@@ -4,17 +4,26 @@ Every test that uses the `samples` fixture carries the `samples` marker, so `pyt
 runs exactly the tests proven on real ISO files.
 """
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from power_assets_tests.samples import SAMPLES, in_ci, require_sample
+from power_assets_tests.servers import UNREACHABLE, postgres_database
 
 
 @pytest.fixture
 def samples() -> Path:
     """../shared/samples; skipped where it is absent, a failure in CI."""
     return require_sample()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A database of its own on the test PostgreSQL server; skipped if down, a failure in CI."""
+    with postgres_database() as url:
+        yield url
 
 
 @pytest.fixture
@@ -31,6 +40,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus: int) -> None:
+    skipped = terminalreporter.stats.get("skipped", [])
+    servers = sorted({
+        str(report.longrepr[2]).split(": ", 1)[-1]
+        for report in skipped
+        if isinstance(report.longrepr, tuple) and UNREACHABLE in str(report.longrepr[2])
+    })  # fmt: skip
+    for server in servers:
+        count = sum(server in str(report.longrepr) for report in skipped)
+        terminalreporter.write_sep("!", f"{count} tests did NOT run: {server}", red=True, bold=True)
     if SAMPLES.is_dir():
         return
     skipped = [

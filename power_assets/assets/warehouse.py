@@ -1,12 +1,20 @@
-"""DuckDB loading steps: `warehouse__{dataset}` replaces one market day of a dataset in its table
-(`lmp`, `as_price`, `load`, ...) from its standardized parquet, idempotently, in one transaction.
+"""Warehouse loading steps: `warehouse__{dataset}` replaces one market day of a dataset in its table
+(`lmp`, `as_price`, `load`, ...) from its standardized parquet, idempotently, in one transaction:
+in the DuckDB file by default, in PostgreSQL when `warehouse.url` is set (`store.postgres`).
 """
 
 from power_assets.assets.steps import Step, StepEnv, StepOutcome, dataset_stage
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.keys import MarketPartition, stage_key
 from power_assets.stages.standardize import coverage, read_standardized
-from power_assets.store.warehouse import TABLES, database_path, load_partition, writer
+from power_assets.store import postgres
+from power_assets.store.warehouse import (
+    TABLES,
+    WarehouseResource,
+    database_path,
+    load_partition,
+    writer,
+)
 
 
 def _iso(instant) -> str:
@@ -19,13 +27,25 @@ def warehouse_step(dataset_id: str) -> Step:
         spec = iso.dataset(dataset_id)
         source = env.layout.raw_parquet(iso.id, dataset_id, partition.day)
         stats = coverage(read_standardized(source), spec.kind)
-        # The file is held only for this partition's transaction, so other writers (and
-        # readers) get their turn between partitions of a long backfill.
-        for_what = f"{stage_key('warehouse', dataset_id).to_user_string()} {partition.key}"
-        with writer(env.warehouse, for_what=for_what, log=env.log.info) as con:
-            report = load_partition(
-                con, spec.kind, source, iso=iso.id, dataset=dataset_id, market_date=partition.day
-            )
+        url = env.warehouse.postgres_url() if isinstance(env.warehouse, WarehouseResource) else ""
+        if url:
+            with postgres.connect(url) as con:
+                postgres.ensure_schema(con)
+                report = postgres.load_partition(
+                    con, spec.kind, source, iso=iso.id, dataset=dataset_id,
+                    market_date=partition.day,
+                )  # fmt: skip
+            where = postgres.redacted(url)
+        else:
+            # The file is held only for this partition's transaction, so other writers (and
+            # readers) get their turn between partitions of a long backfill.
+            for_what = f"{stage_key('warehouse', dataset_id).to_user_string()} {partition.key}"
+            with writer(env.warehouse, for_what=for_what, log=env.log.info) as con:
+                report = load_partition(
+                    con, spec.kind, source, iso=iso.id, dataset=dataset_id,
+                    market_date=partition.day,
+                )  # fmt: skip
+            where = str(database_path(env.warehouse))
         return StepOutcome(
             {
                 "table": TABLES[spec.kind].name,
@@ -34,7 +54,7 @@ def warehouse_step(dataset_id: str) -> Step:
                 "locations": stats["locations"],
                 "first_interval": _iso(stats["first_interval"]),
                 "last_interval": _iso(stats["last_interval"]),
-                "database": str(database_path(env.warehouse)),
+                "database": where,
             }
         )
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
@@ -90,10 +91,21 @@ FROM "{t.name}" GROUP BY ALL"""
 
 class WarehouseResource(DuckDBResource):
     """The DuckDB store: `database` if set, else `$POWER_ASSETS_DUCKDB_PATH`, else `power.duckdb`
-    in the data root `data_dir` (empty: `$POWER_ASSETS_DATA_DIR` or ./data), resolved when used."""
+    in the data root `data_dir` (empty: `$POWER_ASSETS_DATA_DIR` or ./data), resolved when used.
+
+    `url` (a `postgresql+psycopg2://` URL, from `$POWER_ASSETS_WAREHOUSE_URL` as an EnvVar, since
+    it may hold a password) loads into PostgreSQL instead (`store.postgres`)."""
 
     database: str = ""
     data_dir: str = ""
+    url: str = ""
+
+    def postgres_url(self) -> str:
+        """The PostgreSQL URL if one is configured, else ""."""
+        value = self.url
+        if isinstance(value, dg.EnvVar):  # a resource built by hand, outside a run
+            value = value.get_value("") or ""
+        return value
 
     def path(self) -> Path:
         if self.database:
