@@ -149,7 +149,7 @@ def load_partition(
     with con, con.cursor() as cur:
         cur.execute(
             "SELECT pg_advisory_xact_lock(hashtext(%s))",
-            [f"{table.name}|{iso}|{dataset}|{market_date.isoformat()}"],
+            [f"{table.name}:{iso}:{dataset}:{market_date.isoformat()}"],
         )
         cur.execute(
             f'DELETE FROM "{table.name}" WHERE iso = %s AND dataset = %s AND market_date = %s',
