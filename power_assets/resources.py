@@ -58,7 +58,9 @@ def default_resources(overrides: Mapping[str, object] | None = None) -> dict[str
         "storage": storage,
         "clock": ClockResource(),
         "iso_http": IsoHttpClient(
-            data_dir=data_dir, accounts=IsoAccounts.from_environment(registered_isos())
+            data_dir=data_dir,
+            accounts=IsoAccounts.from_environment(registered_isos()),
+            **settings.spacing_database_setting(),
         ),
         "warehouse": WarehouseResource(data_dir=data_dir, **settings.warehouse_url_setting()),
     }

@@ -11,6 +11,7 @@ DATA_DIR_ENV = "POWER_ASSETS_DATA_DIR"
 DUCKDB_PATH_ENV = "POWER_ASSETS_DUCKDB_PATH"
 DUCKDB_WAIT_ENV = "POWER_ASSETS_DUCKDB_WAIT_S"
 WAREHOUSE_URL_ENV = "POWER_ASSETS_WAREHOUSE_URL"
+INSTANCE_DATABASE_URL_ENV = "POWER_ASSETS_DAGSTER_PG_URL"
 
 
 def data_dir() -> Path:
@@ -48,3 +49,14 @@ def warehouse_url_setting() -> dict[str, object]:
     import dagster as dg  # only here: this module is imported by code that needs no Dagster
 
     return {"url": dg.EnvVar(WAREHOUSE_URL_ENV)}
+
+
+def spacing_database_setting() -> dict[str, object]:
+    """`{"spacing_database_url": EnvVar(POWER_ASSETS_DAGSTER_PG_URL)}` when the Dagster instance is
+    on PostgreSQL (deploy/dagster.yaml reads the same variable): request spacing is then kept in
+    that database and holds across hosts. Else {} (lock files on this machine)."""
+    if not os.environ.get(INSTANCE_DATABASE_URL_ENV):
+        return {}
+    import dagster as dg
+
+    return {"spacing_database_url": dg.EnvVar(INSTANCE_DATABASE_URL_ENV)}

@@ -24,6 +24,7 @@ from power_assets.accounts import IsoAccounts
 from power_assets.errors import DownloadError
 from power_assets.io.deadline import DEFAULT_REQUEST_DEADLINE_S, FailFast
 from power_assets.io.fetcher import FetchResult, HttpFetcher, parse_retry_after, redact_url
+from power_assets.io.pg_spacing import PostgresSpacer
 from power_assets.io.spacing import RequestSpacer
 from power_assets.isos.base import DownloadRequest, IsoDefinition, Secrets
 from power_assets.layout import Layout
@@ -87,6 +88,11 @@ class IsoHttpClient(dg.ConfigurableResource):
     # The ISO accounts requests that need one are sent with (`default_resources` fills it from
     # the environment through EnvVar); None: read the declared variables when a request asks.
     accounts: IsoAccounts | None = None
+    spacing_database_url: str = ""
+    """A PostgreSQL URL (`postgresql+psycopg2://...`; `default_resources` passes the Dagster
+    instance's, `$POWER_ASSETS_DAGSTER_PG_URL`, as an EnvVar): each ISO's request spacing is then
+    kept in that database (`io.pg_spacing`) and holds across hosts. Empty: lock files in
+    `lock_dir`, which hold on one machine."""
 
     _fetchers: dict[str, HttpFetcher] = PrivateAttr(default_factory=dict)
     _secrets: dict[str, Secrets] = PrivateAttr(default_factory=dict)
@@ -126,9 +132,7 @@ class IsoHttpClient(dg.ConfigurableResource):
         with self._fetchers_lock:
             fetcher = self._fetchers.get(iso.id)
             if fetcher is None:
-                spacer = RequestSpacer(
-                    iso.id, self.spacing_for(iso), self.resolved_lock_dir(), sleep=doubles.sleep
-                )
+                spacer = self._spacer(iso, self.spacing_for(iso), sleep=doubles.sleep)
                 fetcher = HttpFetcher(
                     iso_id=iso.id,
                     timeout_s=self.timeout_s,
@@ -143,6 +147,18 @@ class IsoHttpClient(dg.ConfigurableResource):
                 )
                 self._fetchers[iso.id] = fetcher
             return fetcher
+
+    def _spacer(
+        self, iso: IsoDefinition, spacing_s: float, sleep: Callable[[float], None] = time.sleep
+    ) -> "RequestSpacer | PostgresSpacer":
+        """The ISO's request spacing: in the shared database when one is configured, else lock
+        files on this machine."""
+        url = self.spacing_database_url
+        if isinstance(url, dg.EnvVar):  # a resource built by hand, outside a run
+            url = url.get_value("") or ""
+        if url:
+            return PostgresSpacer(iso.id, spacing_s, url, sleep=sleep)
+        return RequestSpacer(iso.id, spacing_s, self.resolved_lock_dir(), sleep=sleep)
 
     def secrets_for(self, iso: IsoDefinition) -> Secrets:
         """The ISO's account secrets, never logged (see `power_assets.accounts`); read once per
@@ -189,7 +205,7 @@ class IsoHttpClient(dg.ConfigurableResource):
         The ISO's spacing still applies, so a probe never pushes an ISO past its rate limit.
         Raises `DownloadError` on any failure; the payload is not checked (it may be a file tail).
         """
-        spacer = RequestSpacer(iso.id, self.spacing_for(iso), self.resolved_lock_dir())
+        spacer = self._spacer(iso, self.spacing_for(iso))
         if not spacer.try_turn(spacing_budget_s):
             return None
         fetcher = HttpFetcher(
