@@ -74,7 +74,7 @@ def test_a_recent_day_is_asked_with_fields_and_an_inclusive_ept_day():
         ("lmp_da", TODAY - timedelta(days=732), True),
         ("lmp_rt_hourly", TODAY - timedelta(days=800), True),
         ("lmp_rt5", TODAY - timedelta(days=187), True),
-        ("as_da", TODAY - timedelta(days=2000), False),  # reserve results are never archived
+        ("lmp_rt_hourly", TODAY - timedelta(days=731), False),
     ],
 )
 def test_archived_days_carry_only_the_date_filter(dataset, day, archived):
@@ -85,7 +85,15 @@ def test_archived_days_carry_only_the_date_filter(dataset, day, archived):
         if archived:
             assert filters == {"datetime_beginning_ept"}, query
         else:
-            assert "fields" in query or dataset == "as_da"
+            assert "fields" in query, query
+
+
+def test_only_lmp_feeds_are_ever_archived():
+    from power_assets.isos.pjm.feeds import FEEDS, is_archived
+
+    old = TODAY - timedelta(days=2000)
+    archived = {name for name, feed in FEEDS.items() if is_archived(feed, old, TODAY)}
+    assert archived == {"da_hrl_lmps", "rt_hrl_lmps", "rt_fivemin_hrl_lmps"}
 
 
 def test_an_archived_december_31_is_asked_in_two_utc_years_that_pjm_accepts(client):
@@ -228,7 +236,7 @@ def test_the_pager_follows_start_row_until_the_total_and_refuses_a_moving_total(
     assert PJM.pager(None).member_name(3) == "page_00003.json"
 
 
-def test_answers_are_told_apart_without_parsing_a_whole_page():
+def test_answers_are_told_apart_data_no_data_errors_and_html():
     big = b'{"links":[],"items":[' + b'{"a":1},' * 200_000 + b'{"a":1}],"totalRows":200001}'
     PJM.check_payload(big, "big")  # data: returns
     with pytest.raises(IsoNoDataError):

@@ -15,7 +15,7 @@ from typing import ClassVar, Protocol, runtime_checkable
 
 import polars as pl
 
-from power_assets.errors import UnknownDatasetError
+from power_assets.errors import UnknownDatasetError, UnsupportedDatasetError
 from power_assets.market_time import market_day_bounds
 
 # parse_with_notes: forecast rows with a null publish_time because their files do not say it.
@@ -208,6 +208,12 @@ class IsoDefinition(abc.ABC):
         years (PJM's real-time reserve prices, hourly until 2022-08-31) says so here, so the
         day's grid, gaps and fills follow what was published then. Default: `dataset`."""
         return self.dataset(dataset_id)
+
+    def no_latest_interval(self, dataset_id: str) -> UnsupportedDatasetError:
+        """The error for a dataset whose files the real-time probe reading cannot handle."""
+        return UnsupportedDatasetError(
+            f"{self.id} cannot read the newest interval of {dataset_id} files"
+        )
 
     def market_day_bounds(self, day: date) -> tuple[datetime, datetime]:
         return market_day_bounds(self.timezone, day)

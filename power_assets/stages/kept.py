@@ -135,16 +135,17 @@ def fetch_and_keep(
 ) -> DownloadRecord:
     """Fetch one request and keep the body (sidecar last); a "no_data" record if the ISO has none."""
     window = (request.window_start.isoformat(), request.window_end.isoformat())
-    pager = iso.pager(request) if isinstance(iso, PagedResponses) else None
+    paged = isinstance(iso, PagedResponses) and iso.pager(request) is not None
+    new_pager = (lambda: iso.pager(request)) if paged else None
     try:
         result = http.fetch(iso, request)
-        if pager is not None:
-            fetched_at, digest, size = _keep_pages(iso, request, result, pager, path, http, log)
+        if new_pager is not None:
+            fetched_at, digest, size = _keep_pages(iso, request, result, new_pager, path, http, log)
     except IsoNoDataError as exc:
         log(f"{iso.id} {request.dataset}: no data for {window[0]}..{window[1]}: {exc}")
         no_data = make_record(request, {"url": exc.source, "status": "no_data"}, reused=False)
         return replace(no_data, detail=str(exc), piece_of=piece_of)
-    if pager is None:
+    if new_pager is None:
         fetched_at, digest, size = (
             result.fetched_at,
             sha256_bytes(result.content),
@@ -173,7 +174,7 @@ def _keep_pages(
     iso: IsoDefinition,
     request: DownloadRequest,
     first: Any,
-    pager: Pager,
+    new_pager: Callable[[], Pager],
     path: Path,
     http: Fetcher,
     log: Callable[[str], None],
@@ -185,6 +186,7 @@ def _keep_pages(
     (`PagesChangedError`) is started again. Returns (fetch time of the first page, sha256, size).
     """
     for attempt in range(1, PAGE_SEQUENCE_ATTEMPTS + 1):
+        pager = new_pager()  # each attempt checks its own sequence
         try:
             # The ZIP is closed before atomic_path renames it into place.
             with (
@@ -207,7 +209,6 @@ def _keep_pages(
                 ) from exc
             log(f"{iso.id} {request.dataset}: {exc}; fetching its pages again")
             first = http.fetch(iso, request)
-            pager = iso.pager(request) or pager  # type: ignore[attr-defined]
     raise AssertionError("unreachable")
 
 

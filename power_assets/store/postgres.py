@@ -23,16 +23,13 @@ import psycopg2
 import psycopg2.extensions
 
 from power_assets.isos.base import DatasetKind
+from power_assets.kinds import kind_spec
 from power_assets.store.warehouse import TABLES, LoadReport, Table
 
 URL_SCHEMES = ("postgresql+psycopg2", "postgresql", "postgres")
 # Rows per COPY batch: a day of all-node 5-minute prices is ~3 M rows.
 COPY_BATCH_ROWS = 200_000
 _PG_TYPES = {"TIMESTAMPTZ": "TIMESTAMPTZ", "DOUBLE": "DOUBLE PRECISION", "VARCHAR": "TEXT"}
-
-
-def is_postgres_url(url: str) -> bool:
-    return urlsplit(url).scheme in URL_SCHEMES
 
 
 def dsn(url: str) -> str:
@@ -68,7 +65,7 @@ def connect(url: str) -> Iterator[psycopg2.extensions.connection]:
         con.close()
 
 
-def _ddl(table: Table) -> str:
+def _ddl(kind: DatasetKind, table: Table) -> str:
     columns = [
         f'"{name}" {_PG_TYPES[sql_type]}{"" if nullable else " NOT NULL"}'
         for name, (sql_type, nullable) in table.types.items()
@@ -77,15 +74,9 @@ def _ddl(table: Table) -> str:
         '"dataset" TEXT NOT NULL',
         '"market_date" DATE NOT NULL',
         '"loaded_at" TIMESTAMPTZ NOT NULL',
-        f"PRIMARY KEY ({', '.join(_key(table))})",
+        f"PRIMARY KEY ({', '.join(kind_spec(kind).key)})",
     ]
     return f'CREATE TABLE IF NOT EXISTS "{table.name}" (\n    ' + ",\n    ".join(columns) + ")"
-
-
-def _key(table: Table) -> list[str]:
-    # The DuckDB DDL's primary key, read back from it so both stores share one key.
-    inside = table.ddl.rsplit("PRIMARY KEY (", 1)[1].split(")", 1)[0]
-    return [column.strip() for column in inside.split(",")]
 
 
 def _catalog_view() -> str:
@@ -103,13 +94,21 @@ FROM "{t.name}" GROUP BY iso, dataset{", market" if "market" in t.columns else "
     return "CREATE OR REPLACE VIEW catalog AS\n" + "\nUNION ALL\n".join(parts)
 
 
+# Databases whose schema this process has made current: a backfill loads thousands of days,
+# and replacing the catalog view for each would lock out its readers every time.
+_ENSURED: set[str] = set()
+
+
 def ensure_schema(con: psycopg2.extensions.connection) -> None:
     """Create the tables and the catalog view; add to existing tables the model columns they
-    lack (as DuckDB's `ensure_schema` does). One transaction, serialized across writers."""
+    lack (as DuckDB's `ensure_schema` does). One transaction, serialized across writers; once
+    per process and database."""
+    if con.dsn in _ENSURED:
+        return
     with con, con.cursor() as cur:
         cur.execute("SELECT pg_advisory_xact_lock(hashtext('power_assets schema'))")
-        for table in TABLES.values():
-            cur.execute(_ddl(table))
+        for kind, table in TABLES.items():
+            cur.execute(_ddl(kind, table))
             cur.execute(
                 "SELECT column_name FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = %s",
@@ -125,6 +124,7 @@ def ensure_schema(con: psycopg2.extensions.connection) -> None:
                     )
                 cur.execute(f'ALTER TABLE "{table.name}" ADD COLUMN "{name}" {_PG_TYPES[sql_type]}')
         cur.execute(_catalog_view())
+    _ENSURED.add(con.dsn)
 
 
 def load_partition(

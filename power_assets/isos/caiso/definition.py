@@ -15,7 +15,6 @@ from typing import ClassVar
 
 import polars as pl
 
-from power_assets.errors import UnsupportedDatasetError
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
@@ -164,9 +163,7 @@ class Caiso(NamedRequests):
 
     def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
         if self.dataset(dataset_id).id in outlook.OUTLOOK_FILES:  # local HH:MM rows, not OASIS
-            raise UnsupportedDatasetError(
-                f"{self.id} cannot read the newest interval of {dataset_id} files"
-            )
+            raise self.no_latest_interval(dataset_id)
         return realtime.latest_end(content, source, self.check_payload)
 
     def narrow_request(self, request: DownloadRequest, start: datetime) -> DownloadRequest | None:

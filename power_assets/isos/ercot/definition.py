@@ -33,7 +33,6 @@ from power_assets.errors import (
     IsoErrorResponse,
     IsoNoDataError,
     MalformedFileError,
-    UnsupportedDatasetError,
 )
 from power_assets.isos.base import (
     NO_SECRETS,
@@ -316,9 +315,7 @@ class Ercot(IsoDefinition):
 
     def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
         if self.dataset(dataset_id).id != PROBE_DATASET:
-            raise UnsupportedDatasetError(
-                f"{self.id} cannot read the newest interval of {dataset_id} files"
-            )
+            raise self.no_latest_interval(dataset_id)
         return latest_sced_interval_end(content, source)
 
     # --- credentials --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import ClassVar
 
 import polars as pl
 
-from power_assets.errors import IsoNoDataError, MalformedFileError, UnsupportedDatasetError
+from power_assets.errors import IsoNoDataError, MalformedFileError
 from power_assets.isos.base import (
     NO_SECRETS,
     CombinedSources,
@@ -184,9 +184,7 @@ class Isone(NamedRequests):
 
     def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
         if self.dataset(dataset_id).id != realtime.PROBE_DATASET:
-            raise UnsupportedDatasetError(
-                f"{self.id} cannot read the newest interval of {dataset_id} files"
-            )
+            raise self.no_latest_interval(dataset_id)
         return realtime.latest_interval_end(content, source)
 
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:

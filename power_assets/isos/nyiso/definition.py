@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import polars as pl
 
-from power_assets.errors import IsoNoDataError, MalformedFileError, UnsupportedDatasetError
+from power_assets.errors import IsoNoDataError, MalformedFileError
 from power_assets.isos.base import (
     CombinedSources,
     DatasetKind,
@@ -250,9 +250,7 @@ class Nyiso(NamedRequests):
         """Newest interval of a daily CSV or its tail (isolf, a six-day forecast, is not read)."""
         spec = self.dataset(dataset_id)
         if spec.kind is DatasetKind.LOAD_FORECAST:
-            raise UnsupportedDatasetError(
-                f"{self.id} cannot read the newest interval of {dataset_id} files"
-            )
+            raise self.no_latest_interval(dataset_id)
         return realtime.latest_interval_end(content, source, spec)
 
     def dropped_file_day(self, name: str) -> tuple[str, date] | None:

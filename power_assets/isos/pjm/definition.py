@@ -22,7 +22,6 @@ from power_assets.errors import (
     IsoErrorResponse,
     IsoNoDataError,
     MalformedFileError,
-    UnsupportedDatasetError,
 )
 from power_assets.isos.base import (
     NO_SECRETS,
@@ -296,9 +295,7 @@ class Pjm(IsoDefinition):
 
     def latest_interval_end(self, dataset_id: str, content: bytes, source: str) -> datetime | None:
         if self.dataset(dataset_id).id != realtime.PROBE_DATASET:
-            raise UnsupportedDatasetError(
-                f"{self.id} cannot read the newest interval of {dataset_id} answers"
-            )
+            raise self.no_latest_interval(dataset_id)
         return realtime.latest_interval_end(content, source)
 
 

@@ -209,13 +209,14 @@ def _read_page(path: Path) -> tuple[str | None, pl.LazyFrame, int | None, str | 
 def _paging(page: pl.DataFrame) -> tuple[int | None, str | None]:
     """(totalRows, the query without its paging) of a page; None where the page does not say."""
     total = page.get_column("totalRows")[0] if "totalRows" in page.columns else None
-    if "searchSpecification" not in page.columns:
-        return (int(total) if isinstance(total, int) else None), None
-    spec = page.get_column("searchSpecification")[0]
-    if not isinstance(spec, dict):
-        return (int(total) if isinstance(total, int) else None), None
-    rest = {k: v for k, v in spec.items() if k.lower() not in ("startrow", "rowcount")}
-    return (int(total) if isinstance(total, int) else None), repr(sorted(rest.items()))
+    spec = (
+        page.get_column("searchSpecification")[0] if "searchSpecification" in page.columns else None
+    )
+    query = None
+    if isinstance(spec, dict):
+        rest = {k: v for k, v in spec.items() if k.lower() not in ("startrow", "rowcount")}
+        query = repr(sorted(rest.items()))
+    return (total if isinstance(total, int) else None), query
 
 
 def _self_feed(page: pl.DataFrame) -> str | None:
