@@ -15,18 +15,37 @@ import dagster as dg
 from power_assets import settings
 from power_assets.accounts import IsoAccounts
 from power_assets.io.http import IsoHttpClient
+from power_assets.io.objects import ObjectMirror
 from power_assets.isos import registered_isos
 from power_assets.layout import Layout
 from power_assets.store.warehouse import WarehouseResource
 
 
 class StorageResource(dg.ConfigurableResource):
-    """Root folder for every stage's files (default: $POWER_ASSETS_DATA_DIR or ./data)."""
+    """Where every stage's files live (default: $POWER_ASSETS_DATA_DIR or ./data): a folder, or an
+    object store (`s3://bucket/prefix`) that the stages reach through a local working copy
+    (`io.objects`)."""
 
     data_dir: str = ""
 
+    def location(self) -> str:
+        return self.data_dir or settings.data_location()
+
     def layout(self) -> Layout:
-        return Layout(Path(self.data_dir).resolve() if self.data_dir else settings.data_dir())
+        """The local files the stages read and write (the working copy, for an object store)."""
+        return Layout(settings.local_root(self.location()))
+
+    def mirror(self) -> ObjectMirror | None:
+        """The object store behind the layout, or None when the data lives in a plain folder."""
+        location = self.location()
+        if not settings.is_object_url(location):
+            return None
+        return ObjectMirror(location, settings.local_root(location))
+
+    def holds(self, path: Path) -> bool:
+        """Whether a stage file (a path of `layout()`) exists where the data lives."""
+        mirror = self.mirror()
+        return mirror.exists(path) if mirror is not None else path.is_file()
 
 
 class ClockResource(dg.ConfigurableResource):

@@ -6,6 +6,7 @@ reads data files.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 DATA_DIR_ENV = "POWER_ASSETS_DATA_DIR"
 DUCKDB_PATH_ENV = "POWER_ASSETS_DUCKDB_PATH"
@@ -14,9 +15,41 @@ WAREHOUSE_URL_ENV = "POWER_ASSETS_WAREHOUSE_URL"
 INSTANCE_DATABASE_URL_ENV = "POWER_ASSETS_DAGSTER_PG_URL"
 
 
+WORK_DIR_ENV = "POWER_ASSETS_WORK_DIR"
+
+
+def data_location() -> str:
+    """`$POWER_ASSETS_DATA_DIR` as given: a folder, or an object store URL (`s3://bucket/prefix`)."""
+    return os.environ.get(DATA_DIR_ENV, "data")
+
+
+OBJECT_STORE_SCHEMES = ("s3",)
+
+
+def is_object_url(text: str) -> bool:
+    """Whether a data location names an object store (`s3://bucket/prefix`) rather than a folder."""
+    return urlsplit(text).scheme in OBJECT_STORE_SCHEMES
+
+
+def local_root(location: str) -> Path:
+    """The folder the stages read and write for a data location: the folder itself, or for an
+    object store the working folder that mirrors it on this host (`work_dir`)."""
+    return work_dir(location) if is_object_url(location) else Path(location).resolve()
+
+
+def work_dir(url: str) -> Path:
+    """This host's working copy of an object store location: `$POWER_ASSETS_WORK_DIR`, else
+    `~/.cache/power_assets/{bucket}/{prefix}`. Only a cache: the bucket is the record."""
+    explicit = os.environ.get(WORK_DIR_ENV)
+    if explicit:
+        return Path(explicit).expanduser().resolve()
+    return (Path.home() / ".cache" / "power_assets" / url.split("://", 1)[1].strip("/")).resolve()
+
+
 def data_dir() -> Path:
-    """Root of generated data: `$POWER_ASSETS_DATA_DIR`, else `./data` under the working directory."""
-    return Path(os.environ.get(DATA_DIR_ENV, "data")).resolve()
+    """Root of the files the stages read and write on this host: `$POWER_ASSETS_DATA_DIR`, else
+    `./data` under the working directory; for an object store, this host's working copy."""
+    return local_root(data_location())
 
 
 def duckdb_path(root: Path | None = None) -> Path:
@@ -60,3 +93,44 @@ def spacing_database_setting() -> dict[str, object]:
     import dagster as dg
 
     return {"spacing_database_url": dg.EnvVar(INSTANCE_DATABASE_URL_ENV)}
+
+
+# How runs execute their steps (power_assets/scale/executors.py reads these). Broker and backend
+# URLs may hold passwords, so the executor names these variables and Dagster reads them when a
+# run starts; they are never written into definitions or run config.
+EXECUTOR_ENV = "POWER_ASSETS_EXECUTOR"
+EXECUTORS = ("multiprocess", "in_process", "celery", "k8s")
+CELERY_BROKER_ENV = "POWER_ASSETS_CELERY_BROKER"
+CELERY_BACKEND_ENV = "POWER_ASSETS_CELERY_BACKEND"
+CELERY_VISIBILITY_TIMEOUT_ENV = "POWER_ASSETS_CELERY_VISIBILITY_TIMEOUT_S"
+# Six hours: longer than a backfill chunk's step should ever take (see scale/executors.py).
+DEFAULT_CELERY_VISIBILITY_TIMEOUT_S = 6 * 3600
+
+
+def executor_name() -> str:
+    """`$POWER_ASSETS_EXECUTOR` lower-cased, else `multiprocess`; a value not in EXECUTORS is an
+    error naming the valid ones."""
+    name = os.environ.get(EXECUTOR_ENV, "").strip().lower() or "multiprocess"
+    if name not in EXECUTORS:
+        raise ValueError(
+            f"{EXECUTOR_ENV}={os.environ.get(EXECUTOR_ENV)!r} is not an executor; "
+            f"valid values: {', '.join(EXECUTORS)} (unset: multiprocess)"
+        )
+    return name
+
+
+def celery_visibility_timeout_s() -> int:
+    """Seconds Redis waits before handing an unacknowledged Celery task to another worker:
+    `$POWER_ASSETS_CELERY_VISIBILITY_TIMEOUT_S`, else six hours."""
+    text = os.environ.get(CELERY_VISIBILITY_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_CELERY_VISIBILITY_TIMEOUT_S
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise ValueError(
+            f"{CELERY_VISIBILITY_TIMEOUT_ENV}={text!r} is not a positive whole number of seconds"
+        )
+    return value

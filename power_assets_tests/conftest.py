@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from power_assets_tests.samples import SAMPLES, in_ci, require_sample
-from power_assets_tests.servers import UNREACHABLE, postgres_database
+from power_assets_tests.servers import (
+    S3_CREDENTIALS,
+    UNREACHABLE,
+    postgres_database,
+    s3_bucket,
+    s3_server,
+)
 
 
 @pytest.fixture
@@ -24,6 +30,24 @@ def postgres_url() -> Iterator[str]:
     """A database of its own on the test PostgreSQL server; skipped if down, a failure in CI."""
     with postgres_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3-compatible server on loopback for the session (see servers.s3_server)."""
+    with s3_server() as url:
+        yield url
+
+
+@pytest.fixture
+def s3_location(s3_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """`s3://<a bucket of this test's own>/data`, with the AWS variables pointing at the server
+    set for this test (the product reads only those); the bucket is removed afterwards."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    for name, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    with s3_bucket(s3_endpoint) as bucket:
+        yield f"s3://{bucket}/data"
 
 
 @pytest.fixture

@@ -118,6 +118,9 @@ def daily_step(product: str) -> Step:
         work=work,
         deps=tuple(deps),
         upstream=lambda iso: _daily_upstream(product, iso),
+        writes=lambda layout, iso, partition: (
+            layout.combined_daily(iso.id, product, partition.day),
+        ),
         # Without AS prices the files are built without as__ columns (see `_ancillary`).
         optional_upstream=lambda iso: (
             (stage_key("flattened", iso.combined.ancillary),) if iso.combined.ancillary else ()
@@ -200,6 +203,13 @@ def rollup_step(product: str, period: Period) -> Step:
         f"from {source.to_user_string()} without holding the period in memory.",
         work=work,
         deps=(dg.AssetDep(source, partition_mapping=SAME_ISO_TIME_WINDOW),),
+        writes=lambda layout, iso, partition: (
+            period.target_path(layout, iso.id, product, partition.day),
+        ),
+        reads=lambda layout, iso, partition: tuple(
+            period.source_path(layout, iso.id, product, member)
+            for member in period.members(partition.day)
+        ),
         kinds=frozenset({"polars", "parquet"}),
     )
 

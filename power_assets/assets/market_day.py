@@ -109,6 +109,7 @@ def market_day_assets() -> dg.AssetsDefinition:
     ):
         env = StepEnv(
             layout=storage.layout(),
+            mirror=storage.mirror(),
             now=clock.now,
             log=context.log,
             iso_http=iso_http,
@@ -133,7 +134,9 @@ def rollup_asset(period: Period) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def rollups(context: dg.AssetExecutionContext, storage: StorageResource, clock: ClockResource):
-        env = StepEnv(layout=storage.layout(), now=clock.now, log=context.log)
+        env = StepEnv(
+            layout=storage.layout(), mirror=storage.mirror(), now=clock.now, log=context.log
+        )
         yield from run_steps(context, steps, env)
 
     return rollups

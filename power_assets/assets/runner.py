@@ -19,9 +19,10 @@ At the end the run fails if anything failed, naming every failed partition, asse
 import time
 import traceback
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from pathlib import Path
 
 import dagster as dg
 
@@ -98,6 +99,8 @@ def partitions_of(context: dg.AssetExecutionContext) -> list[MarketPartition]:
 def run_steps(
     context: dg.AssetExecutionContext, steps: Iterable[Step], env: StepEnv
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
+    steps = list(steps)
+    by_key = {step.key: step for step in steps}
     selected_keys = set(context.selected_asset_keys)
     selected = [step for step in steps if step.key in selected_keys]
     selected_checks = set(context.selected_asset_check_keys)
@@ -112,7 +115,9 @@ def run_steps(
             context.log.error(f"{partition.key}: {exc}")
             continue
         for step in selected:
-            yield from _run_one(context, step, iso, partition, env, ledger, selected_checks)
+            yield from _run_one(
+                context, step, iso, partition, env, ledger, selected_checks, by_key
+            )
     _report(context, ledger, len(partitions), len(selected))
 
 
@@ -124,6 +129,7 @@ def _run_one(
     env: StepEnv,
     ledger: Ledger,
     selected_checks: set[dg.AssetCheckKey],
+    by_key: Mapping[dg.AssetKey, Step],
 ) -> Iterator[dg.AssetMaterialization | dg.AssetCheckEvaluation]:
     slot = (step.key, partition)
     if step.dataset is not None:
@@ -165,6 +171,8 @@ def _run_one(
         return
     started = time.perf_counter()
     try:
+        if env.mirror is not None:
+            env.mirror.pull(_files_used(step, by_key, env, iso, partition))
         outcome = step.work(env, iso, partition)
         failing = [
             rule
@@ -176,6 +184,9 @@ def _run_one(
             aside = outcome.set_aside() if outcome.set_aside else None
         elif outcome.publish is not None:
             outcome.publish()
+        if env.mirror is not None:
+            # before the materialization is recorded: the UI is green only once the bucket has it
+            env.mirror.push(step.writes(env.layout, iso, partition))
     except Exception as exc:  # one partition's failure must not stop the others
         message = str(exc) if isinstance(exc, PowerAssetsError) else f"{type(exc).__name__}: {exc}"
         ledger.failed(partition, step.key, message)
@@ -188,7 +199,7 @@ def _run_one(
         yield dg.AssetMaterialization(
             asset_key=step.key,
             partition=partition.key,
-            metadata={**outcome.metadata, "data_seconds": seconds},
+            metadata={**_where_data_lives(outcome.metadata, env), "data_seconds": seconds},
             tags=partition.event_tags,
         )
     if step.rules:
@@ -210,6 +221,37 @@ def _run_one(
 
 
 _CLEAN = Finding(0, "")
+
+
+def _where_data_lives(metadata: dict, env: StepEnv) -> dict:
+    """The metadata with the working copy's paths replaced by the object URLs they mirror."""
+    if env.mirror is None:
+        return metadata
+    root = str(env.layout.root)
+    return {
+        name: env.mirror.url_of(Path(value))
+        if isinstance(value, str) and (value == root or value.startswith(root + "/"))
+        else value
+        for name, value in metadata.items()
+    }
+
+
+def _files_used(
+    step: Step,
+    by_key: Mapping[dg.AssetKey, Step],
+    env: StepEnv,
+    iso: IsoDefinition,
+    partition: MarketPartition,
+) -> list[Path]:
+    """What a step's work touches for a partition: its own results (a re-run reuses kept
+    responses and replaces, or keeps, the published file), what it reads besides, and what the
+    steps upstream of it wrote."""
+    files = [*step.writes(env.layout, iso, partition), *step.reads(env.layout, iso, partition)]
+    for key in step.upstream(iso):
+        upstream = by_key.get(key)
+        if upstream is not None:
+            files += upstream.writes(env.layout, iso, partition)
+    return files
 
 
 def _evaluation(step, rule, partition, finding: Finding, aside, target) -> dg.AssetCheckEvaluation:

@@ -9,7 +9,7 @@ publish the result only once the checks pass, or set it aside when they fail.
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +19,13 @@ from dagster_duckdb import DuckDBResource
 
 from power_assets.io.files import atomic_write_parquet
 from power_assets.io.http import IsoHttpClient
+from power_assets.io.objects import ObjectMirror
 from power_assets.isos import IsoDefinition
 from power_assets.isos.base import NO_SECRETS, Secrets
 from power_assets.keys import MarketPartition, check_key, stage_key
 from power_assets.layout import Layout
 
+PartitionFiles = Callable[[Layout, IsoDefinition, MarketPartition], tuple[Path, ...]]
 LISTED_ROWS = 20  # offending rows shown in a check's table; the count is always complete
 
 
@@ -113,6 +115,8 @@ class StepEnv:
     iso_http: IsoHttpClient | None = None
     warehouse: DuckDBResource | None = None
     force_download: bool = False
+    # The object store behind `layout` (None: the layout's folder is where the data lives).
+    mirror: ObjectMirror | None = None
 
     def secrets_for(self, iso: IsoDefinition) -> Secrets:
         """The ISO's account secrets, from the run's HTTP client resource."""
@@ -137,6 +141,12 @@ class Step:
     # The dataset a stage step processes (None for combined products): whether the ISO offers it
     # and whether it can be fetched here (credentials) decide if the partition can hold data.
     dataset: str | None = None
+    # The files or folders this step writes for a partition (its own result, and where a result
+    # failing a blocking check is set aside), and any it reads besides its upstream steps'
+    # `writes`. With the data on an object store, the runner fetches both before the work and
+    # sends `writes` back after it (see io/objects.py).
+    writes: PartitionFiles = lambda layout, iso, partition: ()
+    reads: PartitionFiles = lambda layout, iso, partition: ()
 
     def check_keys(self) -> list[dg.AssetCheckKey]:
         return [check_key(self.key, rule.name) for rule in self.rules]
@@ -156,6 +166,10 @@ def dataset_stage(
     """The step of one stage of one dataset; it runs for a partition only once the stage it
     `reads` (of the same dataset) succeeded for that partition in this run."""
     upstream = () if reads is None else (stage_key(reads, dataset_id),)
+
+    def writes(layout: Layout, iso: IsoDefinition, partition: MarketPartition) -> tuple[Path, ...]:
+        return _STAGE_FILES[stage](layout, iso.id, dataset_id, partition.day)
+
     return Step(
         key=stage_key(stage, dataset_id),
         group=group,
@@ -166,4 +180,23 @@ def dataset_stage(
         rules=rules,
         kinds=kinds,
         dataset=dataset_id,
+        writes=writes,
     )
+
+
+def _with_rejected(layout: Layout, path: Path) -> tuple[Path, Path]:
+    return path, layout.rejected(path)
+
+
+# What each stage writes for one (ISO, dataset, day): see `Step.writes`.
+_STAGE_FILES: dict[str, Callable[[Layout, str, str, date], tuple[Path, ...]]] = {
+    "raw_download": lambda layout, iso, dataset, day: (layout.raw_downloads(iso, dataset, day),),
+    "raw_csv": lambda layout, iso, dataset, day: (layout.csv_files(iso, dataset, day),),
+    "raw_parquet": lambda layout, iso, dataset, day: _with_rejected(
+        layout, layout.raw_parquet(iso, dataset, day)
+    ),
+    "flattened": lambda layout, iso, dataset, day: _with_rejected(
+        layout, layout.flattened(iso, dataset, day)
+    ),
+    "warehouse": lambda layout, iso, dataset, day: (),
+}

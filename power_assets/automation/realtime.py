@@ -98,7 +98,7 @@ def run_selection(
     layout = storage.layout()
     if (
         iso.combined.real_time in datasets
-        and layout.combined_daily(iso.id, "da_as_hourly", day).is_file()
+        and storage.holds(layout.combined_daily(iso.id, "da_as_hourly", day))
     ):
         keys += realtime_combined_keys()
     return keys

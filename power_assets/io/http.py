@@ -123,7 +123,7 @@ class IsoHttpClient(dg.ConfigurableResource):
         """`lock_dir` if set, else `.locks` under the data root (`data_dir`)."""
         if self.lock_dir:
             return Path(self.lock_dir)
-        root = Path(self.data_dir).resolve() if self.data_dir else settings.data_dir()
+        root = settings.local_root(self.data_dir) if self.data_dir else settings.data_dir()
         return Layout(root).locks()
 
     def fetcher(self, iso: IsoDefinition) -> HttpFetcher:

@@ -22,7 +22,7 @@ from dagster_duckdb import DuckDBResource
 
 from power_assets.isos.base import DatasetKind
 from power_assets.kinds import kind_spec
-from power_assets.settings import duckdb_path, duckdb_wait_s
+from power_assets.settings import duckdb_path, duckdb_wait_s, local_root
 from power_assets.store.locking import Role, hold
 
 _LOGGER = logging.getLogger("power_assets.store")
@@ -110,7 +110,7 @@ class WarehouseResource(DuckDBResource):
     def path(self) -> Path:
         if self.database:
             return Path(self.database).resolve()
-        return duckdb_path(Path(self.data_dir).resolve() if self.data_dir else None)
+        return duckdb_path(local_root(self.data_dir) if self.data_dir else None)
 
     @contextlib.contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
