@@ -10,8 +10,10 @@ import dagster as dg
 import duckdb
 import polars as pl
 import psycopg2
+import psycopg2.errors
 import pytest
 
+from power_assets import open_warehouse
 from power_assets.definitions import build_defs
 from power_assets.demo.pjm_server import FakeDataMiner
 from power_assets.io.http import IsoHttpClient
@@ -69,6 +71,24 @@ def test_a_partition_is_replaced_not_duplicated_and_reads_back_exactly(postgres_
         postgres_url, "SELECT iso, dataset, days, rows, locations FROM catalog WHERE iso = 'CAISO'"
     )
     assert catalog == [("CAISO", "lmp_rt5", 1, frame.height, 2)]
+
+
+def test_open_warehouse_reads_postgresql_when_it_is_the_warehouse(
+    postgres_url, tmp_path, monkeypatch
+):
+    frame = lmp_long(DAY, timedelta(hours=1), ["A", "B", "C"])
+    _load(postgres_url, _parquet(tmp_path, "day", frame))
+    monkeypatch.setenv("POWER_ASSETS_WAREHOUSE_URL", postgres_url)
+    monkeypatch.setenv("POWER_ASSETS_DUCKDB_PATH", str(tmp_path / "absent.duckdb"))
+    with open_warehouse() as con:
+        read = pl.read_database("SELECT location, lmp FROM lmp ORDER BY location, interval_start", con)
+        assert read["lmp"].to_list() == frame.sort("location", "interval_start")["lmp"].to_list()
+        with con.cursor() as cur:
+            cur.execute("SHOW TimeZone")
+            assert cur.fetchone()[0] == "UTC"
+            with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+                cur.execute("DELETE FROM lmp")
+    assert len(_rows(postgres_url, "SELECT 1 FROM lmp")) == frame.height
 
 
 def test_the_primary_key_is_the_models_key(postgres_url, tmp_path):

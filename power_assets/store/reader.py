@@ -6,14 +6,21 @@ Importing this module does not load Dagster, so notebooks and scripts can read c
 import contextlib
 import functools
 import logging
+import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
 from power_assets.errors import PowerAssetsError
-from power_assets.settings import DUCKDB_PATH_ENV, duckdb_path, duckdb_wait_s
+from power_assets.settings import (
+    DUCKDB_PATH_ENV,
+    WAREHOUSE_URL_ENV,
+    duckdb_path,
+    duckdb_wait_s,
+)
 from power_assets.store.locking import Role, hold
 
 _LOGGER = logging.getLogger("power_assets.store")
@@ -29,6 +36,10 @@ def reader(
 ) -> Iterator[duckdb.DuckDBPyConnection]:
     """A read-only connection to the store (time zone UTC) that does not fail while runs write.
 
+    With `$POWER_ASSETS_WAREHOUSE_URL` set (and no `database` given) the store is PostgreSQL and
+    this is a read-only psycopg2 connection (`con.cursor().execute(...)`, or
+    `polars.read_database(sql, con)`); otherwise a DuckDB connection to the file, as below.
+
     It holds a shared lock with the writers for as long as it is open: it waits for the write
     transaction in progress (one market day of one dataset, usually well under a second) and runs
     alongside other readers, while writers wait until it is closed, so close it when done. It
@@ -43,6 +54,12 @@ def reader(
         with open_warehouse() as con:
             con.sql("SELECT * FROM catalog").show()
     """
+    url = os.environ.get(WAREHOUSE_URL_ENV)
+    if database is None and url:
+        # The warehouse is on PostgreSQL: its MVCC lets readers and writers go on together.
+        with read_only_postgres(url) as con:
+            yield con
+        return
     path = Path(database).resolve() if database is not None else duckdb_path()
     if not path.exists():
         raise PowerAssetsError(
@@ -54,4 +71,14 @@ def reader(
     bound = duckdb_wait_s() if wait_s is None else wait_s
     with hold(path, Role.READER, doing, connect, wait_s=bound, log=log or _LOGGER.info) as con:
         con.execute("SET TimeZone = 'UTC'")
+        yield con
+
+
+@contextlib.contextmanager
+def read_only_postgres(url: str) -> Iterator[Any]:
+    """A read-only session on the PostgreSQL warehouse (time zone UTC), closed afterwards."""
+    from power_assets.store.postgres import connect  # psycopg2 only when PostgreSQL is used
+
+    with connect(url) as con:
+        con.set_session(readonly=True, autocommit=True)
         yield con
