@@ -235,3 +235,46 @@ def test_a_host_with_an_empty_working_folder_carries_on_from_the_bucket(
     assert manifest
     with duckdb.connect(str(tmp_path / "b" / "power.duckdb"), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM lmp").fetchone()[0] == 8 * 25
+
+
+@pytest.mark.e2e
+def test_a_monthly_archive_shared_by_many_days_travels_with_the_day(
+    s3_location, s3_endpoint, tmp_path, monkeypatch
+):
+    """NYISO serves past months as one archive kept once under `_shared/` for all its days: a host
+    that did not download it gets it from the bucket through the day's manifest."""
+    from power_assets.demo.nyiso_server import FakeNyiso
+
+    def defs_for(host: str, nyiso) -> dg.Definitions:
+        monkeypatch.setenv("POWER_ASSETS_WORK_DIR", str(tmp_path / host))
+        return build_defs(
+            resources={
+                "storage": StorageResource(data_dir=s3_location),
+                "iso_http": IsoHttpClient(
+                    base_urls={"NYISO": nyiso.base_url}, min_spacing_s={"NYISO": 0.0},
+                    lock_dir=str(tmp_path / host / "locks"),
+                ),
+                "warehouse": WarehouseResource(database=str(tmp_path / host / "power.duckdb")),
+            }
+        )  # fmt: skip
+
+    key = f"{DAY}|NYISO"
+    with FakeNyiso() as nyiso, dg.instance_for_test() as inst:
+        job = daily_job_name("NYISO")
+        host_a = defs_for("host_a", nyiso).resolve_job_def(job)
+        assert host_a.execute_in_process(
+            partition_key=key, instance=inst, asset_selection=stage_keys(["lmp_da"], ("raw_download",))
+        ).success
+        asked = len(nyiso.requests)
+        shared = [k for k in _objects(s3_endpoint, s3_location) if "/_shared/" in k]
+        assert shared, "the month's archive is kept under _shared/ in the bucket"
+
+        host_b = defs_for("host_b", nyiso).resolve_job_def(job)
+        result = host_b.execute_in_process(
+            partition_key=key, instance=inst,
+            asset_selection=stage_keys(["lmp_da"], ("raw_download", "raw_csv", "raw_parquet")),
+        )  # fmt: skip
+        assert result.success
+        assert len(nyiso.requests) == asked  # host B asked NYISO for nothing
+    for name in shared:
+        assert (tmp_path / "host_b" / name).is_file(), name

@@ -172,7 +172,10 @@ def _run_one(
     started = time.perf_counter()
     try:
         if env.mirror is not None:
-            env.mirror.pull(_files_used(step, by_key, env, iso, partition))
+            used = _files_used(step, by_key, env, iso, partition)
+            env.mirror.pull(used)
+            # a folder that arrived may name more (a day's manifest, the shared archives it used)
+            env.mirror.pull(set(_files_used(step, by_key, env, iso, partition)) - set(used))
         outcome = step.work(env, iso, partition)
         failing = [
             rule

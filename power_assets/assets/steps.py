@@ -24,6 +24,7 @@ from power_assets.isos import IsoDefinition
 from power_assets.isos.base import NO_SECRETS, Secrets
 from power_assets.keys import MarketPartition, check_key, stage_key
 from power_assets.layout import Layout
+from power_assets.stages.raw import shared_files_of
 
 PartitionFiles = Callable[[Layout, IsoDefinition, MarketPartition], tuple[Path, ...]]
 LISTED_ROWS = 20  # offending rows shown in a check's table; the count is always complete
@@ -190,7 +191,12 @@ def _with_rejected(layout: Layout, path: Path) -> tuple[Path, Path]:
 
 # What each stage writes for one (ISO, dataset, day): see `Step.writes`.
 _STAGE_FILES: dict[str, Callable[[Layout, str, str, date], tuple[Path, ...]]] = {
-    "raw_download": lambda layout, iso, dataset, day: (layout.raw_downloads(iso, dataset, day),),
+    # with the archives shared by many days that the day's manifest names (io/objects.py: the
+    # runner asks again once the manifest has arrived)
+    "raw_download": lambda layout, iso, dataset, day: (
+        layout.raw_downloads(iso, dataset, day),
+        *shared_files_of(layout.raw_downloads(iso, dataset, day)),
+    ),
     "raw_csv": lambda layout, iso, dataset, day: (layout.csv_files(iso, dataset, day),),
     "raw_parquet": lambda layout, iso, dataset, day: _with_rejected(
         layout, layout.raw_parquet(iso, dataset, day)

@@ -70,7 +70,12 @@ def sidecar_path(path: Path) -> Path:
 def kept_path(layout: Layout, iso: str, dataset: str, day: date, request: DownloadRequest) -> Path:
     """Where a response is kept: the day's folder, or _shared/ for archives serving many days."""
     folder = layout.raw_downloads(iso, dataset, day)
-    return (folder.parent / "_shared" if request.shared else folder) / request.file_name
+    return shared_path(folder, request.file_name) if request.shared else folder / request.file_name
+
+
+def shared_path(day_folder: Path, file_name: str) -> Path:
+    """A response kept once for many market days: `raw_downloads/{dataset}/_shared/{file_name}`."""
+    return day_folder.parent / "_shared" / file_name
 
 
 def make_record(request: DownloadRequest, fetch: dict[str, Any], reused: bool) -> DownloadRecord:

@@ -43,6 +43,8 @@ from power_assets.stages.kept import (
     request_from_json,
     request_to_json,
     reusable,
+    shared_path,
+    sidecar_path,
 )
 
 MANIFEST = "manifest.json"
@@ -290,7 +292,8 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
             if record["status"] != "ok":
                 continue
             shared = record.get("shared", False)
-            raw = (source_dir.parent / "_shared" if shared else source_dir) / record["file_name"]
+            name = record["file_name"]
+            raw = shared_path(source_dir, name) if shared else source_dir / name
             if not raw.is_file():
                 raise MalformedFileError(
                     f"{raw}: listed in {MANIFEST} but missing; re-materialize raw_download"
@@ -377,3 +380,18 @@ def read_extract_metadata(layout: Layout, iso: str, dataset: str, day: date) -> 
     if not path.is_file():
         raise MalformedFileError(f"{path}: no extraction metadata; materialize raw_csv first")
     return json.loads(path.read_text())
+
+
+def shared_files_of(day_folder: Path) -> tuple[Path, ...]:
+    """The shared archives (and their sidecars) a day's kept manifest says the day was cut from;
+    () when the day has no manifest (yet) or uses none."""
+    try:
+        manifest = json.loads((day_folder / MANIFEST).read_text())
+    except (FileNotFoundError, ValueError):
+        return ()
+    paths: list[Path] = []
+    for record in manifest.get("files", []):
+        if record.get("shared") and record.get("status") == "ok":
+            path = shared_path(day_folder, record["file_name"])
+            paths += [path, sidecar_path(path)]
+    return tuple(paths)
