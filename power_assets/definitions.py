@@ -5,6 +5,7 @@ Tests and the demo pass replacement resources (a loopback ISO, a temporary data 
 """
 
 from collections.abc import Mapping
+from enum import Enum
 
 import dagster as dg
 
@@ -21,6 +22,7 @@ from power_assets.automation.selection import AssetJob, automation_jobs
 from power_assets.isos import registered_isos
 from power_assets.keys import COMBINED_PRODUCTS, ROLLUP_PERIODS, rollup_job_name, rollup_key
 from power_assets.resources import default_resources
+from power_assets.scale.executors import executor_from_settings
 
 
 def rollup_jobs() -> list[AssetJob]:
@@ -39,8 +41,26 @@ def rollup_jobs() -> list[AssetJob]:
     return jobs
 
 
-def build_defs(resources: Mapping[str, object] | None = None) -> dg.Definitions:
+class _Default(Enum):
+    # `build_defs()`'s default executor: read from the settings when build_defs is called (not
+    # when this module is imported), so a caller that sets POWER_ASSETS_EXECUTOR first is honoured.
+    FROM_SETTINGS = "from settings"
+
+
+FROM_SETTINGS = _Default.FROM_SETTINGS
+
+
+def build_defs(
+    resources: Mapping[str, object] | None = None,
+    executor: dg.ExecutorDefinition | _Default | None = FROM_SETTINGS,
+) -> dg.Definitions:
+    """Everything Dagster loads. `executor`: the default executor of every job that names none
+    (default: `executor_from_settings()`, from POWER_ASSETS_EXECUTOR); None keeps Dagster's own."""
     isos = registered_isos()
+    if executor is FROM_SETTINGS:
+        executor = executor_from_settings()
+    # Dagster's default executor applies only when Definitions is given none at all.
+    given = {"executor": executor} if executor is not None else {}
     return dg.Definitions(
         assets=[market_day_assets(), *rollup_assets(), *feed_specs(isos)],
         asset_checks=freshness_checks(isos),
@@ -48,6 +68,7 @@ def build_defs(resources: Mapping[str, object] | None = None) -> dg.Definitions:
         sensors=realtime_sensors(isos),
         schedules=[*day_ahead_schedules(isos), build_freshness_schedule(isos)],
         resources=default_resources(resources),
+        **given,
     )
 
 

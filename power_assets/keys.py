@@ -209,3 +209,11 @@ def check_partition_range(start: str, end: str) -> tuple[MarketPartition, Market
     if problem:
         raise PartitionKeyError(f"partition range {start}...{end}: {problem}; {RANGE_RULE}")
     return first, last
+
+
+def partition_range(iso_id: str, first: date, last: date) -> str:
+    """The days `first` to `last` of one ISO as `dagster asset materialize --partition-range`
+    takes them (`2024-11-01|PJM...2024-11-07|PJM`); a range against RANGE_RULE is an error."""
+    start, end = str(partition_key(first, iso_id)), str(partition_key(last, iso_id))
+    check_partition_range(start, end)
+    return f"{start}...{end}"

@@ -12,6 +12,8 @@ import pytest
 import yaml
 from dagster_k8s import K8sRunLauncher, k8s_job_executor
 
+from power_assets.scale.executors import k8s_executor_config
+
 ROOT = Path(__file__).resolve().parents[1]
 K8S = ROOT / "deploy" / "k8s"
 SECRET = "power-assets-settings"
@@ -174,8 +176,9 @@ def test_code_server_runs_and_steps_share_settings_and_namespace(values, executo
     (deployment,) = values["dagster-user-deployments"]["deployments"]
     launcher = values["runLauncher"]["config"]["k8sRunLauncher"]
     executor = executor_run_config["execution"]["config"]
-    # The shape power_assets/scale/executors.py builds for POWER_ASSETS_EXECUTOR=k8s.
-    assert {"job_namespace", "env_secrets"} <= set(executor)
+    # What POWER_ASSETS_EXECUTOR=k8s configures (a configured executor ignores run config, so
+    # the file and the code must say the same).
+    assert executor == k8s_executor_config()
     assert _secret_names(deployment["envSecrets"]) == [SECRET]
     assert _secret_names(launcher["envSecrets"]) == [SECRET]
     assert executor["env_secrets"] == [SECRET]

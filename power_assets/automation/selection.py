@@ -79,9 +79,10 @@ def realtime_job(iso: IsoDefinition) -> AssetJob:
         selected,
         f"{iso.id} real-time datasets for today's market day, every stage; requested by the "
         "realtime sensor whenever the ISO publishes a new interval.",
-        # One process: a five-minute update is small and latency-bound; a subprocess would spend
-        # more time importing than working (see bench/realtime_latency.py).
-        config={"execution": {"config": {"in_process": {}}}},
+        # One process, whatever executor the other jobs use (POWER_ASSETS_EXECUTOR): a five-minute
+        # update is small and latency-bound; a subprocess, a Celery task or a pod would spend more
+        # time starting than working (see bench/realtime_latency.py).
+        executor_def=dg.in_process_executor,
     )
 
 
