@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -108,13 +108,17 @@ def wait_for_line(log: Path, text: str, process: subprocess.Popen, timeout_s: fl
 
 @contextlib.contextmanager
 def celery_worker(
-    env: Mapping[str, str], log: Path, name: str = "w1", config: Path = DEPLOYED_CELERY
+    env: Mapping[str, str],
+    log: Path,
+    name: str = "w1",
+    config: Path = DEPLOYED_CELERY,
+    wrap: Callable[[list[str]], list[str]] = lambda command: command,
 ) -> Iterator[subprocess.Popen]:
-    """A worker started with the documented command, ready for tasks; its process group is
-    always stopped afterwards."""
+    """A worker started with the documented command (inside whatever `wrap` puts around it, e.g.
+    namespaces of its own), ready for tasks; its process group is always stopped afterwards."""
     with log.open("wb") as out:
         process = subprocess.Popen(
-            worker_command(name, config),
+            wrap(worker_command(name, config)),
             env=worker_environment(env),
             cwd=ROOT,
             stdout=out,
