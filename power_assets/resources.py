@@ -6,7 +6,9 @@ folder holds the stage files and, unless set otherwise, the DuckDB file and the 
 locks, so moving `storage.data_dir` moves all three.
 """
 
-from collections.abc import Mapping
+import contextlib
+import os
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +18,7 @@ from power_assets import settings
 from power_assets.accounts import IsoAccounts
 from power_assets.io.http import IsoHttpClient
 from power_assets.io.objects import ObjectMirror
+from power_assets.io.pg_leases import PartitionLeases
 from power_assets.isos import registered_isos
 from power_assets.layout import Layout
 from power_assets.store.warehouse import WarehouseResource
@@ -41,6 +44,20 @@ class StorageResource(dg.ConfigurableResource):
         if not settings.is_object_url(location):
             return None
         return ObjectMirror(location, settings.local_root(location))
+
+    @contextlib.contextmanager
+    def partition_leases(self) -> Iterator[PartitionLeases | None]:
+        """Leases that keep two workers off the same partition's files (see io/pg_leases.py):
+        only with the files on an object store and the instance on PostgreSQL; else None."""
+        url = os.environ.get(settings.INSTANCE_DATABASE_URL_ENV)
+        if self.mirror() is None or not url:
+            yield None
+            return
+        leases = PartitionLeases(url)
+        try:
+            yield leases
+        finally:
+            leases.close()
 
     def holds(self, path: Path) -> bool:
         """Whether a stage file (a path of `layout()`) exists where the data lives."""

@@ -85,6 +85,18 @@ def test_every_dataset_means_the_isos_datasets_and_the_combined_files():
     ]
 
 
+def test_chosen_stages_select_only_those_and_no_combined_files():
+    chunk = Chunk("PJM", D("2024-11-01"), D("2024-11-01"))
+    selected = chunk_command(chunk, ("lmp_da", "load"), ("raw_csv", "raw_download"))[8]
+    assert selected.split(",") == [
+        "raw_download__lmp_da", "raw_csv__lmp_da", "raw_download__load", "raw_csv__load",
+    ]  # fmt: skip
+    every_dataset = chunk_command(chunk, None, ("warehouse",))[8].split(",")
+    assert all(key.startswith("warehouse__") for key in every_dataset)
+    request, _ = parse_args(["PJM", "2024-11-01", "2024-11-01", "--stage", "warehouse"])
+    assert request.stages == ("warehouse",)
+
+
 def test_the_range_helper_refuses_what_dagster_would_misread():
     assert partition_range("NYISO", D("2024-01-01"), D("2024-01-31")) == (
         "2024-01-01|NYISO...2024-01-31|NYISO"
@@ -116,6 +128,7 @@ def test_isos_are_case_insensitive_and_every_dataset_is_all():
         (["PJM", "2024-01-01", "2024-01-02", "--dataset", "lmp"], "unknown dataset 'lmp'; choose from lmp_da, lmp_rt5, "),
         (["PJM", "2024-01-01", "2024-01-02", "--dataset", "lmp_rt15"], "dataset 'lmp_rt15' is not published by PJM; they publish lmp_da, "),
         (["CAISO,PJM", "2024-01-01", "2024-01-02", "--dataset", "lmp_rt15"], "PJM publishes none of lmp_rt15; it publishes lmp_da, "),
+        (["PJM", "2024-01-01", "2024-01-02", "--stage", "parquet"], "unknown stage 'parquet'; choose from raw_download, raw_csv, raw_parquet, flattened, warehouse"),
         (["PJM", "2024-01-01", "2024-01-02", "--chunk-days", "0"], "argument --chunk-days: '0' is not a whole number >= 1"),
         (["PJM", "2024-01-01", "2024-01-02", "--parallel", "two"], "argument --parallel: 'two' is not a whole number >= 1"),
         (["PJM", "2024-01-01"], "the following arguments are required: END"),
@@ -160,7 +173,7 @@ sys.exit(1 if attempt <= fail_times else 0)
 
 
 def _stand_in(monkeypatch, out: Path, failures: dict[str, int]) -> None:
-    def command(chunk: Chunk, datasets):
+    def command(chunk: Chunk, datasets, stages=None):
         name = f"{chunk.iso}_{chunk.first}"
         return [sys.executable, "-c", STAND_IN, str(out), name, str(failures.get(name, 0))]
 

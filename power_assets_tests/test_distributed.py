@@ -6,12 +6,15 @@ Three ISOs (PJM, NYISO, ISO-NE; their fakes on loopback) over three days with th
 (a) embedded: in-process runs, local parquet, the DuckDB file, a SQLite instance;
 (b) distributed: the Dagster instance on PostgreSQL (deploy/dagster.yaml), steps on two Celery
     workers (Redis broker; deploy/celery.yaml), one of them a "second host" in its own PID and
-    mount namespaces (`unshare`) whose working folder is a private tmpfs, files on an S3 server
-    (moto, a bucket of this test's own), the warehouse on PostgreSQL, launched as a chunked
-    backfill (`python -m power_assets.scale.backfill`, one day per chunk).
+    mount namespaces (`unshare`) whose working folder is a private tmpfs (its own processes and
+    files are its alone), files on an S3 server (moto, a bucket of this test's own), the
+    warehouse on PostgreSQL, launched as chunked backfills (`python -m power_assets.scale.backfill`,
+    one day per chunk): the downloads on both workers at once, then, with the first worker
+    stopped, every later stage on the second, which can only read the first one's days from the
+    bucket.
 
 Then: every standardized parquet in the bucket equals the embedded run's (`DataFrame.equals`),
-the warehouse tables hold the same rows key for key, both workers ran chunks, and the fakes'
+the warehouse tables hold the same rows key for key, both workers downloaded, and the fakes'
 request logs show each ISO's request spacing held across both workers (the spacing is kept in
 the instance's PostgreSQL).
 """
@@ -116,29 +119,39 @@ def test_a_backfill_on_two_workers_equals_the_embedded_run(
         first_work, second_work = tmp_path / "host_1", tmp_path / "host_2"
         logs = tmp_path / "logs"
         logs.mkdir()
-        with (
-            celery_worker({**env, settings.WORK_DIR_ENV: str(first_work)}, logs / "w1.log", "w1"),
-            celery_worker(
-                {**env, settings.WORK_DIR_ENV: str(second_work)}, logs / "w2.log", "w2",
-                wrap=lambda command: _second_host(command, second_work),
-            ),
-        ):  # fmt: skip
+        def backfill(stages: tuple[str, ...], phase: str) -> None:
             launcher = subprocess.run(
                 [
                     sys.executable, "-m", "power_assets.scale.backfill", ",".join(ISOS),
                     str(DAYS[0]), str(DAYS[-1]), "--chunk-days", "1", "--parallel", "4",
                     *[arg for d in DATASETS for arg in ("--dataset", d)],
-                    "--retries", "0", "--log-dir", str(logs / "chunks"),
+                    *[arg for s in stages for arg in ("--stage", s)],
+                    "--retries", "0", "--log-dir", str(logs / phase),
                 ],
                 env={**env, settings.WORK_DIR_ENV: str(tmp_path / "launcher")},
                 cwd=ROOT, capture_output=True, text=True, timeout=900,
             )  # fmt: skip
             assert launcher.returncode == 0, launcher.stdout[-4000:] + launcher.stderr[-4000:]
 
-        # both workers ran chunks; the second host never wrote into the first one's folder
-        ran = {w: (logs / f"{w}.log").read_text().count("succeeded in") for w in ("w1", "w2")}
-        assert ran["w1"] >= 1 and ran["w2"] >= 1, ran
-        assert not any(second_work.rglob("*.parquet")), "host 2's tmpfs left nothing behind"
+        def chunks_run() -> dict[str, int]:
+            return {w: (logs / f"{w}.log").read_text().count("succeeded in") for w in ("w1", "w2")}
+
+        second_host = celery_worker(
+            {**env, settings.WORK_DIR_ENV: str(second_work)}, logs / "w2.log", "w2",
+            wrap=lambda command: _second_host(command, second_work),
+        )  # fmt: skip
+        with second_host:
+            # (1) the downloads on both workers at once: each ISO's spacing must hold across them
+            with celery_worker(
+                {**env, settings.WORK_DIR_ENV: str(first_work)}, logs / "w1.log", "w1"
+            ):
+                backfill(("raw_download", "raw_csv"), "downloads")
+            downloaded = chunks_run()
+            assert downloaded["w1"] >= 1 and downloaded["w2"] >= 1, downloaded
+            # (2) the first host is gone; the second does every later stage, so the days the
+            # first one downloaded reach it only through the bucket
+            backfill(("raw_parquet", "flattened", "warehouse"), "later_stages")
+            assert chunks_run()["w2"] == downloaded["w2"] + len(ISOS) * len(DAYS)
 
         # the standardized files in the bucket are the embedded run's
         compared = 0

@@ -8,7 +8,10 @@ writes to a folder, and a host with an empty working folder carries on from the 
 
 import hashlib
 import json
-from datetime import date
+import logging
+import threading
+import time
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import boto3
@@ -17,8 +20,11 @@ import duckdb
 import polars as pl
 import pytest
 
+from power_assets.assets.partition_files import partition_files
+from power_assets.assets.steps import Step, StepEnv
 from power_assets.definitions import build_defs
 from power_assets.demo.pjm_server import FakeDataMiner
+from power_assets.errors import PowerAssetsError
 from power_assets.io.http import IsoHttpClient
 from power_assets.io.objects import (
     ObjectMirror,
@@ -27,8 +33,11 @@ from power_assets.io.objects import (
     register_with_duckdb,
     s3_filesystem,
 )
+from power_assets.io.pg_leases import PartitionLeases
+from power_assets.isos import get_iso
 from power_assets.isos.pjm import SUBSCRIPTION_KEY_ENV
-from power_assets.keys import daily_job_name, stage_keys
+from power_assets.keys import daily_job_name, parse_partition_key, stage_keys
+from power_assets.layout import Layout
 from power_assets.resources import StorageResource
 from power_assets.store.warehouse import WarehouseResource
 
@@ -79,8 +88,8 @@ def test_push_and_pull_make_each_side_equal_to_the_other(s3_location, s3_endpoin
     first = ObjectMirror(s3_location, root, _fs=_SpyingFs(s3_filesystem()))
     sent = first.push([folder, single])
     assert sent == len(b"PK\x03\x04 pages") + len('{"files": ["page.zip"]}') + len(b"PAR1 not really")
-    assert first._fs.uploads[-2:] == ["manifest.json", "2024-11-03.parquet"]  # folder: manifest last
-    assert first._fs.uploads.index("manifest.json") > first._fs.uploads.index("page.zip")
+    # single files before folders, and a folder's manifest after the files it lists
+    assert first._fs.uploads == ["2024-11-03.parquet", "page.zip", "manifest.json"]
     stored = _objects(s3_endpoint, s3_location)
     assert set(stored) == {
         "PJM/raw_downloads/lmp_da/2024-11-03/page.zip",
@@ -118,6 +127,40 @@ def test_push_and_pull_make_each_side_equal_to_the_other(s3_location, s3_endpoin
     assert not first.exists(missing)
     first.pull([missing])
     assert not missing.exists()
+
+
+def test_a_changing_folder_loses_its_old_manifest_first_and_a_failed_step_only_adds(
+    s3_location, s3_endpoint, tmp_path
+):
+    root = tmp_path / "work"
+    folder = root / "PJM" / "raw_downloads" / "lmp_da" / "2024-11-03"
+    folder.mkdir(parents=True)
+    (folder / "window_1.zip").write_bytes(b"one")
+    (folder / "manifest.json").write_text('{"files": ["window_1.zip"]}')
+    mirror = ObjectMirror(s3_location, root)
+    mirror.push([folder])
+
+    class CutShort(_SpyingFs):
+        """Dies at the first upload, as a worker killed mid-push."""
+
+        def put_file(self, local, key, **kwargs):
+            raise OSError("connection reset")
+
+    (folder / "window_1.zip").write_bytes(b"one, revised")
+    (folder / "manifest.json").write_text('{"files": ["window_1.zip"], "revised": true}')
+    with pytest.raises(ObjectStoreError, match="uploading"):
+        ObjectMirror(s3_location, root, _fs=CutShort(s3_filesystem())).push([folder])
+    stored = _objects(s3_endpoint, s3_location)
+    prefix = "PJM/raw_downloads/lmp_da/2024-11-03/"
+    # the old manifest went first: no manifest beside a half-replaced folder
+    assert set(stored) == {prefix + "window_1.zip"}
+
+    # a failed step's push adds what it kept whole, without bookkeeping, and removes nothing
+    (folder / "window_2.zip").write_bytes(b"two")
+    (folder / "window_1.zip").unlink()
+    mirror.push([folder], delete=False)
+    stored = _objects(s3_endpoint, s3_location)
+    assert set(stored) == {prefix + "window_1.zip", prefix + "window_2.zip"}
 
 
 def test_a_file_unit_is_not_confused_with_a_longer_name(s3_location, tmp_path):
@@ -278,3 +321,99 @@ def test_a_monthly_archive_shared_by_many_days_travels_with_the_day(
         assert len(nyiso.requests) == asked  # host B asked NYISO for nothing
     for name in shared:
         assert (tmp_path / "host_b" / name).is_file(), name
+
+
+# -- the runner's side: what is fetched and sent around one (asset, partition) -------------------
+
+
+def _step_writing(name: str, work) -> Step:
+    return Step(
+        dg.AssetKey(name), "test", name, work,
+        writes=lambda layout, iso, partition: (
+            layout.raw_downloads(iso.id, "lmp_da", partition.day),
+        ),
+    )  # fmt: skip
+
+
+def _env(s3_location: str, root: Path, leases: PartitionLeases | None = None) -> StepEnv:
+    return StepEnv(
+        layout=Layout(root), mirror=ObjectMirror(s3_location, root), leases=leases,
+        now=lambda: datetime.now(UTC), log=logging.getLogger("test"),
+    )  # fmt: skip
+
+
+def test_a_failed_step_leaves_what_it_kept_whole_for_its_rerun_on_another_host(
+    s3_location, s3_endpoint, tmp_path
+):
+    partition, iso = parse_partition_key(KEY), get_iso("PJM")
+
+    def fails_after_one_window(env, iso, partition):
+        folder = env.layout.raw_downloads(iso.id, "lmp_da", partition.day)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "window_1.json").write_text("[1]")
+        raise RuntimeError("window 2: PJM answered 500")
+
+    step = _step_writing("raw_download__lmp_da", fails_after_one_window)
+    env = _env(s3_location, tmp_path / "host_a")
+    with pytest.raises(RuntimeError, match="window 2"), partition_files(step, {}, env, iso, partition):
+        step.work(env, iso, partition)
+    stored = _objects(s3_endpoint, s3_location)
+    assert set(stored) == {f"PJM/raw_downloads/lmp_da/{DAY}/window_1.json"}
+
+    seen: list[str] = []
+
+    def reuses(env, iso, partition):
+        folder = env.layout.raw_downloads(iso.id, "lmp_da", partition.day)
+        seen.extend(sorted(p.name for p in folder.iterdir()))
+        (folder / "window_2.json").write_text("[2]")
+        (folder / "manifest.json").write_text('{"files": 2}')
+
+    step = _step_writing("raw_download__lmp_da", reuses)
+    env = _env(s3_location, tmp_path / "host_b")
+    with partition_files(step, {}, env, iso, partition):
+        step.work(env, iso, partition)
+    assert seen == ["window_1.json"]  # host B found host A's kept window
+    assert len(_objects(s3_endpoint, s3_location)) == 3
+
+
+def test_two_workers_on_one_partition_take_turns(postgres_url, s3_location, tmp_path):
+    partition, iso = parse_partition_key(KEY), get_iso("PJM")
+    spans: list[tuple[str, float, float, list[str]]] = []
+    lock = threading.Lock()
+
+    def work(env, iso, partition):
+        folder = env.layout.raw_downloads(iso.id, "lmp_da", partition.day)
+        found = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+        began = time.monotonic()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{env.layout.root.name}.json").write_text("[]")
+        time.sleep(0.5)
+        with lock:
+            spans.append((env.layout.root.name, began, time.monotonic(), found))
+
+    def host(name: str) -> None:
+        leases = PartitionLeases(postgres_url)
+        try:
+            step = _step_writing("raw_download__lmp_da", work)
+            env = _env(s3_location, tmp_path / name, leases)
+            with partition_files(step, {}, env, iso, partition):
+                step.work(env, iso, partition)
+        finally:
+            leases.close()
+
+    threads = [threading.Thread(target=host, args=(name,)) for name in ("host_a", "host_b")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    (first, _, first_done, _), (_, second_began, _, found) = sorted(spans, key=lambda s: s[1])
+    assert second_began >= first_done  # the second worked only once the first had pushed
+    assert found == [f"{first}.json"]  # and started from the first one's result
+
+
+def test_the_duckdb_file_is_refused_beside_files_on_object_storage(monkeypatch, tmp_path):
+    monkeypatch.delenv("POWER_ASSETS_DUCKDB_PATH", raising=False)
+    with pytest.raises(PowerAssetsError, match="POWER_ASSETS_WAREHOUSE_URL"):
+        WarehouseResource(data_dir="s3://bucket/prefix").path()
+    monkeypatch.setenv("POWER_ASSETS_DUCKDB_PATH", str(tmp_path / "one.duckdb"))
+    assert WarehouseResource(data_dir="s3://bucket/prefix").path() == tmp_path / "one.duckdb"

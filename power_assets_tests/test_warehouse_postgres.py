@@ -80,14 +80,17 @@ def test_open_warehouse_reads_postgresql_when_it_is_the_warehouse(
     _load(postgres_url, _parquet(tmp_path, "day", frame))
     monkeypatch.setenv("POWER_ASSETS_WAREHOUSE_URL", postgres_url)
     monkeypatch.setenv("POWER_ASSETS_DUCKDB_PATH", str(tmp_path / "absent.duckdb"))
-    with open_warehouse() as con:
-        read = pl.read_database("SELECT location, lmp FROM lmp ORDER BY location, interval_start", con)
+    with open_warehouse() as con:  # the README's DuckDB examples work unchanged
+        read = con.sql("SELECT location, lmp FROM lmp ORDER BY location, interval_start").pl()
         assert read["lmp"].to_list() == frame.sort("location", "interval_start")["lmp"].to_list()
-        with con.cursor() as cur:
-            cur.execute("SHOW TimeZone")
-            assert cur.fetchone()[0] == "UTC"
-            with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
-                cur.execute("DELETE FROM lmp")
+        assert read.columns == ["location", "lmp"]
+        one = con.execute("SELECT count(*) FROM lmp WHERE location = ?", ["B"]).fetchall()
+        assert one == [(frame.filter(pl.col("location") == "B").height,)]
+        assert con.sql("SHOW TimeZone").fetchall() == [("UTC",)]
+        with pytest.raises(psycopg2.errors.ReadOnlySqlTransaction):
+            con.sql("DELETE FROM lmp")
+        catalog = pl.read_database("SELECT iso, rows FROM catalog", con.connection)
+        assert catalog.rows() == [("CAISO", frame.height)]
     assert len(_rows(postgres_url, "SELECT 1 FROM lmp")) == frame.height
 
 

@@ -107,16 +107,18 @@ def market_day_assets() -> dg.AssetsDefinition:
         clock: ClockResource,
         warehouse: DuckDBResource,
     ):
-        env = StepEnv(
-            layout=storage.layout(),
-            mirror=storage.mirror(),
-            now=clock.now,
-            log=context.log,
-            iso_http=iso_http,
-            warehouse=warehouse,
-            force_download=config.force_download,
-        )
-        yield from run_steps(context, steps, env)
+        with storage.partition_leases() as leases:
+            env = StepEnv(
+                layout=storage.layout(),
+                mirror=storage.mirror(),
+                leases=leases,
+                now=clock.now,
+                log=context.log,
+                iso_http=iso_http,
+                warehouse=warehouse,
+                force_download=config.force_download,
+            )
+            yield from run_steps(context, steps, env)
 
     return market_day_stages
 
@@ -134,10 +136,12 @@ def rollup_asset(period: Period) -> dg.AssetsDefinition:
         backfill_policy=dg.BackfillPolicy.single_run(),
     )
     def rollups(context: dg.AssetExecutionContext, storage: StorageResource, clock: ClockResource):
-        env = StepEnv(
-            layout=storage.layout(), mirror=storage.mirror(), now=clock.now, log=context.log
-        )
-        yield from run_steps(context, steps, env)
+        with storage.partition_leases() as leases:
+            env = StepEnv(
+                layout=storage.layout(), mirror=storage.mirror(), leases=leases,
+                now=clock.now, log=context.log,
+            )  # fmt: skip
+            yield from run_steps(context, steps, env)
 
     return rollups
 

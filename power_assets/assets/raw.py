@@ -14,6 +14,7 @@ def raw_download_step(dataset_id: str) -> Step:
         result = download_day(
             iso, dataset_id, partition.day, env.iso_http, env.layout,
             force=env.force_download, log=env.log.warning, clock=env.now,
+            fetch_kept=env.mirror.pull if env.mirror is not None else None,
         )  # fmt: skip
         return StepOutcome(
             {

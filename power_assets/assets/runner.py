@@ -22,11 +22,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
 
 import dagster as dg
 
 from power_assets.assets.check_target import latest_materialization_target
+from power_assets.assets.partition_files import partition_files, shown_path, where_data_lives
 from power_assets.assets.steps import Finding, Step, StepEnv
 from power_assets.errors import PowerAssetsError
 from power_assets.isos import IsoDefinition, get_iso
@@ -171,25 +171,19 @@ def _run_one(
         return
     started = time.perf_counter()
     try:
-        if env.mirror is not None:
-            used = _files_used(step, by_key, env, iso, partition)
-            env.mirror.pull(used)
-            # a folder that arrived may name more (a day's manifest, the shared archives it used)
-            env.mirror.pull(set(_files_used(step, by_key, env, iso, partition)) - set(used))
-        outcome = step.work(env, iso, partition)
-        failing = [
-            rule
-            for rule in step.rules
-            if rule.blocking and outcome.findings.get(rule.name, _CLEAN).problems > 0
-        ]
-        aside = None
-        if failing:
-            aside = outcome.set_aside() if outcome.set_aside else None
-        elif outcome.publish is not None:
-            outcome.publish()
-        if env.mirror is not None:
-            # before the materialization is recorded: the UI is green only once the bucket has it
-            env.mirror.push(step.writes(env.layout, iso, partition))
+        # with the files on an object store: fetched first, sent back before anything is recorded
+        with partition_files(step, by_key, env, iso, partition):
+            outcome = step.work(env, iso, partition)
+            failing = [
+                rule
+                for rule in step.rules
+                if rule.blocking and outcome.findings.get(rule.name, _CLEAN).problems > 0
+            ]
+            aside = None
+            if failing:
+                aside = shown_path(outcome.set_aside(), env) if outcome.set_aside else None
+            elif outcome.publish is not None:
+                outcome.publish()
     except Exception as exc:  # one partition's failure must not stop the others
         message = str(exc) if isinstance(exc, PowerAssetsError) else f"{type(exc).__name__}: {exc}"
         ledger.failed(partition, step.key, message)
@@ -202,7 +196,7 @@ def _run_one(
         yield dg.AssetMaterialization(
             asset_key=step.key,
             partition=partition.key,
-            metadata={**_where_data_lives(outcome.metadata, env), "data_seconds": seconds},
+            metadata={**where_data_lives(outcome.metadata, env), "data_seconds": seconds},
             tags=partition.event_tags,
         )
     if step.rules:
@@ -224,37 +218,6 @@ def _run_one(
 
 
 _CLEAN = Finding(0, "")
-
-
-def _where_data_lives(metadata: dict, env: StepEnv) -> dict:
-    """The metadata with the working copy's paths replaced by the object URLs they mirror."""
-    if env.mirror is None:
-        return metadata
-    root = str(env.layout.root)
-    return {
-        name: env.mirror.url_of(Path(value))
-        if isinstance(value, str) and (value == root or value.startswith(root + "/"))
-        else value
-        for name, value in metadata.items()
-    }
-
-
-def _files_used(
-    step: Step,
-    by_key: Mapping[dg.AssetKey, Step],
-    env: StepEnv,
-    iso: IsoDefinition,
-    partition: MarketPartition,
-) -> list[Path]:
-    """What a step's work touches for a partition: its own results (a re-run reuses kept
-    responses and replaces, or keeps, the published file), what it reads besides, and what the
-    steps upstream of it wrote."""
-    files = [*step.writes(env.layout, iso, partition), *step.reads(env.layout, iso, partition)]
-    for key in step.upstream(iso):
-        upstream = by_key.get(key)
-        if upstream is not None:
-            files += upstream.writes(env.layout, iso, partition)
-    return files
 
 
 def _evaluation(step, rule, partition, finding: Finding, aside, target) -> dg.AssetCheckEvaluation:

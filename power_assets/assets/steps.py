@@ -20,6 +20,7 @@ from dagster_duckdb import DuckDBResource
 from power_assets.io.files import atomic_write_parquet
 from power_assets.io.http import IsoHttpClient
 from power_assets.io.objects import ObjectMirror
+from power_assets.io.pg_leases import PartitionLeases
 from power_assets.isos import IsoDefinition
 from power_assets.isos.base import NO_SECRETS, Secrets
 from power_assets.keys import MarketPartition, check_key, stage_key
@@ -116,8 +117,10 @@ class StepEnv:
     iso_http: IsoHttpClient | None = None
     warehouse: DuckDBResource | None = None
     force_download: bool = False
-    # The object store behind `layout` (None: the layout's folder is where the data lives).
+    # The object store behind `layout` (None: the layout's folder is where the data lives), and
+    # the leases that keep two workers off one partition's files meanwhile.
     mirror: ObjectMirror | None = None
+    leases: PartitionLeases | None = None
 
     def secrets_for(self, iso: IsoDefinition) -> Secrets:
         """The ISO's account secrets, from the run's HTTP client resource."""
@@ -145,7 +148,7 @@ class Step:
     # The files or folders this step writes for a partition (its own result, and where a result
     # failing a blocking check is set aside), and any it reads besides its upstream steps'
     # `writes`. With the data on an object store, the runner fetches both before the work and
-    # sends `writes` back after it (see io/objects.py).
+    # sends `writes` back after it (see `runner.partition_files` and io/objects.py).
     writes: PartitionFiles = lambda layout, iso, partition: ()
     reads: PartitionFiles = lambda layout, iso, partition: ()
 

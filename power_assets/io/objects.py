@@ -16,8 +16,8 @@ A unit is one partition's file (`CAISO/raw_parquet/lmp_da/2024-11-03.parquet`) o
 under the working folder. Each object is written by one PUT, which S3 makes visible whole or not at
 all, so the local temp-and-rename becomes write-once: a reader never sees part of an object, and a
 worker killed mid-push leaves whole objects of the old or the new result, which the next run of the
-step replaces. A folder's bookkeeping files (`manifest.json`, `metadata.json`) go last, so a folder
-that has them is complete. Objects equal to the local file (same MD5 as the object's ETag) are not
+step replaces. A folder's bookkeeping files (`manifest.json`, `metadata.json`) go last, and an old
+one is removed before the folder's other objects change, so a folder that has them is complete. Objects equal to the local file (same MD5 as the object's ETag) are not
 sent again, which keeps a worker that runs consecutive stages of a day from re-reading its own work.
 
 Only the object store itself belongs here: listing, comparing, copying and deleting objects, and
@@ -154,24 +154,40 @@ class ObjectMirror:
             _remove_local_extras(unit, set(remote))
         return received
 
-    def push(self, units: Iterable[Path]) -> int:
-        """Make the bucket's copy of each unit equal to the local one; returns the bytes sent."""
+    def push(self, units: Iterable[Path], *, delete: bool = True) -> int:
+        """Make the bucket's copy of each unit equal to the local one; returns the bytes sent.
+
+        Single files go before folders (a day's manifest names the shared archives it used). In a
+        folder whose bookkeeping changes, the old bookkeeping object is removed first and the new
+        one written last, so a push cut short leaves a folder without bookkeeping (incomplete,
+        refused downstream), never old bookkeeping beside new files. `delete=False` only adds:
+        what a failed step had already written whole (kept responses) is saved for its re-run,
+        without bookkeeping.
+        """
         sent = 0
-        for unit in _distinct(units):
+        for unit in sorted(_distinct(units), key=lambda u: (u.is_dir(), str(u))):
             remote = self._remote(unit)
             local = _local_files(unit)
-            # bookkeeping files last: a folder that has them holds everything they list
-            for path in sorted(local, key=lambda p: (p.name in _LAST, str(p))):
-                if path in remote and _same(path, remote[path]):
-                    continue
+            changed = sorted(
+                (path for path in local if not (path in remote and _same(path, remote[path]))),
+                key=lambda p: (p.name in _LAST, str(p)),
+            )
+            if not delete:
+                changed = [path for path in changed if path.name not in _LAST]
+            self._remove([path for path in changed if path.name in _LAST and path in remote])
+            for path in changed:
                 sent += self._upload(path)
-            stale = [self.key(path) for path in remote if path not in local]
-            if stale:
-                try:
-                    self.fs.rm(stale)
-                except OSError as exc:
-                    raise ObjectStoreError(f"removing {len(stale)} object(s) failed: {exc}") from exc
+            if delete:
+                self._remove([path for path in remote if path not in local])
         return sent
+
+    def _remove(self, paths: list[Path]) -> None:
+        if not paths:
+            return
+        try:
+            self.fs.rm([self.key(path) for path in paths])
+        except OSError as exc:
+            raise ObjectStoreError(f"removing {len(paths)} object(s) failed: {exc}") from exc
 
     def _download(self, local: Path) -> int:
         local.parent.mkdir(parents=True, exist_ok=True)

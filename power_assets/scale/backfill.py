@@ -1,7 +1,7 @@
 """A backfill cut into runs that can go to several workers at once.
 
     python -m power_assets.scale.backfill ISO[,ISO...] START END [--chunk-days N] [--parallel P]
-        [--dataset D ...] [--retries R] [--log-dir DIR]
+        [--dataset D ...] [--stage S ...] [--retries R] [--log-dir DIR]
 
 Every market-day stage runs inside one op (`market_day_stages`, one step per run), so a run of
 30 days is one step on one worker however many workers there are. This launcher splits the range
@@ -90,6 +90,7 @@ class Backfill:
     chunk_days: int
     parallel: int
     retries: int
+    stages: tuple[str, ...] | None = None  # None: every stage
 
 
 def parse_isos(text: str) -> tuple[str, ...]:
@@ -154,27 +155,43 @@ def parse_datasets(names: Sequence[str] | None, isos: Sequence[str]) -> tuple[st
     return None if set(chosen) == set(offered) else tuple(chosen)
 
 
-def selection(iso_id: str, datasets: tuple[str, ...] | None) -> list[str]:
-    """Asset keys (as `--select` takes them) of the ISO's chosen datasets, every stage; with every
-    dataset (None), the combined daily files too."""
+def parse_stages(names: Sequence[str] | None) -> tuple[str, ...] | None:
+    """The chosen stages (`raw_download` ... `warehouse`), or None for all of them."""
+    if not names:
+        return None
+    from power_assets.keys import STAGES
+
+    for name in names:
+        if name not in STAGES:
+            raise UsageError(f"unknown stage {name!r}; choose from {', '.join(STAGES)}")
+    return tuple(stage for stage in STAGES if stage in names)
+
+
+def selection(
+    iso_id: str, datasets: tuple[str, ...] | None, stages: tuple[str, ...] | None = None
+) -> list[str]:
+    """Asset keys (as `--select` takes them) of the ISO's chosen datasets and stages; with every
+    dataset and stage (None), the combined daily files too."""
     from power_assets.isos import get_iso, registered_datasets
-    from power_assets.keys import COMBINED_PRODUCTS, combined_key, stage_keys
+    from power_assets.keys import COMBINED_PRODUCTS, STAGES, combined_key, stage_keys
 
     offered = [d for d in registered_datasets() if d in get_iso(iso_id).datasets]
     chosen = offered if datasets is None else [d for d in offered if d in datasets]
-    keys = stage_keys(chosen)
-    if datasets is None:
+    keys = stage_keys(chosen, [stage for stage in STAGES if stage in (stages or STAGES)])
+    if datasets is None and stages is None:
         keys += [combined_key(product) for product in COMBINED_PRODUCTS]
     return [key.to_user_string() for key in keys]
 
 
-def chunk_command(chunk: Chunk, datasets: tuple[str, ...] | None) -> list[str]:
+def chunk_command(
+    chunk: Chunk, datasets: tuple[str, ...] | None, stages: tuple[str, ...] | None = None
+) -> list[str]:
     from power_assets.keys import partition_range
 
     return [
         sys.executable, "-m", "dagster", "asset", "materialize",
         "-m", "power_assets.definitions",
-        "--select", ",".join(selection(chunk.iso, datasets)),
+        "--select", ",".join(selection(chunk.iso, datasets, stages)),
         "--partition-range", partition_range(chunk.iso, chunk.first, chunk.last),
     ]  # fmt: skip
 
@@ -195,7 +212,7 @@ class Launcher:
             print(line, file=stream or sys.stdout, flush=True)
 
     def run_chunk(self, chunk: Chunk) -> bool:
-        command = chunk_command(chunk, self.backfill.datasets)
+        command = chunk_command(chunk, self.backfill.datasets, self.backfill.stages)
         attempts = self.backfill.retries + 1
         for attempt in range(1, attempts + 1):
             log = self.log_dir / f"{chunk.iso}_{chunk.first}_{chunk.last}.{attempt}.log"
@@ -274,13 +291,17 @@ def parse_args(argv: Sequence[str] | None = None) -> tuple[Backfill, Path | None
         "--parallel", metavar="P", type=_count(1), default=2, help="runs at once (2)"
     )
     parser.add_argument("--dataset", metavar="D", action="append", help="repeat; default: all")
+    parser.add_argument("--stage", metavar="S", action="append", help="repeat; default: all")
     parser.add_argument("--retries", metavar="R", type=_count(0), default=1, help="per chunk (1)")
     parser.add_argument("--log-dir", metavar="DIR", type=Path, help="default: a new temp folder")
     args = parser.parse_args(argv)
     isos = parse_isos(args.isos)
     first, last = parse_days(args.start, args.end)
     datasets = parse_datasets(args.dataset, isos)
-    backfill = Backfill(isos, first, last, datasets, args.chunk_days, args.parallel, args.retries)
+    backfill = Backfill(
+        isos, first, last, datasets, args.chunk_days, args.parallel, args.retries,
+        parse_stages(args.stage),
+    )  # fmt: skip
     return backfill, args.log_dir
 
 

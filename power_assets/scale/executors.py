@@ -82,6 +82,9 @@ def celery_config_source(visibility_timeout_s: int | None = None) -> dict[str, A
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
+        # A worker that loses the broker stops the steps it runs: the broker hands them to another
+        # worker, and one chunk never runs on two workers at once.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
         "broker_transport_options": {**_CONNECTION_RETRIES, "visibility_timeout": timeout},
         # Retry connecting at start-up (Celery 5.3+ warns when this is left unset).
         "broker_connection_retry_on_startup": True,
@@ -122,10 +125,8 @@ def _k8s() -> dg.ExecutorDefinition:
 def executor_from_settings() -> dg.ExecutorDefinition | None:
     """The executor `POWER_ASSETS_EXECUTOR` names; None means Dagster's default (multiprocess).
 
-    Every choice is a *configured* executor: its config schema then accepts any run config, which
-    the realtime jobs need (they carry `execution: {config: {in_process: {}}}`, valid only for
-    Dagster's default executor; a bare `in_process_executor` would refuse it at launch). The price
-    is that run config cannot change a configured executor; settings do.
+    Every choice is a *configured* executor: run config cannot change it; settings do. (The
+    realtime jobs have their own in-process executor whatever is chosen here.)
     """
     name = settings.executor_name()  # a ValueError naming the valid values for anything else
     if name == "multiprocess":

@@ -122,8 +122,13 @@ def download_day(
     force: bool = False,
     log: Callable[[str], None] = lambda _msg: None,
     clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    fetch_kept: Callable[[list[Path]], object] | None = None,
 ) -> DayDownload:
     """Fetch (or reuse) every response of one market day; raise IsoNoDataError if none has data.
+
+    `fetch_kept` brings files kept elsewhere into the layout (the object store's copy, when the
+    data lives there): an archive shared by many days is looked for there before it is asked of
+    the ISO, so a month's archive is fetched once however many hosts cut days from it.
 
     Files the user dropped into the ISO's drop folders (bulk archives) take precedence: when any
     exist for this dataset and day they are ingested and nothing is requested from the ISO.
@@ -170,6 +175,8 @@ def download_day(
             records.extend(kept)
             continue
         path = kept_path(layout, iso.id, dataset_id, day, request)
+        if request.shared and fetch_kept is not None and not force and path not in fetched_now:
+            fetch_kept([path, sidecar_path(path)])
         # A shared archive fetched earlier in this same call is reused even under force.
         cached = None if force and path not in fetched_now else reusable(path, request)
         if cached is not None:

@@ -33,12 +33,13 @@ def reader(
     wait_s: float | None = None,
     for_what: str | None = None,
     log: Callable[[str], None] | None = None,
-) -> Iterator[duckdb.DuckDBPyConnection]:
+) -> Iterator["duckdb.DuckDBPyConnection | PostgresReader"]:
     """A read-only connection to the store (time zone UTC) that does not fail while runs write.
 
     With `$POWER_ASSETS_WAREHOUSE_URL` set (and no `database` given) the store is PostgreSQL and
-    this is a read-only psycopg2 connection (`con.cursor().execute(...)`, or
-    `polars.read_database(sql, con)`); otherwise a DuckDB connection to the file, as below.
+    this is a read-only session with the same `sql(...)` / `execute(sql, params)` and `.pl()`,
+    `.show()`, `.fetchall()` on results (`PostgresReader`; its psycopg2 connection is
+    `.connection`); otherwise a DuckDB connection to the file, as below.
 
     It holds a shared lock with the writers for as long as it is open: it waits for the write
     transaction in progress (one market day of one dataset, usually well under a second) and runs
@@ -74,11 +75,47 @@ def reader(
         yield con
 
 
+class PostgresResult:
+    """The rows of one query, with DuckDB's result methods the README's examples use."""
+
+    def __init__(self, columns: list[str], rows: list[tuple]):
+        self.columns, self.rows = columns, rows
+
+    def fetchall(self) -> list[tuple]:
+        return self.rows
+
+    def pl(self) -> Any:
+        import polars as pl
+
+        return pl.DataFrame(self.rows, schema=self.columns, orient="row")
+
+    def show(self) -> None:
+        print(self.pl())
+
+
+class PostgresReader:
+    """A read-only session on the PostgreSQL warehouse that answers `sql(...)` and
+    `execute(sql, params)` as a DuckDB connection does; `connection` is the psycopg2 one."""
+
+    def __init__(self, connection: Any):
+        self.connection = connection
+
+    def execute(self, query: str, parameters: Any = None) -> PostgresResult:
+        with self.connection.cursor() as cur:
+            # DuckDB's `?` placeholders, as psycopg2's `%s`
+            cur.execute(query.replace("?", "%s") if parameters else query, parameters)
+            columns = [c.name for c in cur.description] if cur.description else []
+            return PostgresResult(columns, cur.fetchall() if cur.description else [])
+
+    def sql(self, query: str) -> PostgresResult:
+        return self.execute(query)
+
+
 @contextlib.contextmanager
-def read_only_postgres(url: str) -> Iterator[Any]:
+def read_only_postgres(url: str) -> Iterator[PostgresReader]:
     """A read-only session on the PostgreSQL warehouse (time zone UTC), closed afterwards."""
     from power_assets.store.postgres import connect  # psycopg2 only when PostgreSQL is used
 
     with connect(url) as con:
         con.set_session(readonly=True, autocommit=True)
-        yield con
+        yield PostgresReader(con)

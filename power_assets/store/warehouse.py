@@ -11,6 +11,7 @@ for at most `$POWER_ASSETS_DUCKDB_WAIT_S`, and say what they wait for.
 import contextlib
 import functools
 import logging
+import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -20,9 +21,19 @@ import dagster as dg
 import duckdb
 from dagster_duckdb import DuckDBResource
 
+from power_assets.errors import PowerAssetsError
 from power_assets.isos.base import DatasetKind
 from power_assets.kinds import kind_spec
-from power_assets.settings import duckdb_path, duckdb_wait_s, local_root
+from power_assets.settings import (
+    DATA_DIR_ENV,
+    DUCKDB_PATH_ENV,
+    WAREHOUSE_URL_ENV,
+    data_location,
+    duckdb_path,
+    duckdb_wait_s,
+    is_object_url,
+    local_root,
+)
 from power_assets.store.locking import Role, hold
 
 _LOGGER = logging.getLogger("power_assets.store")
@@ -110,7 +121,15 @@ class WarehouseResource(DuckDBResource):
     def path(self) -> Path:
         if self.database:
             return Path(self.database).resolve()
-        return duckdb_path(local_root(self.data_dir) if self.data_dir else None)
+        location = self.data_dir or data_location()
+        if is_object_url(location) and not os.environ.get(DUCKDB_PATH_ENV):
+            # Beside the files it would be in each host's cache: one store per worker, never shared.
+            raise PowerAssetsError(
+                f"the data is on object storage ({DATA_DIR_ENV}={location}), where no DuckDB file "
+                f"can be shared by the workers: set {WAREHOUSE_URL_ENV} to a PostgreSQL URL, or "
+                f"{DUCKDB_PATH_ENV} to a DuckDB file if one machine does all the loading"
+            )
+        return duckdb_path(local_root(location))
 
     @contextlib.contextmanager
     def get_connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
