@@ -108,13 +108,17 @@ DEFAULT_CELERY_VISIBILITY_TIMEOUT_S = 6 * 3600
 
 
 def executor_name() -> str:
-    """`$POWER_ASSETS_EXECUTOR` lower-cased, else `multiprocess`; a value not in EXECUTORS is an
-    error naming the valid ones."""
-    name = os.environ.get(EXECUTOR_ENV, "").strip().lower() or "multiprocess"
+    """`$POWER_ASSETS_EXECUTOR` lower-cased, else `in_process`; a value not in EXECUTORS is an
+    error naming the valid ones.
+
+    In-process by default: every market-day stage of a run is one step, so Dagster's multiprocess
+    executor would only add a process that imports the definitions again (seconds, for a day that
+    takes a fraction of that to process); `multiprocess` stays one setting away."""
+    name = os.environ.get(EXECUTOR_ENV, "").strip().lower() or "in_process"
     if name not in EXECUTORS:
         raise ValueError(
             f"{EXECUTOR_ENV}={os.environ.get(EXECUTOR_ENV)!r} is not an executor; "
-            f"valid values: {', '.join(EXECUTORS)} (unset: multiprocess)"
+            f"valid values: {', '.join(EXECUTORS)} (unset: in_process)"
         )
     return name
 

@@ -46,11 +46,17 @@ def celery_env(clean_env: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     return clean_env
 
 
-@pytest.mark.parametrize("value", [None, "", "multiprocess", " MultiProcess "])
-def test_unset_or_multiprocess_keeps_dagsters_default(clean_env, value):
+@pytest.mark.parametrize("value", ["multiprocess", " MultiProcess "])
+def test_multiprocess_keeps_dagsters_default(clean_env, value):
+    clean_env.setenv(settings.EXECUTOR_ENV, value)
+    assert executor_from_settings() is None
+
+
+@pytest.mark.parametrize("value", [None, ""])
+def test_unset_runs_in_process(clean_env, value):
     if value is not None:
         clean_env.setenv(settings.EXECUTOR_ENV, value)
-    assert executor_from_settings() is None
+    assert executor_from_settings().name == "in_process"
 
 
 @pytest.mark.parametrize(("value", "name"), [("in_process", "in_process"), ("CELERY", "celery")])
@@ -147,7 +153,7 @@ def _jobs(defs: dg.Definitions) -> list[dg.JobDefinition]:
 
 @pytest.mark.parametrize(
     ("value", "name"),
-    [(None, "multi_or_in_process_executor"), ("in_process", "in_process"), ("celery", "celery")],
+    [(None, "in_process"), ("multiprocess", "multi_or_in_process_executor"), ("celery", "celery")],
 )
 def test_build_defs_gives_every_job_the_chosen_executor(celery_env, value, name):
     if value is None:

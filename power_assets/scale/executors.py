@@ -2,8 +2,8 @@
 
 | value | executor |
 |---|---|
-| unset, `multiprocess` | none given: Dagster's default (each step in a subprocess; unchanged) |
-| `in_process` | every step in the run's own process |
+| unset, `in_process` | every step in the run's own process (one market-day step per run) |
+| `multiprocess` | none given: Dagster's default (each step in a subprocess) |
 | `celery` | each step a Celery task, run by whichever `dagster-celery` worker takes it |
 | `k8s` | each step a Kubernetes Job (`dagster-k8s`, needed only then) |
 
