@@ -4,7 +4,7 @@
     python3 tasks.py demo    install into .venv if needed, run the main job offline (two days of CAISO, ERCOT and PJM)
     python3 tasks.py test    install into .venv if needed, then ruff and the whole pytest suite
     python3 tasks.py ui      the Dagster UI (dagster dev) on this project, same Dagster home as demo
-    python3 tasks.py bench   every benchmark (`bench caiso|ercot|pjm|backfill|latency|scale` for one)
+    python3 tasks.py bench   every benchmark (`bench caiso|ercot|pjm|backfill|latency|scale|day` for one)
 
 The virtual environment is (re)installed whenever pyproject.toml changes.
 """
@@ -25,6 +25,7 @@ BENCHMARKS = {
     "backfill": "bench/backfill_share.py",
     "latency": "bench/realtime_latency.py",
     "scale": "bench/scale_out.py",
+    "day": "bench/one_day.py",
 }
 VENV = ROOT / ".venv"
 BIN = VENV / "bin"
