@@ -4,7 +4,7 @@ Tests and the demo pass replacement resources (a loopback ISO, a temporary data 
 `build_defs(resources=...)`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from enum import Enum
 
 import dagster as dg
@@ -19,6 +19,7 @@ from power_assets.automation.freshness import (
 )
 from power_assets.automation.realtime import realtime_sensors
 from power_assets.automation.selection import AssetJob, automation_jobs
+from power_assets.extend import STAGE_FRAMES, StageFrameLoader
 from power_assets.isos import registered_isos
 from power_assets.keys import COMBINED_PRODUCTS, ROLLUP_PERIODS, rollup_job_name, rollup_key
 from power_assets.resources import default_resources
@@ -53,21 +54,26 @@ FROM_SETTINGS = _Default.FROM_SETTINGS
 def build_defs(
     resources: Mapping[str, object] | None = None,
     executor: dg.ExecutorDefinition | _Default | None = FROM_SETTINGS,
+    assets: Sequence[dg.AssetsDefinition] = (),
 ) -> dg.Definitions:
     """Everything Dagster loads. `executor`: the default executor of every job that names none
-    (default: `executor_from_settings()`, from POWER_ASSETS_EXECUTOR); None keeps Dagster's own."""
+    (default: `executor_from_settings()`, from POWER_ASSETS_EXECUTOR); None keeps Dagster's own.
+    `assets`: your own assets downstream of the stages (see `power_assets.extend`)."""
     isos = registered_isos()
     if executor is FROM_SETTINGS:
         executor = executor_from_settings()
     # Dagster's default executor applies only when Definitions is given none at all.
     given = {"executor": executor} if executor is not None else {}
+    chosen = default_resources(resources)
+    # Downstream assets read the stages' files through this input manager (power_assets.extend).
+    chosen.setdefault(STAGE_FRAMES, StageFrameLoader(storage=chosen["storage"]))
     return dg.Definitions(
-        assets=[market_day_assets(), *rollup_assets(), *feed_specs(isos)],
+        assets=[market_day_assets(), *rollup_assets(), *feed_specs(isos), *assets],
         asset_checks=freshness_checks(isos),
         jobs=[*automation_jobs(isos), *rollup_jobs(), freshness_job(isos)],
         sensors=realtime_sensors(isos),
         schedules=[*day_ahead_schedules(isos), build_freshness_schedule(isos)],
-        resources=default_resources(resources),
+        resources=chosen,
         **given,
     )
 
