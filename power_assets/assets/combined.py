@@ -13,6 +13,7 @@ from pathlib import Path
 import dagster as dg
 import polars as pl
 
+from power_assets.assets import pages
 from power_assets.assets.partitions import (
     SAME_ISO_TIME_WINDOW,
     monthly_partitions,
@@ -50,6 +51,7 @@ def _outcome(frame: pl.DataFrame, path) -> StepOutcome:
             "first_interval": frame["interval_start"].min().isoformat() if frame.height else "none",
             "last_interval": frame["interval_start"].max().isoformat() if frame.height else "none",
             "path": str(path),
+            **pages.combined_page(frame),
         }
     )
 

@@ -4,6 +4,7 @@ with checks that no standardized value was lost (blocking) and that long gaps ar
 
 import dagster as dg
 
+from power_assets.assets import pages
 from power_assets.assets.steps import (
     CheckRule,
     Finding,
@@ -59,6 +60,7 @@ def flattened_step(dataset_id: str) -> Step:
                 "first_interval": wide["interval_start"].min().isoformat() if wide.height else "none",
                 "last_interval": wide["interval_start"].max().isoformat() if wide.height else "none",
                 "path": str(path),
+                **pages.flattened_page(wide, spec.kind),
             },
             {
                 "no_rows_lost": Finding(

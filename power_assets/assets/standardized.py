@@ -11,6 +11,7 @@ import dagster as dg
 import polars as pl
 
 from power_assets import quality
+from power_assets.assets import pages
 from power_assets.assets.steps import (
     CheckRule,
     Finding,
@@ -153,8 +154,13 @@ def raw_parquet_step(dataset_id: str) -> Step:
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
         frame, report = standardize_day(iso, dataset_id, partition.day, env.layout)
         path = env.layout.raw_parquet(iso.id, dataset_id, partition.day)
+        kind = iso.dataset_on(dataset_id, partition.day).kind
         return StepOutcome(
-            {**report.metadata(), "path": str(path)},
+            {
+                **report.metadata(),
+                "path": str(path),
+                **pages.standardized_page(frame, iso, kind, partition.day),
+            },
             findings_for(frame, iso, dataset_id, partition, env.now()),
             **published_once_checked(frame, path, env.layout.rejected(path)),
         )

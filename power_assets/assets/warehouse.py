@@ -3,6 +3,7 @@
 in the DuckDB file by default, in PostgreSQL when `warehouse.url` is set (`store.postgres`).
 """
 
+from power_assets.assets import pages
 from power_assets.assets.steps import Step, StepEnv, StepOutcome, dataset_stage
 from power_assets.isos import IsoDefinition, registered_datasets
 from power_assets.keys import MarketPartition, stage_key
@@ -55,6 +56,7 @@ def warehouse_step(dataset_id: str) -> Step:
                 "first_interval": _iso(stats["first_interval"]),
                 "last_interval": _iso(stats["last_interval"]),
                 "database": where,
+                **pages.warehouse_page(report.inserted, spec.kind),
             }
         )
 
