@@ -99,11 +99,18 @@ def _read_csv(content: bytes, source: str, query: OasisQuery, kind: DatasetKind)
     item_column = "LMP_TYPE" if kind is DatasetKind.LMP else "XML_DATA_ITEM"
     keys = ["NODE"] if kind is DatasetKind.LMP else ["ANC_TYPE", "ANC_REGION"]
     wanted = ["INTERVALSTARTTIME_GMT", "INTERVALENDTIME_GMT", *keys, item_column]
+    # LMP keys are read as categoricals: the pivot works on their integer codes (see
+    # `_pivot_by_position`), which polars assigns while it parses; the table it returns holds
+    # text again.
+    text = pl.Categorical if kind is DatasetKind.LMP else pl.String
     try:
         frame = pl.read_csv(
             content,
             columns=[*wanted, query.value_column],
-            schema_overrides={**dict.fromkeys(wanted, pl.String), query.value_column: pl.Float64},
+            schema_overrides={**dict.fromkeys(wanted, text), query.value_column: pl.Float64},
+            # The header check above has refused an empty file already; polars' own check
+            # would copy all of `content` (tens of MB for an all-node day) to look at its size.
+            raise_if_empty=False,
         )
     except pl.exceptions.PolarsError as exc:
         raise MalformedFileError(
@@ -119,7 +126,7 @@ def _read_csv(content: bytes, source: str, query: OasisQuery, kind: DatasetKind)
         renames["NODE"] = "location"
     else:
         renames |= {"ANC_TYPE": "iso_product", "ANC_REGION": "region"}
-    return frame.rename(renames).with_columns(pl.lit(source).alias("source"))
+    return frame.rename(renames)
 
 
 def _read_xml_report(content: bytes, source: str, kind: DatasetKind) -> pl.DataFrame:
@@ -157,7 +164,7 @@ def _read_xml_report(content: bytes, source: str, kind: DatasetKind) -> pl.DataF
             "value": pl.Series(fields["VALUE"], dtype=pl.String).cast(pl.Float64, strict=False),
         },
         schema_overrides={"start": pl.String, "end": pl.String, "location": pl.String},
-    ).with_columns(pl.lit(source).alias("source"))
+    ).with_columns(pl.col(_LMP_TEXT).cast(pl.Categorical))  # as `_read_csv` reads them
 
 
 def _parse_instants(frame: pl.LazyFrame, source: str) -> pl.LazyFrame:
@@ -202,7 +209,172 @@ def _standardize_lmp(long: pl.DataFrame, iso: str, market: str, source: str) -> 
     Duplicate raw rows are kept as duplicate standardized rows (numbered per key) so the duplicate
     check sees them; a pivot that kept the first value would hide them.
     """
-    _check_items(long, LMP_COMPONENTS, "item", source)
+    items = long.get_column("item")
+    component = _recode(  # each row's index in LMP_COMPONENTS; null for a null or unknown one
+        items.to_physical(),
+        pl.Series(list(LMP_COMPONENTS), dtype=items.dtype).to_physical(),
+        _MAX_SLOTS_PER_ROW * long.height + 4096,
+        default=True,
+    )
+    if component.null_count() > items.null_count():
+        _check_items(long, LMP_COMPONENTS, "item", source)
+    pivoted = _pivot_by_position(long, component, source)
+    if pivoted is None:
+        pivoted = _pivot_by_group(long.with_columns(pl.col(_LMP_TEXT).cast(pl.String)), source)
+    columns = {
+        "interval_start": pl.col("start"),
+        "interval_end": pl.col("end"),
+        "iso": pl.lit(iso),
+        "market": pl.lit(market),
+        # CAISO publishes node names only, no separate node id.
+        "location_id": pl.lit(None, pl.Utf8),
+    }
+    return pivoted.select(columns.get(c, pl.col(c)).alias(c) for c in LMP_COLUMNS)
+
+
+# The text columns of the long LMP rows, categorical as read (`_read_csv`).
+_LMP_TEXT = ["start", "end", "location", "item"]
+# `_pivot_by_position` lays out a slot for every (location, start, end) combination it sees; when
+# the rows would fill few of them (nodes on different intervals), grouping is the better way.
+_MAX_SLOTS_PER_ROW = 2
+
+
+def _pivot_by_position(
+    long: pl.DataFrame, component: pl.Series, source: str
+) -> pl.DataFrame | None:
+    """`_pivot_by_group`'s result, the fast way (`component`: each row's index in
+    LMP_COMPONENTS); None (use `_pivot_by_group`) for no rows, a null key or LMP_TYPE, a
+    component repeated for a key, or sparse keys.
+
+    Works on the categorical codes of the key columns. Their distinct values (a few thousand of
+    the ~160,000 rows of an all-node day) are put in output order: locations by name, (start,
+    end) pairs by instant. A row's output slot is arithmetic on those ranks, and each value is
+    scattered to its cell (slot x component). Only distinct values are parsed or sorted; the
+    rows themselves are neither grouped nor sorted.
+    """
+    if not long.height or any(long.get_column(c).null_count() for c in _LMP_TEXT):
+        return None
+    limit = _MAX_SLOTS_PER_ROW * long.height + 4096  # the largest slot or lookup table built
+    location, start, end = (long.get_column(c) for c in ("location", "start", "end"))
+    # Locations by name. A categorical's code indexes its text in its categories; those may hold
+    # other columns' text too (shared categories), which merely adds slots no row fills.
+    texts = location.cat.get_categories()
+    if len(texts) <= limit // 4:
+        locations = pl.DataFrame({"code": pl.int_range(len(texts), eager=True), "location": texts})
+    else:  # categories shared with much other data: rank only this column's names
+        locations = _distinct(location)
+    locations = locations.sort("location").with_columns(location_type().alias("location_type"))
+    location_rank = _recode(location.to_physical(), locations.get_column("code"), limit)
+    ranked = _interval_ranks(start, end, limit, source)
+    if ranked is None:
+        return None
+    pairs, pair_rank = ranked
+    slots = locations.height * pairs.height
+    if slots > limit:
+        return None
+    slot = location_rank * pairs.height + pair_rank
+
+    # One cell per slot and component: cell = slot x 5 + the component's index.
+    names = list(LMP_COMPONENTS.values())
+    cell = slot * len(names) + component
+    filled = _marks(cell, slots * len(names))
+    if filled.sum() < long.height:
+        return None  # a component twice for one key
+    values = pl.repeat(None, slots * len(names), dtype=pl.Float64, eager=True)
+    values = values.scatter(cell, long.get_column("value"))
+    # The slots some row reached (a node may miss an interval), in order.
+    at = filled.reshape((slots, len(names))).arr.any().arg_true()
+    pair_at, location_at = at % pairs.height, at // pairs.height
+    return pl.DataFrame(
+        [
+            pairs.get_column("start").gather(pair_at),
+            pairs.get_column("end").gather(pair_at),
+            locations.get_column("location").gather(location_at),
+            locations.get_column("location_type").gather(location_at),
+            *(values.gather(at * len(names) + i).alias(n) for i, n in enumerate(names)),
+        ]
+    )
+
+
+def _interval_ranks(
+    start: pl.Series, end: pl.Series, limit: int, source: str
+) -> tuple[pl.DataFrame, pl.Series] | None:
+    """The distinct (start, end) pairs as instants, sorted, and each row's pair's rank (UInt32);
+    None when starts x ends would exceed `limit` slots.
+
+    Usually each start has one end (an interval's length is fixed): the start alone ranks a row.
+    """
+    start_code, end_code = start.to_physical(), end.to_physical()
+    width = _largest(end_code) + 1
+    if (_largest(start_code) + 1) * width >= 2**32:
+        start_code = start_code.cast(pl.UInt64)
+    first = (start_code * width + end_code).arg_unique()
+    pairs = pl.DataFrame([start.gather(first), end.gather(first)])
+    try:
+        pairs = pairs.select(
+            pl.col("start", "end").to_physical().name.suffix("_code"),
+            pl.col("start", "end").cast(pl.String).name.suffix("_text"),
+            _instant(pl.col("start").cast(pl.String)),
+            _instant(pl.col("end").cast(pl.String)),
+        ).sort("start", "end", "start_text", "end_text")
+    except pl.exceptions.PolarsError as exc:
+        raise MalformedFileError(f"{source}: {exc}") from exc
+    starts = pairs.get_column("start_code")
+    if starts.n_unique() == pairs.height:
+        return pairs, _recode(start.to_physical(), starts, limit)
+    # Compact codes of each column, then of the pairs.
+    start_ids, end_ids = starts.unique(), pairs.get_column("end_code").unique()
+    if len(start_ids) * len(end_ids) > limit:
+        return None
+    per_row, per_pair = (
+        _recode(frame_start, start_ids, limit) * len(end_ids) + _recode(frame_end, end_ids, limit)
+        for frame_start, frame_end in (
+            (start.to_physical(), end.to_physical()),
+            (starts, pairs.get_column("end_code")),
+        )
+    )
+    return pairs, _recode(per_row, per_pair, len(start_ids) * len(end_ids))
+
+
+def _instant(text: pl.Expr) -> pl.Expr:
+    return text.str.to_datetime(GMT_FORMAT, time_zone="UTC", time_unit="us")
+
+
+def _distinct(column: pl.Series) -> pl.DataFrame:
+    """The distinct values of a categorical column: `code` (physical) and the text."""
+    values = column.gather(column.to_physical().arg_unique())
+    return pl.DataFrame({"code": values.to_physical(), column.name: values.cast(pl.String)})
+
+
+def _recode(
+    physical: pl.Series, codes: pl.Series, limit: int, *, default: bool = False
+) -> pl.Series:
+    """Per element, the i with `codes[i]` equal to it (UInt32); with `default`, null for an
+    element that is not in `codes` (without, every element must be).
+
+    A lookup table indexed by code; a hash lookup instead when the codes spread over more than
+    `limit` (categories shared with much other data in the process)."""
+    index = pl.int_range(len(codes), dtype=pl.UInt32, eager=True)
+    largest = _largest(codes, physical) if default else _largest(codes)
+    if largest >= limit:
+        extra = {"default": None} if default else {}
+        return physical.replace_strict(codes, index, return_dtype=pl.UInt32, **extra)
+    table = pl.repeat(None, largest + 1, dtype=pl.UInt32, eager=True)
+    return table.scatter(codes, index).gather(physical)
+
+
+def _largest(*columns: pl.Series) -> int:
+    """The largest value of integer columns, 0 if they are empty or null."""
+    return max(int(column.max() or 0) for column in columns)  # type: ignore[arg-type]
+
+
+def _marks(slots: pl.Series, size: int) -> pl.Series:
+    """`size` booleans, true at the given slots."""
+    return pl.repeat(False, size, eager=True).scatter(slots, True)
+
+
+def _pivot_by_group(long: pl.DataFrame, source: str) -> pl.DataFrame:
+    """`_pivot_by_position` for any rows (text keys): by group-by, repeated rows numbered."""
     keys = ["start", "end", "location"]
     components = [
         pl.col("value").filter(pl.col("item") == code).first().alias(column)
@@ -215,7 +387,7 @@ def _standardize_lmp(long: pl.DataFrame, iso: str, market: str, source: str) -> 
         .collect()
     )
     if pivoted.get_column("_repeated").any():
-        # Rare: number repeated rows per key so each copy becomes its own standardized row.
+        # Number repeated rows per key so each copy becomes its own standardized row.
         occurrence = pl.int_range(pl.len()).over([*keys, "item"]).alias("occurrence")
         pivoted = (
             long.lazy()
@@ -224,20 +396,10 @@ def _standardize_lmp(long: pl.DataFrame, iso: str, market: str, source: str) -> 
             .agg(*components)
             .collect()
         )
-    pivoted = pivoted.lazy()
-    result = _parse_instants(pivoted, source).select(
-        pl.col("start").alias("interval_start"),
-        pl.col("end").alias("interval_end"),
-        pl.lit(iso).alias("iso"),
-        pl.lit(market).alias("market"),
-        pl.col("location"),
-        location_type().alias("location_type"),
-        # CAISO publishes node names only, no separate node id.
-        pl.lit(None, pl.Utf8).alias("location_id"),
-        *(pl.col(c) for c in LMP_COMPONENTS.values()),
+    result = _parse_instants(pivoted.lazy(), source).select(
+        "start", "end", "location", location_type().alias("location_type"), *LMP_COMPONENTS.values()
     )
-    out = _collect(result.sort("location", "interval_start"), source)
-    return out.select(LMP_COLUMNS)
+    return _collect(result.sort("location", "start"), source)
 
 
 def _standardize_as(long: pl.DataFrame, iso: str, market: str, source: str) -> pl.DataFrame:

@@ -10,7 +10,7 @@ distinct header, and the row checks that name the offending file. What the colum
 import csv
 import io
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ class Source:
     posted: datetime | None  # UTC post time from the cdr name, if it has one
     path: Path | None = None
     content: bytes | None = None
+    head: bytes | None = None  # a file's first bytes, read when it was found (its header line)
 
 
 _UNNAMED = datetime.min.replace(tzinfo=UTC)  # files without a cdr name sort before named ones
@@ -62,10 +63,11 @@ def sources_of(paths: Sequence[Path], report_type_id: int) -> list[Source]:
         seen.add(path)
         doc = parse_document_name(path.name)
         with path.open("rb") as handle:
-            is_zip = handle.read(4) == b"PK\x03\x04"
-        if not is_zip:
+            head = handle.read(_HEAD_BYTES)
+        if head[:4] != b"PK\x03\x04":
             posted = doc.posted if doc else None
-            found.append(Source(str(path), (posted or _UNNAMED, position, 0), posted, path))
+            order = (posted or _UNNAMED, position, 0)
+            found.append(Source(str(path), order, posted, path, head=head))
             continue
         members = []
         for name, content in zip_csvs(path.read_bytes(), str(path)):
@@ -106,7 +108,14 @@ def zip_csvs(content: bytes, source: str) -> list[tuple[str, bytes]]:
     return found
 
 
+# What `sources_of` reads of each file: a header line is short, so this is usually all of it.
+_HEAD_BYTES = 4096
+
+
 def _first_line(source: Source) -> str:
+    head = source.head
+    if head is not None and (b"\n" in head or len(head) < _HEAD_BYTES):
+        return header_line(head, source.name)
     if source.path is not None:
         with source.path.open("rb") as handle:
             # One byte more than a header may hold, so an overlong line is seen as one.
@@ -136,59 +145,116 @@ def check_header(line: str, layout: Layout, source: str) -> tuple[list[str], boo
 
 
 def read_all(sources: list[Source], layout: Layout) -> tuple[pl.DataFrame, int]:
-    """All rows under canonical names (stripped strings, values as Float64), plus `_source`
-    and `_rank` (the file's place in posting order)."""
+    """All rows under canonical names, plus `_source` (the file's name); `add_ranks` adds each
+    file's place in posting order. Identity columns (all but `layout.values`) are Categorical,
+    stripped, never null or empty; values are Float64 (stripped, an empty cell null)."""
     groups: dict[str, list[Source]] = {}
     for source in sources:
         groups.setdefault(_first_line(source), []).append(source)
-    ranks = {source.name: rank for rank, source in enumerate(sources)}
-    frames, without_flag = [], 0
+    checked = []
+    without_flag = 0
     for line, group in groups.items():
         others = f" (and {len(group) - 1} other file(s) with this header)" if len(group) > 1 else ""
         names, has_flag = check_header(line, layout, group[0].name + others)
         without_flag += 0 if has_flag else len(group)
-        frame = _read_group(group, names)
-        if not has_flag:
-            frame = frame.with_columns(pl.lit("N").alias(layout.flag))
-        frames.append(frame.select(*layout.columns, "_source"))
-    if not frames:
-        empty = {c: pl.String for c in (*layout.columns, "_source")}
-        frames.append(pl.DataFrame(schema=empty))
-    # One file is one chunk; expressions over thousands of tiny chunks are slow.
-    raw = pl.concat(frames, how="vertical").rechunk()
-    raw = raw.with_columns(
-        pl.col(layout.columns).str.strip_chars(),
-        pl.col("_source").replace_strict(ranks, return_dtype=pl.Int64).alias("_rank"),
-    )
+        checked.append((group, names, has_flag))
     identity = [c for c in layout.columns if c not in layout.values]
+    try:  # values read as numbers by the CSV reader, as they usually are
+        raw = _read_checked(checked, layout, pl.Float64, _scan_group)
+    except pl.exceptions.PolarsError:  # a padded or bad value, or a bad file: as text, checked
+        raw = _read_checked(checked, layout, pl.String, _read_group)
+    raw = _stripped(raw, identity)
     # One pass to see whether any identity cell is empty; per column only to name it.
-    if raw.select(pl.any_horizontal(pl.col(identity).fill_null("") == "").any()).item():
+    nulls = any(raw.get_column(column).null_count() for column in identity)
+    if nulls or raw.select(pl.any_horizontal(pl.col(identity) == "").any()).item():
         for column in identity:
             empty = pl.col(column).is_null() | (pl.col(column) == "")
             require(raw, empty, f"a row has no {column} (short or broken row)")
-    raw = to_numbers(raw, layout.values)
+    raw = to_numbers(raw, [c for c in layout.values if raw.schema[c] == pl.String])
     return raw, without_flag
 
 
-def _read_group(group: list[Source], names: list[str]) -> pl.DataFrame:
-    """One scan for the group's files on disk; zip members, already in memory, one by one."""
-    options = {"has_header": True, "new_columns": names, "infer_schema": False}
+def _read_checked(
+    checked: list[tuple[list[Source], list[str], bool]],
+    layout: Layout,
+    values: type[pl.DataType],
+    read: Callable[[list[Source], dict[str, pl.DataType]], pl.DataFrame],
+) -> pl.DataFrame:
+    """The groups of files (with their checked header names) read by `read`, identity columns
+    as categoricals and value columns as `values`, in one frame of `layout.columns` and
+    `_source`."""
+    identity = [c for c in layout.columns if c not in layout.values]
+    frames = []
+    for group, names, has_flag in checked:
+        frame = read(group, {n: _TEXT if n in identity else values for n in names})
+        if not has_flag:
+            frame = frame.with_columns(pl.lit("N", _TEXT).alias(layout.flag))
+        if frame.columns != [*layout.columns, "_source"]:
+            frame = frame.select(*layout.columns, "_source")
+        frames.append(frame)
+    if not frames:
+        empty = {c: _TEXT if c in identity else values for c in layout.columns}
+        frames.append(pl.DataFrame(schema={**empty, "_source": pl.String}))
+    # One file is one chunk; expressions over thousands of tiny chunks are slow.
+    return pl.concat(frames, how="vertical").rechunk()
+
+
+# Identity columns are read as categoricals: their few distinct values are checked and stripped
+# once each, not per row, and parsers can work on their codes.
+_TEXT = pl.Categorical
+
+
+def add_ranks(raw: pl.DataFrame, sources: list[Source]) -> pl.DataFrame:
+    """`raw` with `_rank`: each row's file's place in posting order. A file's rows are one run,
+    so the names are looked up once per run."""
+    source = raw.get_column("_source")
+    ranks = {s.name: rank for rank, s in enumerate(sources)}
+    names = source.rle().struct.field("value")
+    per_run = pl.Series("_rank", [ranks[name] for name in names], dtype=pl.Int64)
+    return raw.with_columns(per_run.gather(source.rle_id()))
+
+
+def _stripped(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
+    """Categorical `columns` without surrounding whitespace. Columns sharing categories (by
+    default all do) are checked once, on the distinct values: unless one is padded, no cell is."""
+    seen: list[pl.DataType] = []
+    for column in columns:
+        dtype = frame.schema[column]
+        if any(dtype == other for other in seen):
+            continue
+        seen.append(dtype)
+        values = frame.get_column(column).cat.get_categories()
+        if not (values.str.strip_chars() == values).all():
+            strip = pl.col(columns).cast(pl.String).str.strip_chars().cast(_TEXT)
+            return frame.with_columns(strip)
+    return frame
+
+
+def _read_group(group: list[Source], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """`_scan_group`, an error naming the file that cannot be read."""
     try:
-        frames = [
-            pl.read_csv(io.BytesIO(s.content), **options).with_columns(_source=pl.lit(s.name))
-            for s in group
-            if s.content is not None
-        ]
-        on_disk = [str(s.path) for s in group if s.path is not None]
-        if on_disk:
-            scan = pl.scan_csv(on_disk, include_file_paths="_source", glob=False, **options)
-            frames.append(scan.collect())
-        return pl.concat(frames, how="vertical")
+        return _scan_group(group, schema)
     except pl.exceptions.PolarsError as exc:
         if len(group) > 1:  # name the culprit rather than the whole group
             for source in group:
-                _read_group([source], names)
+                _read_group([source], schema)
         raise MalformedFileError(f"{group[0].name}: unreadable CSV: {exc}") from exc
+
+
+def _scan_group(group: list[Source], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """One scan for the group's files on disk; zip members, already in memory, one by one.
+    `schema`: the files' columns in order (canonical names), with the types to read them as."""
+    options = {"has_header": True, "schema": schema}
+    frames = [
+        pl.read_csv(io.BytesIO(s.content), **options).with_columns(_source=pl.lit(s.name))
+        for s in group
+        if s.content is not None
+    ]
+    on_disk = [str(s.path) for s in group if s.path is not None]
+    if on_disk:
+        scan = pl.scan_csv(on_disk, include_file_paths="_source", glob=False, **options)
+        frames.append(scan.collect())
+    return pl.concat(frames, how="vertical")
 
 
 def require(frame: pl.DataFrame, bad: pl.Expr, problem: str) -> None:
@@ -202,11 +268,20 @@ def require(frame: pl.DataFrame, bad: pl.Expr, problem: str) -> None:
 
 
 def to_numbers(frame: pl.DataFrame, columns: Sequence[str]) -> pl.DataFrame:
-    """Cast value columns to Float64: an empty cell is null, anything unparsable an error."""
+    """Cast value columns (text) to Float64: stripped, an empty cell null, anything unparsable
+    an error."""
+    if not columns:
+        return frame
     out = frame.with_columns(
-        pl.col(c).replace("", None).cast(pl.Float64, strict=False).alias(f"_{c}") for c in columns
+        pl.col(c).cast(pl.Float64, strict=False).alias(f"_{c}") for c in columns
     )
     for c in columns:
-        bad = (pl.col(c) != "") & pl.col(f"_{c}").is_null()
-        require(out, bad, f"{c} value {{{c}!r}} is not a number")
+        # Usually every cell reads as it is; only a padded, blank or bad cell needs more.
+        missed = pl.col(c).is_not_null() & pl.col(f"_{c}").is_null()
+        if out.select(missed.any()).item():
+            text = pl.col(c).str.strip_chars()
+            number = text.replace("", None).cast(pl.Float64, strict=False).alias(f"_{c}")
+            out = out.with_columns(text, number)
+            bad = (pl.col(c) != "") & pl.col(f"_{c}").is_null()
+            require(out, bad, f"{c} value {{{c}!r}} is not a number")
     return out.drop(columns).rename({f"_{c}": c for c in columns})
