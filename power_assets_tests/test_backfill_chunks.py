@@ -189,7 +189,7 @@ def test_chunks_run_p_at_once_and_a_failure_is_retried(monkeypatch, tmp_path, ca
     argv = ["PJM", "2024-01-01", "2024-01-04", "--chunk-days", "1", "--parallel", "2"]
     assert backfill.main([*argv, "--log-dir", str(tmp_path / "logs")]) == 0
     stdout = capsys.readouterr().out.splitlines()
-    assert stdout[0].startswith("4 chunks of up to 1 days, 2 at once, executor multiprocess")
+    assert stdout[0].startswith("4 chunks of up to 1 days, 2 at once, executor in_process")
     assert sum(line.startswith("start  ") for line in stdout) == 5
     assert sum(line.startswith("ok     ") for line in stdout) == 4
     [failed] = [line for line in stdout if line.startswith("failed ")]
