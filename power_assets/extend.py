@@ -32,6 +32,7 @@ error saying so. Why not dagster-polars' IO managers: they write and read their 
 (`base_dir/asset_key/partition.parquet`), while these files live where the stages put them.
 """
 
+import functools
 from pathlib import Path
 
 import dagster as dg
@@ -40,6 +41,7 @@ import polars as pl
 from power_assets.assets.market_day import market_day_steps
 from power_assets.assets.partitions import all_iso_ids
 from power_assets.assets.partitions import market_day_partitions as _partitions
+from power_assets.assets.steps import Step
 from power_assets.errors import PowerAssetsError
 from power_assets.isos import get_iso
 from power_assets.keys import parse_partition_key
@@ -81,8 +83,13 @@ class StageFrameLoader(dg.ConfigurableIOManager):
         return pl.read_parquet(path)
 
 
+@functools.cache
+def _steps_by_key() -> dict[dg.AssetKey, Step]:
+    return {step.key: step for step in market_day_steps()}
+
+
 def _stage_file(storage: StorageResource, key: dg.AssetKey, partition) -> Path:
-    step = next((s for s in market_day_steps() if s.key == key), None)
+    step = _steps_by_key().get(key)
     name = key.to_user_string()
     if step is None:
         raise PowerAssetsError(f"{name} is not a market-day stage of power_assets")

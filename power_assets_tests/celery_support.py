@@ -13,6 +13,7 @@ Skipped with one loud line when Redis is down, a failure in CI (`servers.server_
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -130,3 +131,34 @@ def celery_worker(
         yield process
     finally:
         stop_process_group(process)
+
+
+def deployment_environment(
+    home: Path,
+    *,
+    instance_url: str,
+    warehouse_url: str,
+    data_location: str,
+    broker: str,
+    backend: str,
+    extra: Mapping[str, str],
+) -> dict[str, str]:
+    """The settings of a distributed deployment (deploy/dagster.yaml copied into `home`, Celery,
+    PostgreSQL instance and warehouse), for its workers and launcher alike; the caller's own
+    POWER_ASSETS_* settings stay out."""
+    from power_assets import settings
+
+    home.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    base = {k: v for k, v in os.environ.items() if not k.startswith("POWER_ASSETS_")}
+    return {
+        **base,
+        "DAGSTER_HOME": str(home),
+        settings.INSTANCE_DATABASE_URL_ENV: instance_url,
+        settings.WAREHOUSE_URL_ENV: warehouse_url,
+        settings.DATA_DIR_ENV: data_location,
+        settings.EXECUTOR_ENV: "celery",
+        settings.CELERY_BROKER_ENV: broker,
+        settings.CELERY_BACKEND_ENV: backend,
+        **extra,
+    }

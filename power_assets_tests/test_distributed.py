@@ -20,7 +20,6 @@ the instance's PostgreSQL).
 """
 
 import itertools
-import os
 import shutil
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from power_assets.store.warehouse import TABLES
 from power_assets_tests.celery_support import (
     ROOT,
     celery_worker,
+    deployment_environment,
     redis_database,
 )
 from power_assets_tests.e2e_support import loopback_defs, run_day
@@ -100,22 +100,12 @@ def test_a_backfill_on_two_workers_equals_the_embedded_run(
         embedded = _embedded(tmp_path, fakes)
         marks = {name: len(fake.requests) for name, fake in zip(ISOS, (pjm, nyiso, isone), strict=True)}
 
-        home = tmp_path / "dagster_home"
-        home.mkdir()
-        shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
-        base = {k: v for k, v in os.environ.items() if not k.startswith("POWER_ASSETS_")}
-        env = {
-            **base,
-            "DAGSTER_HOME": str(home),
-            settings.INSTANCE_DATABASE_URL_ENV: postgres_url,
-            settings.WAREHOUSE_URL_ENV: warehouse_url,
-            settings.DATA_DIR_ENV: s3_location,
-            settings.EXECUTOR_ENV: "celery",
-            settings.CELERY_BROKER_ENV: redis_url,
-            settings.CELERY_BACKEND_ENV: redis_url,
-            SUBSCRIPTION_KEY_ENV: KEY,
-            **{settings.base_url_env_var(iso): url for iso, url in fakes.items()},
-        }
+        env = deployment_environment(
+            tmp_path / "dagster_home", instance_url=postgres_url, warehouse_url=warehouse_url,
+            data_location=s3_location, broker=redis_url, backend=redis_url,
+            extra={SUBSCRIPTION_KEY_ENV: KEY,
+                   **{settings.base_url_env_var(iso): url for iso, url in fakes.items()}},
+        )  # fmt: skip
         first_work, second_work = tmp_path / "host_1", tmp_path / "host_2"
         logs = tmp_path / "logs"
         logs.mkdir()

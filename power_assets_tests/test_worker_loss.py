@@ -33,7 +33,12 @@ from power_assets.io.objects import polars_storage_options
 from power_assets.isos.pjm import SUBSCRIPTION_KEY_ENV
 from power_assets.keys import MARKET_DAY_OP
 from power_assets.store import postgres
-from power_assets_tests.celery_support import ROOT, celery_worker, redis_database
+from power_assets_tests.celery_support import (
+    ROOT,
+    celery_worker,
+    deployment_environment,
+    redis_database,
+)
 from power_assets_tests.servers import postgres_database, server_missing
 
 pytestmark = pytest.mark.e2e
@@ -92,21 +97,11 @@ def test_a_worker_killed_mid_step_loses_nothing_and_duplicates_nothing(
         postgres_database() as warehouse_url,
     ):
         home = tmp_path / "dagster_home"
-        home.mkdir()
-        shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
-        base = {k: v for k, v in os.environ.items() if not k.startswith("POWER_ASSETS_")}
-        env = {
-            **base,
-            "DAGSTER_HOME": str(home),
-            settings.INSTANCE_DATABASE_URL_ENV: postgres_url,
-            settings.WAREHOUSE_URL_ENV: warehouse_url,
-            settings.DATA_DIR_ENV: s3_location,
-            settings.EXECUTOR_ENV: "celery",
-            settings.CELERY_BROKER_ENV: broker,
-            settings.CELERY_BACKEND_ENV: backend,
-            SUBSCRIPTION_KEY_ENV: KEY,
-            settings.base_url_env_var("PJM"): pjm.base_url,
-        }
+        env = deployment_environment(
+            home, instance_url=postgres_url, warehouse_url=warehouse_url,
+            data_location=s3_location, broker=broker, backend=backend,
+            extra={SUBSCRIPTION_KEY_ENV: KEY, settings.base_url_env_var("PJM"): pjm.base_url},
+        )  # fmt: skip
         logs = {name: tmp_path / f"{name}.log" for name in ("w1", "w2")}
         with (
             celery_worker({**env, settings.WORK_DIR_ENV: str(tmp_path / "w1")}, logs["w1"], "w1") as w1,

@@ -14,7 +14,6 @@ a home prepared by either is ready for both.
 import contextlib
 import fcntl
 import os
-import warnings
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -61,19 +60,6 @@ def prepare(home: Path, *, own: bool) -> None:
 
             dg.DagsterInstance.get().dispose()
             marker.write_text("instance storage created by power-assets\n")
-
-
-def quiet() -> None:
-    """Ignore Dagster's beta and preview warnings in this process.
-
-    The only definitions this process loads are the project's, which use a few such APIs on
-    purpose; each use would otherwise print a warning at every command. Other warnings (real
-    problems, deprecations) still show.
-    """
-    import dagster as dg
-
-    for category in (dg.BetaWarning, dg.PreviewWarning):
-        warnings.filterwarnings("ignore", category=category)
 
 
 def ready(cwd: Path | None = None) -> Path:
