@@ -56,7 +56,7 @@ telemetry:
   enabled: false
 concurrency:
   pools:
-    # Pool "duckdb_writer" (the warehouse__* assets): one DuckDB writer at a time.
+    # Pool "duckdb_writer" (the warehouse/* assets): one DuckDB writer at a time.
     default_limit: 1
 """
 

@@ -43,7 +43,7 @@ from power_assets.stages.drop import drop_env_var
 FIRST, LAST = date(2024, 1, 1), date(2024, 1, 31)
 DATASETS = ("lmp_da", "as_da", "lmp_rt15", "load")
 STAGES = ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
-COMBINED = ("combined__da_as_hourly", "combined__da_as_rt_hourly", "combined__da_as_rt_native")
+COMBINED = ("combined/da_as_hourly", "combined/da_as_rt_hourly", "combined/da_as_rt_native")
 TARGET_SHARE = 0.70
 TOP_ASSETS = 5
 DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
@@ -75,7 +75,7 @@ class RunTime:
 
 
 def selection() -> list[dg.AssetKey]:
-    keys = [f"{stage}__{dataset}" for dataset in DATASETS for stage in STAGES]
+    keys = [f"{stage}/{dataset}" for dataset in DATASETS for stage in STAGES]
     return [dg.AssetKey(key) for key in (*keys, *COMBINED)]
 
 

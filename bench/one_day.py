@@ -93,7 +93,7 @@ def one_day(root: Path, drop: Path, executor: str = "in_process") -> dict[str, f
     env = {**_environment(root, drop), "POWER_ASSETS_EXECUTOR": executor}
     # the instance's storage, created before the timed command (tasks.py does the same)
     _timed([str(BIN / "python"), "-c", "import dagster; dagster.DagsterInstance.get().dispose()"], env)
-    selection = ",".join(f"{stage}__lmp_da" for stage in STAGES)
+    selection = ",".join(f"{stage}/lmp_da" for stage in STAGES)
     wall = _timed(
         [str(BIN / "dagster"), "asset", "materialize", "-m", "power_assets.definitions",
          "--select", selection, "--partition", f"{DAY}|CAISO"],

@@ -8,7 +8,7 @@ polars then still infers each file's schema, which costs about half the read aga
 
 Ours: ERCOT's stage-2 parse of the same 96 files (header check per file, one scan per header,
 whitespace stripping, DST-aware UTC instants, LZ/LZEW naming, correction handling) plus pandera
-validation, as `raw_parquet__lmp_rt15` does it.
+validation, as `raw_parquet/lmp_rt15` does it.
 
 Each side runs in its own fresh subprocesses so peak RSS is its own. Cold = a process's first
 parse (after its imports); warm = its later repetitions; both are medians over interleaved

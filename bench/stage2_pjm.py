@@ -12,7 +12,7 @@ per page (in a thread pool), items exploded and unnested, pages concatenated: th
 into a frame (nothing typed, checked or standardized). Ours: `get_iso("PJM").parse_with_notes(
 "lmp_rt5", pages)` (page check, feed from the self link, typed columns with UTC instants,
 superseded rows dropped and counted, standardized LMP columns) plus `validate_standardized(frame,
-LmpSchema, ...)`, as `raw_parquet__lmp_rt5` does it. Both read pages in the same small thread pool
+LmpSchema, ...)`, as `raw_parquet/lmp_rt5` does it. Both read pages in the same small thread pool
 (min(4, cores) threads), so the ratio measures the parse, not the pool.
 
 Each side runs in its own fresh subprocess so peak RSS is its own. Cold = a process's first parse

@@ -12,8 +12,8 @@ partition's file of the upstream asset where the data lives (a folder, or the ob
     @dg.asset(
         partitions_def=market_day_partitions(),
         ins={
-            "da": dg.AssetIn("flattened__lmp_da", input_manager_key=STAGE_FRAMES),
-            "rt": dg.AssetIn("flattened__lmp_rt_hourly", input_manager_key=STAGE_FRAMES),
+            "da": dg.AssetIn(["flattened", "lmp_da"], input_manager_key=STAGE_FRAMES),
+            "rt": dg.AssetIn(["flattened", "lmp_rt_hourly"], input_manager_key=STAGE_FRAMES),
         },
     )
     def da_rt_spread(da: pl.DataFrame, rt: pl.DataFrame) -> dg.MaterializeResult:
@@ -25,9 +25,9 @@ Materialize such an asset in a run of its own, after the stages it reads (a sche
 automation condition, or by hand): the stages record each partition's materialization themselves
 rather than through op outputs, so in the same run Dagster would skip the downstream step.
 
-Frames come from `raw_parquet__*` (the standardized long table), `flattened__*` (one column per
-location) and `combined__*` (the daily combined files). The raw stages are folders of files as
-received and `warehouse__*` is a table (read it with `open_warehouse()`): asking for those is an
+Frames come from `raw_parquet/*` (the standardized long table), `flattened/*` (one column per
+location) and `combined/*` (the daily combined files). The raw stages are folders of files as
+received and `warehouse/*` is a table (read it with `open_warehouse()`): asking for those is an
 error saying so. Why not dagster-polars' IO managers: they write and read their own paths
 (`base_dir/asset_key/partition.parquet`), while these files live where the stages put them.
 """
@@ -97,6 +97,6 @@ def _stage_file(storage: StorageResource, key: dg.AssetKey, partition) -> Path:
     if not files or files[0].suffix != ".parquet":
         raise PowerAssetsError(
             f"{name} is not a table file (raw stages are folders of files as received, "
-            "warehouse__* is a table: read it with power_assets.open_warehouse())"
+            "warehouse/* is a table: read it with power_assets.open_warehouse())"
         )
     return files[0]  # the published file (the second, when there is one, is where rejects go)

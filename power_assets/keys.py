@@ -45,10 +45,20 @@ class PartitionKeyError(PowerAssetsError, ValueError):
     """A partition key (or range) that is not of the form `{date}|{ISO}`."""
 
 
+# Asset keys are `{stage}/{name}`: the UI's lineage graph labels a node with the last part of its
+# key inside a box for its group, and each stage is its group, so `raw_parquet/lmp_da` reads
+# "lmp_da" in the "raw_parquet" box, whole, where `raw_parquet__lmp_da` was cut in the middle.
+
+
 def stage_key(stage: str, dataset: str) -> dg.AssetKey:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages are {', '.join(STAGES)}")
-    return dg.AssetKey(f"{stage}__{dataset}")
+    return dg.AssetKey([stage, dataset])
+
+
+def asset_group(key: dg.AssetKey) -> str:
+    """The group (a box in the lineage graph) of a stage, combined or roll-up asset: its stage."""
+    return key.path[0]
 
 
 def stage_keys(datasets, stages=STAGES) -> list[dg.AssetKey]:
@@ -59,13 +69,13 @@ def stage_keys(datasets, stages=STAGES) -> list[dg.AssetKey]:
 def combined_key(product: str) -> dg.AssetKey:
     if product not in COMBINED_PRODUCTS:
         raise ValueError(f"unknown combined product {product!r}")
-    return dg.AssetKey(f"combined__{product}")
+    return dg.AssetKey(["combined", product])
 
 
 def rollup_key(period: str, product: str) -> dg.AssetKey:
     if period not in ROLLUP_PERIODS or product not in COMBINED_PRODUCTS:
         raise ValueError(f"unknown roll-up {period!r} of {product!r}")
-    return dg.AssetKey(f"combined_{period}__{product}")
+    return dg.AssetKey([f"combined_{period}", product])
 
 
 def rollup_op_name(period: str) -> str:
@@ -88,7 +98,7 @@ def check_key(asset: dg.AssetKey, name: str) -> dg.AssetCheckKey:
 
 def realtime_feed_key(iso_id: str) -> dg.AssetKey:
     """The external asset an ISO's freshness check hangs on: its real-time data as in DuckDB."""
-    return dg.AssetKey(f"realtime_feed__{iso_id}")
+    return dg.AssetKey(["realtime_feed", iso_id])
 
 
 def freshness_check_name(iso_id: str) -> str:

@@ -12,7 +12,7 @@ import dagster as dg
 import polars as pl
 import pytest
 
-from power_assets.assets import pages
+from power_assets.assets import day_chart, pages
 from power_assets.demo.pjm_server import FakeDataMiner
 from power_assets.isos import get_iso
 from power_assets.isos.base import DatasetKind
@@ -384,6 +384,14 @@ def test_a_pjm_day_through_dagster_shows_its_data_on_each_asset_page(tmp_path, m
     assert combined["dagster/row_count"].value == daily.height
     assert [c.name for c in combined["dagster/column_schema"].value.columns] == daily.columns
 
+    chart = lmp["day_chart"].value
+    assert "24 clock hours (America/New_York) from 00:00 to 23:00" in chart
+    assert {line.split(" | ")[0] for line in chart.splitlines()[4:]} == {
+        "| EASTERN HUB",
+        "| WESTERN HUB",
+    }
+    assert "day_chart" in reserves
+
     stored = metadata[stage_key("warehouse", "lmp_da")]
     count = query(
         tmp_path,
@@ -393,3 +401,85 @@ def test_a_pjm_day_through_dagster_shows_its_data_on_each_asset_page(tmp_path, m
     assert stored["dagster/row_count"].value == count == parquet.height
     table_columns = [row[0] for row in query(tmp_path, "DESCRIBE lmp")]
     assert [c.name for c in stored["dagster/column_schema"].value.columns] == table_columns
+
+
+# --- the day's chart (day_chart.py) ---------------------------------------------------------
+
+
+def test_a_sparkline_is_one_of_eight_blocks_per_value_from_low_to_high():
+    assert day_chart.sparkline([0, 1, 2, 3, 4, 5, 6, 7]) == "▁▂▃▄▅▆▇█"
+    assert day_chart.sparkline([-70.0, 0.0, 70.0]) == "▁▅█"  # halfway is step 3.5 of 7: ▅ (step 4)
+    assert day_chart.sparkline([5.0, None, 5.0]) == "▄ ▄"
+    assert day_chart.sparkline([None, None]) == "  "
+
+
+def _chart_rows(chart: str) -> dict[str, tuple[str, str, str]]:
+    """series -> (low, sparkline, high) from the chart's markdown table."""
+    rows = {}
+    for line in chart.splitlines()[4:]:
+        _, series, low, line_, high, _ = line.split("|")
+        rows[series.strip()] = (low.strip(), line_.strip().strip("`"), high.strip())
+    return rows
+
+
+def test_the_day_chart_draws_each_hub_hour_by_hour_on_a_25_hour_day():
+    # 2024-11-03 in New York: 25 clock hours from 04:00 UTC; 01:00 comes twice.
+    start = datetime(2024, 11, 3, 4, tzinfo=UTC)
+    rows = [("NORTH HUB", "HUB", h, float(h)) for h in range(25)]
+    rows += [("SOUTH HUB", "HUB", h, 100.0 - 4 * h) for h in range(25) if h != 6]
+    rows += [("GEN A", "GEN", h, 1000.0) for h in range(25)]  # not a hub: not drawn
+    frame = lmp_frame(rows).with_columns(
+        pl.col("interval_start") - (T0 - start), pl.col("interval_end") - (T0 - start)
+    )
+    chart = day_chart.day_chart_markdown(
+        frame, DatasetKind.LMP, "America/New_York", date(2024, 11, 3)
+    )
+    assert chart.splitlines()[0] == (
+        "Hourly mean price ($/MWh) of 2024-11-03, 25 clock hours (America/New_York) "
+        "from 00:00 to 23:00"
+    )
+    drawn = _chart_rows(chart)
+    assert set(drawn) == {"NORTH HUB", "SOUTH HUB"}
+    low, line, high = drawn["NORTH HUB"]
+    # 0..24 scaled to 8 blocks: block round(h / 24 * 7), written out
+    assert (low, high) == ("0.00", "24.00")
+    assert line == "▁▁▂▂▂▂▃▃▃▄▄▄▅▅▅▅▆▆▆▇▇▇▇██"
+    low, line, high = drawn["SOUTH HUB"]
+    assert (low, high) == ("4.00", "100.00")
+    assert len(line) == 25 and line[6] == "\u2002"  # the missing hour stays a (visible) gap
+    assert line[0] == "█" and line[-1] == "▁"
+
+
+def test_the_day_chart_averages_five_minute_prices_per_hour_and_as_prices_per_product():
+    rows = []
+    for minute in range(0, 120, 5):  # two hours of 5-minute prices
+        for region, offset in (("EAST", 0.0), ("WEST", 10.0)):
+            hour = minute // 60
+            rows.append((T0 + timedelta(minutes=minute), region, "Spin", 5.0 + 10 * hour + offset))
+            rows.append((T0 + timedelta(minutes=minute), region, "Reg Up", 20.0 - hour + offset))
+    frame = pl.DataFrame(
+        {
+            "interval_start": [t for t, _, _, _ in rows],
+            "region": [r for _, r, _, _ in rows],
+            "product": [p for _, _, p, _ in rows],
+            "price": [v for _, _, _, v in rows],
+        },
+        schema={"interval_start": pl.Datetime("us", "UTC"), "region": pl.String,
+                "product": pl.String, "price": pl.Float64},
+    )  # fmt: skip
+    chart = day_chart.day_chart_markdown(frame, DatasetKind.AS_PRICE, "America/New_York", DAY)
+    assert "| product | low | day | high |" in chart
+    # hour means over both regions: Spin 10 then 20; Reg Up 25 then 24
+    assert _chart_rows(chart) == {
+        "Reg Up": ("24.00", "█▁", "25.00"),
+        "Spin": ("10.00", "▁█", "20.00"),
+    }
+
+
+def test_an_iso_without_hubs_is_charted_as_the_mean_of_every_location():
+    rows = [("A", "ZONE", h, 10.0 * h) for h in range(3)] + [
+        ("B", "ZONE", h, 30.0) for h in range(3)
+    ]
+    chart = day_chart.day_chart_markdown(lmp_frame(rows), DatasetKind.LMP, "America/New_York", DAY)
+    assert _chart_rows(chart) == {"all locations (mean)": ("15.00", "▁▅█", "25.00")}
+    assert day_chart.day_chart_markdown(lmp_frame([]), DatasetKind.LMP, "UTC", DAY) is None

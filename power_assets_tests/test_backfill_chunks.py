@@ -14,7 +14,7 @@ from power_assets.scale.backfill import Chunk, chunk_command, parse_args, split_
 
 D = date.fromisoformat
 PJM_LMP_DA = (
-    "raw_download__lmp_da,raw_csv__lmp_da,raw_parquet__lmp_da,flattened__lmp_da,warehouse__lmp_da"
+    "raw_download/lmp_da,raw_csv/lmp_da,raw_parquet/lmp_da,flattened/lmp_da,warehouse/lmp_da"
 )
 
 
@@ -76,12 +76,12 @@ def test_a_chunk_runs_its_range_of_the_selected_assets():
 def test_every_dataset_means_the_isos_datasets_and_the_combined_files():
     selected = chunk_command(Chunk("PJM", D("2024-11-01"), D("2024-11-01")), None)[8].split(",")
     assert selected[:5] == PJM_LMP_DA.split(",")
-    assert "warehouse__fuel_mix" in selected
-    assert "raw_download__lmp_rt15" not in selected  # PJM does not publish it
+    assert "warehouse/fuel_mix" in selected
+    assert "raw_download/lmp_rt15" not in selected  # PJM does not publish it
     assert selected[-3:] == [
-        "combined__da_as_hourly",
-        "combined__da_as_rt_hourly",
-        "combined__da_as_rt_native",
+        "combined/da_as_hourly",
+        "combined/da_as_rt_hourly",
+        "combined/da_as_rt_native",
     ]
 
 
@@ -89,10 +89,10 @@ def test_chosen_stages_select_only_those_and_no_combined_files():
     chunk = Chunk("PJM", D("2024-11-01"), D("2024-11-01"))
     selected = chunk_command(chunk, ("lmp_da", "load"), ("raw_csv", "raw_download"))[8]
     assert selected.split(",") == [
-        "raw_download__lmp_da", "raw_csv__lmp_da", "raw_download__load", "raw_csv__load",
+        "raw_download/lmp_da", "raw_csv/lmp_da", "raw_download/load", "raw_csv/load",
     ]  # fmt: skip
     every_dataset = chunk_command(chunk, None, ("warehouse",))[8].split(",")
-    assert all(key.startswith("warehouse__") for key in every_dataset)
+    assert all(key.startswith("warehouse/") for key in every_dataset)
     request, _ = parse_args(["PJM", "2024-11-01", "2024-11-01", "--stage", "warehouse"])
     assert request.stages == ("warehouse",)
 

@@ -38,7 +38,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FIRST, LAST = date(2024, 3, 8), date(2024, 3, 13)  # includes the 23-hour 2024-03-10
 DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
 LMP_DA_CHAIN = [
-    f"{stage}__lmp_da"
+    f"{stage}/lmp_da"
     for stage in ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
 ]
 # The instance settings tasks.py writes (the warehouse pool admits one writer at a time).
@@ -167,7 +167,7 @@ def _requested_days(requests) -> set[date]:
 def _run_range(defs: dg.Definitions, instance: dg.DagsterInstance):
     return defs.resolve_job_def(daily_job_name("CAISO")).execute_in_process(
         instance=instance,
-        asset_selection=[dg.AssetKey(key) for key in LMP_DA_CHAIN],
+        asset_selection=[dg.AssetKey.from_user_string(key) for key in LMP_DA_CHAIN],
         raise_on_error=False,
         tags={
             "dagster/asset_partition_range_start": f"{FIRST}|CAISO",
@@ -186,15 +186,15 @@ def test_an_outage_fails_only_its_day_and_the_rerun_fetches_only_that_day(tmp_pa
         assert not failed.success
         failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
         message = failure.event_specific_data.error.message
-        assert f"{outage}|CAISO raw_download__lmp_da:" in message
+        assert f"{outage}|CAISO raw_download/lmp_da:" in message
         assert "1 asset partition(s) failed in 1 partition(s)" in message
-        assert f"{outage}|CAISO not run (upstream failed): raw_csv__lmp_da" in message
+        assert f"{outage}|CAISO not run (upstream failed): raw_csv/lmp_da" in message
         # Every other day went on through every stage, each with its own figures.
         for key in LMP_DA_CHAIN:
-            assert instance.get_materialized_partitions(dg.AssetKey(key)) == {
+            assert instance.get_materialized_partitions(dg.AssetKey.from_user_string(key)) == {
                 f"{d}|CAISO" for d in DAYS if d != outage
             }, key
-        kept = _materializations(failed, "raw_download__lmp_da")
+        kept = _materializations(failed, "raw_download/lmp_da")
         assert all(isinstance(m.metadata["data_seconds"].value, float) for m in kept)
 
         oasis.unpublished_days.clear()  # the ISO publishes the day
@@ -203,7 +203,7 @@ def test_an_outage_fails_only_its_day_and_the_rerun_fetches_only_that_day(tmp_pa
 
         assert resumed.success
         assert _requested_days(oasis.requests[before:]) == {outage}
-        parquet = _materializations(resumed, "raw_parquet__lmp_da")
+        parquet = _materializations(resumed, "raw_parquet/lmp_da")
         assert {m.partition for m in parquet} == {f"{d}|CAISO" for d in DAYS}
         assert all(m.metadata["data_seconds"].value > 0 for m in parquet)
 
@@ -212,7 +212,7 @@ def _materializations(result, key: str) -> list[dg.AssetMaterialization]:
     return [
         e.materialization
         for e in result.get_asset_materialization_events()
-        if e.asset_key == dg.AssetKey(key)
+        if e.asset_key == dg.AssetKey.from_user_string(key)
     ]
 
 
@@ -420,7 +420,7 @@ def test_a_backfill_killed_while_loading_duckdb_resumes_with_every_row_once(tmp_
         # ... then a reader holds the store, so the next day's load waits inside its warehouse
         # step (saying so), and the backfill is killed there.
         with open_warehouse(database) as reader:
-            waiting = f"warehouse__lmp_da {STORM_DAYS[1]}|CAISO waits"
+            waiting = f"warehouse/lmp_da {STORM_DAYS[1]}|CAISO waits"
             while waiting not in log.read_text():
                 assert backfill.poll() is None, log.read_text()[-4000:]
                 assert time.monotonic() < deadline, f"no {waiting!r} in the log"

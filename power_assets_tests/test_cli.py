@@ -97,7 +97,7 @@ def test_backfill_runs_each_chunk_in_the_project_instance_with_progress(tmp_path
     keys = {str(partition_key(day, "PJM")) for day in DAYS}
     for key in keys:
         for stage in STAGES:
-            assert f"  ok      {key} {stage}__lmp_da\n" in out, out
+            assert f"  ok      {key} {stage}/lmp_da\n" in out, out
     for day in DAYS:
         assert f"PJM {day}..{day}: 5/5 steps, 0 failed (run " in out
     assert "summary: 2 run(s) in" in out and "10 materialized, 0 failed, 0 not run" in out
@@ -120,7 +120,7 @@ def test_backfill_runs_each_chunk_in_the_project_instance_with_progress(tmp_path
             ranges.add(start)
         assert ranges == keys
         for stage in STAGES:
-            assert instance.get_materialized_partitions(dg.AssetKey(f"{stage}__lmp_da")) == keys
+            assert instance.get_materialized_partitions(dg.AssetKey.from_user_string(f"{stage}/lmp_da")) == keys
     database = tmp_path / "data" / "power.duckdb"
     with duckdb.connect(str(database), read_only=True) as con:
         count = con.execute("SELECT count(*) FROM lmp WHERE iso = 'PJM'").fetchone()[0]
@@ -136,7 +136,7 @@ def test_a_failed_partition_is_named_with_its_reason_and_exits_1(tmp_path):
     out = ran.stdout
     assert ran.returncode == 1, out + ran.stderr
     for day in DAYS:
-        start = f"  failed  {partition_key(day, 'PJM')} raw_download__lmp_da: "
+        start = f"  failed  {partition_key(day, 'PJM')} raw_download/lmp_da: "
         (line,) = [line for line in out.splitlines() if line.startswith(start)]
         assert "POWER_ASSETS_PJM_SUBSCRIPTION_KEY" in line  # the reason, with what to fix
     assert "0 materialized, 2 failed, 8 not run" in out

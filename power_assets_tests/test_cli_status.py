@@ -68,7 +68,7 @@ def test_status_shows_range_rows_missing_days_and_failed_checks_and_writes_repor
     assert "Warning" not in ran.stderr
     rows = expected_da_rows(STORED)
     assert "PJM lmp_da: 2024-11-05" in ran.stdout
-    assert f"2024-11-04|PJM raw_parquet__lmp_da no_interval_gaps: {VERDICT}" in ran.stdout
+    assert f"2024-11-04|PJM raw_parquet/lmp_da no_interval_gaps: {VERDICT}" in ran.stdout
     assert f"┆ {rows} " in ran.stdout
 
     reports = root / "data" / "reports"
@@ -83,7 +83,7 @@ def test_status_shows_range_rows_missing_days_and_failed_checks_and_writes_repor
     assert gaps.rows() == [("PJM", "lmp_da", HOLE)]
     checks = pl.read_csv(reports / "checks.csv", try_parse_dates=True)
     assert checks.select("partition", "asset", "check", "description").rows() == [
-        ("2024-11-04|PJM", "raw_parquet__lmp_da", "no_interval_gaps", VERDICT)
+        ("2024-11-04|PJM", "raw_parquet/lmp_da", "no_interval_gaps", VERDICT)
     ]
     markdown = (reports / "status.md").read_text()
     assert "| PJM | lmp_da | 2024-11-05 | 2024-11-05 | 1 |" in markdown

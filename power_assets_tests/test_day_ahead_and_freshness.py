@@ -70,7 +70,7 @@ def test_retry_tick_skips_when_tomorrow_is_stored_and_runs_when_it_is_not(instan
     missing = _tick(CAISO, instance, retry)
     assert [r.run_key for r in missing.run_requests] == ["day_ahead:CAISO:2024-11-03:retry"]
     for dataset in CAISO.day_ahead.datasets:
-        _store(instance, f"warehouse__{dataset}", "2024-11-03|CAISO")
+        _store(instance, f"warehouse/{dataset}", "2024-11-03|CAISO")
     stored = _tick(CAISO, instance, retry)
     assert stored.run_requests == [] and "already stored" in stored.skip_message
 
@@ -121,7 +121,7 @@ def test_freshness_is_red_once_the_newest_interval_is_older_than_the_lag(instanc
     # The newest stored 5-minute interval starts 17:40Z, so it ended 17:45Z: 15 minutes ago.
     _store(
         instance,
-        "warehouse__lmp_rt5",
+        "warehouse/lmp_rt5",
         "2024-11-04|CAISO",
         {"last_interval": "2024-11-04T17:40:00+00:00"},
     )
@@ -139,7 +139,7 @@ def test_freshness_reads_yesterday_just_after_local_midnight(instance):
     # 00:10 Pacific on 2024-11-05: nothing stored for the new day yet; yesterday ended 23:55 local.
     _store(
         instance,
-        "warehouse__lmp_rt5",
+        "warehouse/lmp_rt5",
         "2024-11-04|CAISO",
         {"last_interval": "2024-11-05T07:50:00+00:00"},
     )

@@ -132,10 +132,10 @@ def test_repeated_fall_back_hour_keeps_both_values_in_duckdb(tmp_path, instance,
 @pytest.mark.parametrize(
     ("faults", "failing_check"),
     [
-        (Faults(duplicate_rows=3), "raw_parquet__lmp_da:no_duplicate_keys"),
-        (Faults(absurd_price=1e9), "raw_parquet__lmp_da:values_within_bounds"),
+        (Faults(duplicate_rows=3), "raw_parquet/lmp_da:no_duplicate_keys"),
+        (Faults(absurd_price=1e9), "raw_parquet/lmp_da:values_within_bounds"),
         # An LMP published empty is never data: it fails the day like an absurd one.
-        (Faults(empty_price=True), "raw_parquet__lmp_da:values_within_bounds"),
+        (Faults(empty_price=True), "raw_parquet/lmp_da:values_within_bounds"),
     ],
 )
 def test_blocking_checks_stop_bad_data_before_it_spreads(
@@ -160,7 +160,7 @@ def test_blocking_checks_stop_bad_data_before_it_spreads(
 
 
 def test_a_bad_refetch_never_replaces_the_good_file_readers_see(tmp_path, instance, outlook):
-    lmp_da = [dg.AssetKey(f"{stage}__lmp_da") for stage in
+    lmp_da = [dg.AssetKey.from_user_string(f"{stage}/lmp_da") for stage in
               ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")]  # fmt: skip
     data = tmp_path / "data" / "CAISO"
     good_file = data / "raw_parquet" / "lmp_da" / f"{SPRING}.parquet"
@@ -175,7 +175,7 @@ def test_a_bad_refetch_never_replaces_the_good_file_readers_see(tmp_path, instan
             run_config=FORCE_DOWNLOAD_RUN_CONFIG,
         )  # fmt: skip
     assert not refetched.success
-    assert _checks(refetched)["raw_parquet__lmp_da:values_within_bounds"] is False
+    assert _checks(refetched)["raw_parquet/lmp_da:values_within_bounds"] is False
     assert good_file.read_bytes() == good  # readers still see the good day
     rejected = data / "raw_parquet" / "lmp_da" / "_rejected" / f"{SPRING}.parquet"
     assert pl.read_parquet(rejected)["lmp"].max() == 1e9  # the bad one is kept for inspection
@@ -191,7 +191,7 @@ def test_missing_intervals_warn_per_location_but_do_not_block(tmp_path, instance
     evaluation = next(
         e
         for e in result.get_asset_check_evaluations()
-        if e.asset_key.to_user_string() == "raw_parquet__lmp_da"
+        if e.asset_key.to_user_string() == "raw_parquet/lmp_da"
         and e.check_name == "no_interval_gaps"
     )
     assert evaluation.passed is False
@@ -226,7 +226,7 @@ def test_single_run_backfill_over_a_range_materializes_each_day(tmp_path, instan
     rows = {
         e.materialization.partition: e.materialization.metadata["rows"].value
         for e in result.get_asset_materialization_events()
-        if e.asset_key == dg.AssetKey("raw_parquet__lmp_da")
+        if e.asset_key == dg.AssetKey.from_user_string("raw_parquet/lmp_da")
     }
     # One materialization per day, each with that day's own row count (23/24 hours of nodes).
     assert rows == {

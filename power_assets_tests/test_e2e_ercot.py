@@ -188,7 +188,7 @@ def test_public_api_archive_serves_days_the_mis_no_longer_lists(tmp_path, instan
         defs = loopback_defs(api_root, base_urls)
         # Without an account, the error says what to configure.
         failed = run_day(
-            defs, instance, f"{FALL}|ERCOT", selection=[dg.AssetKey("raw_download__lmp_da")]
+            defs, instance, f"{FALL}|ERCOT", selection=[dg.AssetKey.from_user_string("raw_download/lmp_da")]
         )
         assert not failed.success
         failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")

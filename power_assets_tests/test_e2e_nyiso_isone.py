@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 SPRING, FALL = date(2024, 3, 10), date(2024, 11, 3)
 HOURS = {SPRING: 23, FALL: 25}
 FUEL_MIX_EDGE_WARNINGS = frozenset(
-    {"raw_parquet__fuel_mix:no_interval_gaps", "flattened__fuel_mix:grid_complete"}
+    {"raw_parquet/fuel_mix:no_interval_gaps", "flattened/fuel_mix:grid_complete"}
 )
 
 
@@ -131,13 +131,13 @@ def test_isone_without_credentials_skips_web_services_and_builds_the_rest(
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
     web_services = {
-        f"{stage}__{dataset}"
+        f"{stage}/{dataset}"
         for stage in ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
         for dataset in ("fuel_mix", "load", "as_rt")
     }
     # Never shown as materialized (that would say the data is there) ...
     assert not materialized & web_services
-    assert {"warehouse__lmp_da", "combined__da_as_rt_native"} <= materialized
+    assert {"warehouse/lmp_da", "combined/da_as_rt_native"} <= materialized
     # ... and reported once per dataset, naming what to set.
     warnings = [
         entry.user_message

@@ -127,7 +127,7 @@ def test_both_dst_days_every_stage_paged_into_duckdb_with_exact_values(
     superseded = gen.lmp_components("da_hrl_lmps", pnode, hour, version=1)["total_lmp_da"]
     kept = [row[2] for row in stored if row[0] == str(pnode) and row[1] == hour]
     assert kept != [superseded] and len(kept) == 1
-    metadata = _materialization(instance, "raw_parquet__lmp_da", f"{FALL}|PJM")
+    metadata = _materialization(instance, "raw_parquet/lmp_da", f"{FALL}|PJM")
     assert metadata["rows_superseded"] == len(revised)
 
     # A 5-minute row, a reserve price, load, a forecast vintage and the fuel mix, exactly.
@@ -199,7 +199,7 @@ def _five_minute_rows(day: date, nodes) -> int:
 
 def _materialization(instance, asset: str, partition: str) -> dict:
     records = instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=dg.AssetKey(asset), asset_partitions=[partition]), limit=1
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey.from_user_string(asset), asset_partitions=[partition]), limit=1
     ).records
     metadata = records[0].asset_materialization.metadata
     return {name: value.value for name, value in metadata.items()}
@@ -224,7 +224,7 @@ def test_without_a_key_nothing_is_materialized_and_the_warning_names_the_variabl
     assert len(naming_the_key) == len(ALL_DATASETS)  # one per dataset, every stage of it
     # ... and the combined products, which need them, say so once.
     (combined,) = [w for w in warnings if SUBSCRIPTION_KEY_ENV not in w]
-    assert "combined__da_as_hourly" in combined and "cannot hold data here" in combined
+    assert "combined/da_as_hourly" in combined and "cannot hold data here" in combined
     assert not (tmp_path / "data" / "PJM" / "raw_parquet").exists()
 
 
@@ -347,7 +347,7 @@ def test_a_dropped_data_miner_export_loads_its_days_without_a_key(tmp_path, inst
     result = run_day(defs, instance, f"{FALL}|PJM")
     assert result.success
     materialized = {e.asset_key.to_user_string() for e in result.get_asset_materialization_events()}
-    assert {"raw_download__lmp_da", "warehouse__lmp_da", "combined__da_as_hourly"} <= materialized
+    assert {"raw_download/lmp_da", "warehouse/lmp_da", "combined/da_as_hourly"} <= materialized
     assert not any("lmp_rt5" in key or "fuel_mix" in key for key in materialized)
     stored = _stored(
         tmp_path,

@@ -23,8 +23,8 @@ received: dict[str, pl.DataFrame] = {}
 @dg.asset(
     partitions_def=market_day_partitions(),
     ins={
-        "da": dg.AssetIn("flattened__lmp_da", input_manager_key=STAGE_FRAMES),
-        "rt": dg.AssetIn("flattened__lmp_rt_hourly", input_manager_key=STAGE_FRAMES),
+        "da": dg.AssetIn(["flattened", "lmp_da"], input_manager_key=STAGE_FRAMES),
+        "rt": dg.AssetIn(["flattened", "lmp_rt_hourly"], input_manager_key=STAGE_FRAMES),
     },
 )
 def da_rt_spread(da: pl.DataFrame, rt: pl.DataFrame) -> dg.MaterializeResult:
@@ -36,7 +36,7 @@ def da_rt_spread(da: pl.DataFrame, rt: pl.DataFrame) -> dg.MaterializeResult:
 
 @dg.asset(
     partitions_def=market_day_partitions(),
-    ins={"raw": dg.AssetIn("raw_download__lmp_da", input_manager_key=STAGE_FRAMES)},
+    ins={"raw": dg.AssetIn(["raw_download", "lmp_da"], input_manager_key=STAGE_FRAMES)},
 )
 def wants_raw_files(raw: pl.DataFrame) -> None: ...
 
@@ -84,4 +84,4 @@ def test_a_downstream_asset_receives_the_partitions_frames(tmp_path, monkeypatch
     assert event.partition == KEY
     assert not refused.success
     failure = next(e for e in refused.all_events if e.is_step_failure)
-    assert "raw_download__lmp_da is not a table file" in str(failure.step_failure_data.error)
+    assert "raw_download/lmp_da is not a table file" in str(failure.step_failure_data.error)

@@ -276,7 +276,7 @@ def test_a_token_service_that_does_not_answer_fails_its_iso_fast_and_keeps_the_f
 def _run_range(defs: dg.Definitions, instance: dg.DagsterInstance):
     return defs.resolve_job_def(daily_job_name("CAISO")).execute_in_process(
         instance=instance,
-        asset_selection=[dg.AssetKey("raw_download__lmp_da")],
+        asset_selection=[dg.AssetKey.from_user_string("raw_download/lmp_da")],
         raise_on_error=False,
         tags={
             "dagster/asset_partition_range_start": "2024-03-09|CAISO",

@@ -79,7 +79,7 @@ def test_tasks_creates_the_instance_storage_so_two_first_runs_cannot_race(tmp_pa
                 "-m",
                 "power_assets.definitions",
                 "--select",
-                "raw_download__as_rt",
+                "raw_download/as_rt",
                 "--partition",
                 f"2024-03-1{n}|CAISO",
             ],

@@ -66,16 +66,16 @@ def test_runs_and_materializations_live_in_postgresql(postgres_url, tmp_path, mo
     with dg.DagsterInstance.from_config(str(home)) as reader:
         run = reader.get_run_by_id(run_id)
         assert run is not None and run.is_success
-        materialized = reader.get_materialized_partitions(dg.AssetKey("warehouse__lmp_da"))
+        materialized = reader.get_materialized_partitions(dg.AssetKey.from_user_string("warehouse/lmp_da"))
         assert materialized == {key}
         record = reader.fetch_materializations(
             dg.AssetRecordsFilter(
-                asset_key=dg.AssetKey("raw_parquet__lmp_da"), asset_partitions=[key]
+                asset_key=dg.AssetKey.from_user_string("raw_parquet/lmp_da"), asset_partitions=[key]
             ),
             limit=1,
         ).records[0]
         assert record.asset_materialization.metadata["rows"].value == 8 * 23
-        check = dg.AssetCheckKey(dg.AssetKey("raw_parquet__lmp_da"), "no_duplicate_keys")
+        check = dg.AssetCheckKey(dg.AssetKey.from_user_string("raw_parquet/lmp_da"), "no_duplicate_keys")
         infos = reader.event_log_storage.get_asset_check_partition_info([check])
         assert {i.partition_key: i.latest_execution_status.value for i in infos} == {
             key: "SUCCEEDED"

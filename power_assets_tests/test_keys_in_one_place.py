@@ -5,7 +5,7 @@ freshness check to always be red, without any error: the copy silently matches n
 source of every other `power_assets` module is read with `ast` (docstrings and comments aside) for
 what would build or split a name outside `keys.py`:
 
-- a string, or an f-string's text, holding a name of ours (`warehouse__lmp_da`,
+- a string, or an f-string's text, holding a name of ours (`warehouse/lmp_da`,
   `f"realtime_fresh__{iso}"`, `"monthly_rollup"`, a `power_assets/...` run tag);
 - a partition key put together with `|` (`f"{day}|{iso}"`, `"|".join`, `day + "|" + iso`, a
   `"{}|{}"` template) or taken apart by it (`.split("|")`, `.partition("|")`);
@@ -30,20 +30,22 @@ KEYS_MODULE = "keys.py"
 # The one module allowed a private Dagster import; its docstring says what was measured and why.
 PRIVATE_DAGSTER_ALLOWED = {"assets/check_target.py"}
 
-# Our names are `{prefix}__{...}`: stage and combined assets, the real-time feed and its check,
-# and the per-ISO jobs, sensors and schedules.
-PREFIXES = (
+# Asset keys are `{stage}/{name}` (stage and combined assets, the real-time feed); other names are
+# `{prefix}__{...}` (the feed's check, the per-ISO jobs, sensors and schedules). Both spellings of
+# each are looked for: an old-style `warehouse__lmp_da` left somewhere matches nothing either.
+ASSET_PREFIXES = (
     *keys.STAGES,
     "combined",
     *(f"combined_{period}" for period in keys.ROLLUP_PERIODS),
     "realtime_feed",
-    "realtime_fresh",
-    "daily_pipeline",
-    "day_ahead",
-    "realtime",
 )
+PREFIXES = (*ASSET_PREFIXES, "realtime_fresh", "daily_pipeline", "day_ahead", "realtime")
 PLACEHOLDER = "\0"  # stands for an f-string's `{...}` in its text
-PREFIXED_NAME = re.compile(rf"(?<!\w)(?:{'|'.join(PREFIXES)})__(?:\w|{PLACEHOLDER}|$)")
+PREFIXED_NAME = re.compile(
+    rf"(?<!\w)(?:{'|'.join(PREFIXES)})__(?:\w|{PLACEHOLDER}|$)"
+    # a key's user string; a folder of that name inside a path (`CAISO/raw_parquet/...`) is not one
+    rf"|(?<![\w/])(?:{'|'.join(ASSET_PREFIXES)})/(?:\w|{PLACEHOLDER}|$)"
+)
 # Names without a `__`: roll-up jobs and ops, the freshness job, the market-day op; our run tags.
 WHOLE_NAME = re.compile(
     rf"^(?:(?:{'|'.join(keys.ROLLUP_PERIODS)})_rollups?|realtime_freshness|market_day_stages)$"
@@ -214,6 +216,9 @@ FORMER_OFFENDERS = [
     'key = dg.AssetCheckKey(asset, "realtime_fresh")',
     'key = dg.MultiPartitionKey({"date": day, "iso": iso})',
     "key = AssetKey.from_user_string(text)",
+    'selection = f"raw_parquet/{dataset}"',
+    'assert event.asset_key.to_user_string() == "warehouse/lmp_da"',
+    'deps = ["combined_monthly/" + product]',
 ]
 
 NOT_NAMES = [
@@ -229,6 +234,8 @@ NOT_NAMES = [
     'env = f"POWER_ASSETS_{iso.id}_REALTIME_MAX_LAG_MINUTES"',
     'key = stage_key("warehouse", dataset)',
     "partition = str(partition_key(day, iso.id))",
+    'path = f"data/{iso}/raw_parquet/{dataset}/{day}.parquet"',
+    'message = f"{name}: warehouse/* is a table, read it with open_warehouse()"',
 ]
 
 
@@ -264,16 +271,17 @@ def test_the_scan_leaves_public_dagster():
 def test_names_read_as_users_and_their_instances_know_them():
     """Written out literally: a changed spelling orphans what instances already store."""
     day = date(2024, 11, 3)
-    assert keys.stage_key("warehouse", "lmp_rt5").to_user_string() == "warehouse__lmp_rt5"
-    assert keys.combined_key("da_as_hourly").to_user_string() == "combined__da_as_hourly"
+    assert keys.stage_key("warehouse", "lmp_rt5").path == ["warehouse", "lmp_rt5"]
+    assert keys.stage_key("warehouse", "lmp_rt5").to_user_string() == "warehouse/lmp_rt5"
+    assert keys.combined_key("da_as_hourly").to_user_string() == "combined/da_as_hourly"
     assert keys.rollup_key("yearly", "da_as_hourly").to_user_string() == (
-        "combined_yearly__da_as_hourly"
+        "combined_yearly/da_as_hourly"
     )
-    assert keys.realtime_feed_key("ERCOT").to_user_string() == "realtime_feed__ERCOT"
+    assert keys.realtime_feed_key("ERCOT").to_user_string() == "realtime_feed/ERCOT"
     assert keys.freshness_check_name("ERCOT") == "realtime_fresh__ERCOT"
     check = keys.freshness_check_key("ERCOT")
     assert (check.asset_key.to_user_string(), check.name) == (
-        "realtime_feed__ERCOT",
+        "realtime_feed/ERCOT",
         "realtime_fresh__ERCOT",
     )
     assert keys.daily_job_name("CAISO") == "daily_pipeline__CAISO"

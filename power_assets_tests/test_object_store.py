@@ -328,7 +328,7 @@ def test_a_monthly_archive_shared_by_many_days_travels_with_the_day(
 
 def _step_writing(name: str, work) -> Step:
     return Step(
-        dg.AssetKey(name), "test", name, work,
+        dg.AssetKey.from_user_string(name), name, work,
         writes=lambda layout, iso, partition: (
             layout.raw_downloads(iso.id, "lmp_da", partition.day),
         ),
@@ -353,7 +353,7 @@ def test_a_failed_step_leaves_what_it_kept_whole_for_its_rerun_on_another_host(
         (folder / "window_1.json").write_text("[1]")
         raise RuntimeError("window 2: PJM answered 500")
 
-    step = _step_writing("raw_download__lmp_da", fails_after_one_window)
+    step = _step_writing("raw_download/lmp_da", fails_after_one_window)
     env = _env(s3_location, tmp_path / "host_a")
     with pytest.raises(RuntimeError, match="window 2"), partition_files(step, {}, env, iso, partition):
         step.work(env, iso, partition)
@@ -368,7 +368,7 @@ def test_a_failed_step_leaves_what_it_kept_whole_for_its_rerun_on_another_host(
         (folder / "window_2.json").write_text("[2]")
         (folder / "manifest.json").write_text('{"files": 2}')
 
-    step = _step_writing("raw_download__lmp_da", reuses)
+    step = _step_writing("raw_download/lmp_da", reuses)
     env = _env(s3_location, tmp_path / "host_b")
     with partition_files(step, {}, env, iso, partition):
         step.work(env, iso, partition)
@@ -394,7 +394,7 @@ def test_two_workers_on_one_partition_take_turns(postgres_url, s3_location, tmp_
     def host(name: str) -> None:
         leases = PartitionLeases(postgres_url)
         try:
-            step = _step_writing("raw_download__lmp_da", work)
+            step = _step_writing("raw_download/lmp_da", work)
             env = _env(s3_location, tmp_path / name, leases)
             with partition_files(step, {}, env, iso, partition):
                 step.work(env, iso, partition)

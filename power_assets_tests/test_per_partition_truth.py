@@ -38,10 +38,10 @@ BAD_DAY = date(2024, 3, 11)
 FIRST, LAST = date(2024, 3, 9), BAD_DAY
 ABSURD = 9_999_999.0  # $/MWh: far beyond any bound CAISO could publish
 CHAIN = [
-    f"{stage}__lmp_da"
+    f"{stage}/lmp_da"
     for stage in ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
 ]
-BOUNDS_CHECK = dg.AssetCheckKey(dg.AssetKey("raw_parquet__lmp_da"), "values_within_bounds")
+BOUNDS_CHECK = dg.AssetCheckKey(dg.AssetKey.from_user_string("raw_parquet/lmp_da"), "values_within_bounds")
 
 
 def _key(day: date) -> str:
@@ -81,7 +81,7 @@ def _materialize(root: Path, base_url: str, *partition_args: str, config=None):
 
 def _materialized_metadata(instance: dg.DagsterInstance, asset: str) -> dict[str, dict]:
     """The latest materialization's metadata of each partition of an asset, by partition key."""
-    records = instance.fetch_materializations(dg.AssetKey(asset), limit=100).records
+    records = instance.fetch_materializations(dg.AssetKey.from_user_string(asset), limit=100).records
     latest: dict[str, dict] = {}
     for record in records:  # newest first
         materialization = record.asset_materialization
@@ -118,15 +118,15 @@ def _assert_each_day_tells_its_own_truth(root: Path, instance: dg.DagsterInstanc
     good = {_key(day) for day in GOOD_DAYS}
     # Downloads and extraction of every day succeeded; the bad day stops at its check.
     for asset in CHAIN[:2]:
-        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == {*good, _key(BAD_DAY)}, (
+        assert instance.get_materialized_partitions(dg.AssetKey.from_user_string(asset)) == {*good, _key(BAD_DAY)}, (
             asset
         )
     for asset in CHAIN[2:]:
-        assert instance.get_materialized_partitions(dg.AssetKey(asset)) == good, asset
+        assert instance.get_materialized_partitions(dg.AssetKey.from_user_string(asset)) == good, asset
 
     # Each partition's metadata holds its own figures, read here from the files and DuckDB.
-    parquet = _materialized_metadata(instance, "raw_parquet__lmp_da")
-    stored = _materialized_metadata(instance, "warehouse__lmp_da")
+    parquet = _materialized_metadata(instance, "raw_parquet/lmp_da")
+    stored = _materialized_metadata(instance, "warehouse/lmp_da")
     in_duckdb = _rows_by_day(root)
     for day, hours in GOOD_DAYS.items():
         frame = pl.read_parquet(data / "raw_parquet" / "lmp_da" / f"{day}.parquet")
@@ -172,11 +172,11 @@ def test_a_cli_range_with_one_bad_day_loads_the_good_days_and_names_the_bad_one(
         output = ran.stdout + ran.stderr
         assert ran.returncode != 0, output[-3000:]
         assert (
-            f"{_key(BAD_DAY)} raw_parquet__lmp_da: blocking check failed: values_within_bounds"
+            f"{_key(BAD_DAY)} raw_parquet/lmp_da: blocking check failed: values_within_bounds"
             in output
         )
         for day in GOOD_DAYS:
-            assert f"{_key(day)} raw_parquet__lmp_da" not in output
+            assert f"{_key(day)} raw_parquet/lmp_da" not in output
 
         with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
             _assert_each_day_tells_its_own_truth(tmp_path, instance)
@@ -190,7 +190,7 @@ def test_a_cli_range_with_one_bad_day_loads_the_good_days_and_names_the_bad_one(
         assert fixed.returncode == 0, (fixed.stdout + fixed.stderr)[-3000:]
     with dg.DagsterInstance.from_config(str(tmp_path / "dagster_home")) as instance:
         assert _check_status(instance, BOUNDS_CHECK)[_key(BAD_DAY)] == "SUCCEEDED"
-        assert instance.get_materialized_partitions(dg.AssetKey("warehouse__lmp_da")) == {
+        assert instance.get_materialized_partitions(dg.AssetKey.from_user_string("warehouse/lmp_da")) == {
             _key(day) for day in (*GOOD_DAYS, BAD_DAY)
         }
     assert _rows_by_day(tmp_path)[BAD_DAY] == 24 * len(DEMO_NODES)
@@ -296,7 +296,7 @@ def test_a_ui_backfill_with_one_bad_day_loads_the_good_days_and_names_the_bad_on
             LAUNCH_BACKFILL,
             {
                 "params": {
-                    "assetSelection": [{"path": [asset]} for asset in CHAIN],
+                    "assetSelection": [{"path": asset.split("/")} for asset in CHAIN],
                     "partitionNames": [_key(day) for day in (*GOOD_DAYS, BAD_DAY)],
                     "runConfigData": {
                         "resources": {"iso_http": {"config": {"min_spacing_s": {"CAISO": 0.0}}}}
@@ -325,4 +325,4 @@ def test_a_ui_backfill_with_one_bad_day_loads_the_good_days_and_names_the_bad_on
             for entry in instance.all_logs(runs[0].run_id, of_type=dg.DagsterEventType.STEP_FAILURE)
         ]
         assert len(failures) == 1
-        assert f"{_key(BAD_DAY)} raw_parquet__lmp_da: blocking check failed" in failures[0]
+        assert f"{_key(BAD_DAY)} raw_parquet/lmp_da: blocking check failed" in failures[0]

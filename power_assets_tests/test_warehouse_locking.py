@@ -22,7 +22,7 @@ from power_assets_tests.helpers import lmp_long
 FIRST_DAY = date(2024, 6, 1)
 LOCATIONS = ["A", "B"]
 ROWS_PER_DAY = 24 * len(LOCATIONS)
-FOR_WHAT = "warehouse__lmp_da 2024-06-01|CAISO"
+FOR_WHAT = "warehouse/lmp_da 2024-06-01|CAISO"
 SPAWN = multiprocessing.get_context("spawn")  # a fresh interpreter, as a second run would be
 
 
@@ -79,7 +79,7 @@ def _load_days(database: str, days: list[date], results) -> None:
     errors = []
     for day in days:
         try:
-            _load(Path(database), day, for_what=f"warehouse__lmp_da {day}|CAISO")
+            _load(Path(database), day, for_what=f"warehouse/lmp_da {day}|CAISO")
         except Exception as error:
             errors.append(repr(error))
     results.put(errors)

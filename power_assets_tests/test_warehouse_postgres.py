@@ -213,7 +213,7 @@ def test_a_pjm_day_through_dagster_lands_in_postgresql_as_in_duckdb(
                 where = {
                     e.materialization.metadata["database"].value
                     for e in metadata
-                    if e.asset_key == dg.AssetKey("warehouse__lmp_da")
+                    if e.asset_key == dg.AssetKey.from_user_string("warehouse/lmp_da")
                 }
                 assert where == {postgres.redacted(postgres_url)}
             else:

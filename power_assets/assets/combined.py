@@ -115,7 +115,6 @@ def daily_step(product: str) -> Step:
 
     return Step(
         key=combined_key(product),
-        group="combined",
         description=f"Daily {product.replace('_', ' ')} file: columns da__*, as__*, rt*__*.",
         work=work,
         deps=tuple(deps),
@@ -200,7 +199,6 @@ def rollup_step(product: str, period: Period) -> Step:
 
     return Step(
         key=key,
-        group="combined",
         description=f"{period.name.capitalize()} {product.replace('_', ' ')} file, streamed "
         f"from {source.to_user_string()} without holding the period in memory.",
         work=work,

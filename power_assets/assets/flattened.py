@@ -1,4 +1,4 @@
-"""Stage-3 steps: `flattened__{dataset}`, one column per location on the market day's full grid,
+"""Stage-3 steps: `flattened/{dataset}`, one column per location on the market day's full grid,
 with checks that no standardized value was lost (blocking) and that long gaps are visible.
 """
 
@@ -86,7 +86,6 @@ def flattened_step(dataset_id: str) -> Step:
         "flattened",
         dataset_id,
         reads="raw_parquet",
-        group="flattened",
         description=f"{dataset_id} with one column per location at its native interval; gaps "
         "under one hour forward-filled, longer ones left null.",
         work=work,

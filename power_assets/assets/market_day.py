@@ -1,6 +1,6 @@
 """The Dagster assets: every step of the graph as one subsettable multi-asset per partitioning.
 
-Each stage of each dataset (`raw_download__lmp_da`, ..., `warehouse__lmp_da`) and each combined
+Each stage of each dataset (`raw_download/lmp_da`, ..., `warehouse/lmp_da`) and each combined
 product is its own asset in the graph, with its own lineage, checks and partitions. They are
 executed by one op per partitioning (`market_day_stages`, `monthly_rollups`, `yearly_rollups`)
 that runs whichever of them a run selects, one (asset, partition) at a time (see `runner`). That

@@ -12,6 +12,8 @@ Every function returns metadata entries for the partition's `AssetMaterializatio
   the number of locations, min, mean, max, negative and capped prices, as a markdown table; and
   the floats `price_min`, `price_mean`, `price_max`, `hub_price_mean`, `hub_price_max` that the
   Plots tab charts across days;
+- prices, on raw_parquet: `day_chart`, the day's hourly prices at the hubs (AS: per product) as
+  sparklines in a markdown table (see day_chart.py);
 - load, on raw_parquet: `load_mean_mw`, `load_max_mw` of the day's largest area (`load_area`).
 
 All of it is polars expressions over the partition's frame (no loop over rows), a few ms a day.
@@ -55,7 +57,7 @@ PRICE_GROUPS = {DatasetKind.LMP: "location_type", DatasetKind.AS_PRICE: "product
 HUB_CODES = ("HU", "AH", "SH")
 
 
-def _is_hub(location_type: pl.Expr) -> pl.Expr:
+def is_hub(location_type: pl.Expr) -> pl.Expr:
     return location_type.str.to_uppercase().str.contains("HUB") | location_type.is_in(HUB_CODES)
 
 
@@ -223,7 +225,7 @@ def _figures_of(groups: pl.DataFrame, kind: DatasetKind) -> dict[str, Any]:
         pl.col("max").max().alias("price_max"),
     ).row(0, named=True)
     if kind is DatasetKind.LMP:
-        hubs = groups.filter(_is_hub(pl.col("location_type")))
+        hubs = groups.filter(is_hub(pl.col("location_type")))
         chosen = hubs if hubs.height else groups
         figures.update(
             chosen.select(

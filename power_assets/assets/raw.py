@@ -1,4 +1,4 @@
-"""Stage-1 steps: `raw_download__{dataset}` (responses as received) and `raw_csv__{dataset}`
+"""Stage-1 steps: `raw_download/{dataset}` (responses as received) and `raw_csv/{dataset}`
 (extracted files), one pair per dataset offered by any registered ISO.
 """
 
@@ -33,7 +33,6 @@ def raw_download_step(dataset_id: str) -> Step:
         "raw_download",
         dataset_id,
         reads=None,
-        group="raw",
         description=f"Responses for {dataset_id} exactly as the ISO served them, with URL, fetch "
         "time, size and sha256 in a sidecar JSON; data/{ISO}/raw_downloads/.",
         work=work,
@@ -44,7 +43,7 @@ def raw_download_step(dataset_id: str) -> Step:
 def raw_csv_step(dataset_id: str) -> Step:
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
         result = extract_day(iso.id, dataset_id, partition.day, env.layout)
-        # Locations are only known once parsed: see raw_parquet__* for them.
+        # Locations are only known once parsed: see raw_parquet/* for them.
         return StepOutcome(
             {
                 "files": len(result.files),
@@ -59,7 +58,6 @@ def raw_csv_step(dataset_id: str) -> Step:
         "raw_csv",
         dataset_id,
         reads="raw_download",
-        group="raw",
         description=f"{dataset_id} responses extracted (nested ZIP, gzip, tar) into "
         "data/{ISO}/csv_files/ with a metadata.json tracing every file to its response.",
         work=work,

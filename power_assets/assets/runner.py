@@ -115,9 +115,7 @@ def run_steps(
             context.log.error(f"{partition.key}: {exc}")
             continue
         for step in selected:
-            yield from _run_one(
-                context, step, iso, partition, env, ledger, selected_checks, by_key
-            )
+            yield from _run_one(context, step, iso, partition, env, ledger, selected_checks, by_key)
     _report(context, ledger, len(partitions), len(selected))
 
 

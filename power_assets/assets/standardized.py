@@ -1,4 +1,4 @@
-"""Stage-2 steps: `raw_parquet__{dataset}`, the validated standardized long table per market day,
+"""Stage-2 steps: `raw_parquet/{dataset}`, the validated standardized long table per market day,
 with its checks (duplicate keys and absurd prices block downstream; interval gaps warn).
 
 The table is checked before it is written: a day that fails a blocking check never replaces the
@@ -11,7 +11,7 @@ import dagster as dg
 import polars as pl
 
 from power_assets import quality
-from power_assets.assets import pages
+from power_assets.assets import day_chart, pages
 from power_assets.assets.steps import (
     CheckRule,
     Finding,
@@ -160,6 +160,7 @@ def raw_parquet_step(dataset_id: str) -> Step:
                 **report.metadata(),
                 "path": str(path),
                 **pages.standardized_page(frame, iso, kind, partition.day),
+                **day_chart.day_chart_metadata(frame, kind, iso.timezone, partition.day),
             },
             findings_for(frame, iso, dataset_id, partition, env.now()),
             **published_once_checked(frame, path, env.layout.rejected(path)),
@@ -169,7 +170,6 @@ def raw_parquet_step(dataset_id: str) -> Step:
         "raw_parquet",
         dataset_id,
         reads="raw_csv",
-        group="standardized",
         description=f"{dataset_id} as a standardized long table (UTC instants), validated by its "
         "pandera model; data/{ISO}/raw_parquet/{dataset}/{date}.parquet.",
         work=work,

@@ -1,6 +1,6 @@
 """The unit of work the runner isolates: one asset's work for one (ISO, market day).
 
-A `Step` is one asset of the graph (e.g. `raw_parquet__lmp_da`): which ISOs it applies to, which
+A `Step` is one asset of the graph (e.g. `raw_parquet/lmp_da`): which ISOs it applies to, which
 assets upstream of it must have succeeded for a partition before it runs, the checks its output
 must pass, and a `work` function that does one partition. `work` returns a `StepOutcome`: the
 partition's own metadata, what each check found, and (for stages with blocking checks) how to
@@ -23,7 +23,7 @@ from power_assets.io.objects import ObjectMirror
 from power_assets.io.pg_leases import PartitionLeases
 from power_assets.isos import IsoDefinition
 from power_assets.isos.base import NO_SECRETS, Secrets
-from power_assets.keys import MarketPartition, check_key, stage_key
+from power_assets.keys import MarketPartition, asset_group, check_key, stage_key
 from power_assets.layout import Layout
 from power_assets.stages.raw import shared_files_of
 
@@ -130,7 +130,6 @@ class StepEnv:
 @dataclass(frozen=True)
 class Step:
     key: dg.AssetKey
-    group: str
     description: str
     work: Callable[[StepEnv, IsoDefinition, MarketPartition], StepOutcome]
     # Asset-level lineage (every ISO's upstream assets), as the graph shows it.
@@ -152,6 +151,11 @@ class Step:
     writes: PartitionFiles = lambda layout, iso, partition: ()
     reads: PartitionFiles = lambda layout, iso, partition: ()
 
+    @property
+    def group(self) -> str:
+        """The box the lineage graph draws the asset in: its stage (see keys.asset_group)."""
+        return asset_group(self.key)
+
     def check_keys(self) -> list[dg.AssetCheckKey]:
         return [check_key(self.key, rule.name) for rule in self.rules]
 
@@ -161,7 +165,6 @@ def dataset_stage(
     dataset_id: str,
     *,
     reads: str | None,
-    group: str,
     description: str,
     work: Callable[[StepEnv, IsoDefinition, MarketPartition], StepOutcome],
     rules: tuple[CheckRule, ...] = (),
@@ -176,7 +179,6 @@ def dataset_stage(
 
     return Step(
         key=stage_key(stage, dataset_id),
-        group=group,
         description=description,
         work=work,
         deps=upstream,

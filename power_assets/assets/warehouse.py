@@ -1,4 +1,4 @@
-"""Warehouse loading steps: `warehouse__{dataset}` replaces one market day of a dataset in its table
+"""Warehouse loading steps: `warehouse/{dataset}` replaces one market day of a dataset in its table
 (`lmp`, `as_price`, `load`, ...) from its standardized parquet, idempotently, in one transaction:
 in the DuckDB file by default, in PostgreSQL when `warehouse.url` is set (`store.postgres`).
 """
@@ -64,7 +64,6 @@ def warehouse_step(dataset_id: str) -> Step:
         "warehouse",
         dataset_id,
         reads="raw_parquet",
-        group="warehouse",
         description=f"{dataset_id} rows in the DuckDB store, replaced per market day so "
         "re-materializing never duplicates a row.",
         work=work,

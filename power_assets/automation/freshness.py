@@ -4,7 +4,7 @@ than an allowed lag (default 30 minutes; `POWER_ASSETS_REALTIME_MAX_LAG_MINUTES`
 
 "Normal operation" is an ISO whose real-time sensor is running: the `realtime_freshness` schedule
 evaluates, every 5 minutes, the checks of exactly those ISOs. The checks read what the last
-`warehouse__*` materializations of today's and yesterday's partitions recorded, so they measure
+`warehouse/*` materializations of today's and yesterday's partitions recorded, so they measure
 data a user can query, not merely that a run happened.
 """
 
@@ -49,7 +49,7 @@ def max_lag(iso: IsoDefinition) -> timedelta:
 def feed_specs(isos: list[IsoDefinition]) -> list[dg.AssetSpec]:
     """One external asset per ISO with real-time data: nothing materializes it; its check does.
 
-    The freshness check hangs on this asset, not on the `warehouse__*` assets themselves: checks on
+    The freshness check hangs on this asset, not on the `warehouse/*` assets themselves: checks on
     those would run inside every stage run (and every backfill of old days) and be red there for
     ISOs that run no sensor.
     """

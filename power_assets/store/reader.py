@@ -64,7 +64,7 @@ def reader(
     path = Path(database).resolve() if database is not None else duckdb_path()
     if not path.exists():
         raise PowerAssetsError(
-            f"no DuckDB store at {path}: materialize a warehouse__ asset first, "
+            f"no DuckDB store at {path}: materialize a warehouse/* asset first, "
             f"or point {DUCKDB_PATH_ENV} at the store"
         )
     connect = functools.partial(duckdb.connect, str(path), read_only=True)

@@ -159,7 +159,7 @@ def writer(
 
     Waits for other writers (threads or processes), for open `open_warehouse()` readers and for
     processes outside power_assets holding the file, at most `wait_s` (default
-    `$POWER_ASSETS_DUCKDB_WAIT_S`). `for_what` (e.g. "warehouse__lmp_da 2024-03-10|CAISO") is
+    `$POWER_ASSETS_DUCKDB_WAIT_S`). `for_what` (e.g. "warehouse/lmp_da 2024-03-10|CAISO") is
     what it tells others it is doing, and names it in `WarehouseBusyError` past the bound; `log`
     (INFO; default the `power_assets.store` logger) hears what it waits for.
     """
