@@ -17,8 +17,8 @@ from power_assets.isos.base import IsoDefinition, Secrets
 
 class IsoAccounts(dg.ConfigurableResource):
     """ISO accounts: ERCOT Public API (username, password, subscription key), ISO Express web
-    services (username, password) and PJM Data Miner 2 (subscription key). Empty means not
-    configured."""
+    services (username, password), PJM Data Miner 2 (subscription key) and MISO Data Exchange
+    (pricing key, optional). Empty means not configured."""
 
     ercot_username: str = ""
     ercot_password: str = ""
@@ -26,6 +26,7 @@ class IsoAccounts(dg.ConfigurableResource):
     isone_username: str = ""
     isone_password: str = ""
     pjm_subscription_key: str = ""
+    miso_pricing_key: str = ""
 
     @classmethod
     def from_environment(cls, isos: Iterable[IsoDefinition]) -> "IsoAccounts":

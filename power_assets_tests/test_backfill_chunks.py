@@ -120,12 +120,12 @@ def test_isos_are_case_insensitive_and_every_dataset_is_all():
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["PJM,MISO", "2024-01-01", "2024-01-02"], "unknown ISO 'MISO'; choose from CAISO, ERCOT, ISONE, NYISO, PJM"),
+        (["PJM,MIS0", "2024-01-01", "2024-01-02"], "unknown ISO 'MIS0'; choose from CAISO, ERCOT, ISONE, MISO, NYISO, PJM, SPP"),
         (["PJM", "2024-1-1", "2024-01-02"], "START '2024-1-1' is not a date; dates are YYYY-MM-DD from 2019-01-01 to "),
         (["PJM", "2024-01-03", "2024-01-02"], "START 2024-01-03 is after END 2024-01-02; dates are YYYY-MM-DD from 2019-01-01"),
         (["PJM", "2018-12-31", "2019-01-02"], "START 2018-12-31 has no partitions; dates are YYYY-MM-DD from 2019-01-01"),
         (["PJM", "2024-01-01", "2099-01-01"], "END 2099-01-01 has no partitions"),
-        (["PJM", "2024-01-01", "2024-01-02", "--dataset", "lmp"], "unknown dataset 'lmp'; choose from lmp_da, lmp_rt5, "),
+        (["PJM", "2024-01-01", "2024-01-02", "--dataset", "lmp"], "unknown dataset 'lmp'; choose from lmp_da, lmp_da_exante, lmp_rt5, "),
         (["PJM", "2024-01-01", "2024-01-02", "--dataset", "lmp_rt15"], "dataset 'lmp_rt15' is not published by PJM; they publish lmp_da, "),
         (["CAISO,PJM", "2024-01-01", "2024-01-02", "--dataset", "lmp_rt15"], "PJM publishes none of lmp_rt15; it publishes lmp_da, "),
         (["PJM", "2024-01-01", "2024-01-02", "--stage", "parquet"], "unknown stage 'parquet'; choose from raw_download, raw_csv, raw_parquet, flattened, warehouse"),

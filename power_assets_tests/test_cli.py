@@ -28,7 +28,7 @@ WRONG = [
     (["bogus"], "invalid choice: 'bogus' (choose from 'backfill', 'status'"),
     ([], "choose a command: backfill, status, query, catalog, realtime"),
     (["backfill", "xyz", "2024-11-03", "2024-11-04"],
-     "unknown ISO 'XYZ'; choose from CAISO, ERCOT, ISONE, NYISO, PJM"),
+     "unknown ISO 'XYZ'; choose from CAISO, ERCOT, ISONE, MISO, NYISO, PJM, SPP"),
     (["backfill", "pjm", "2018-12-31", "2024-11-04"],
      "START 2018-12-31 has no partitions; dates are YYYY-MM-DD from 2019-01-01 to"),
     (["backfill", "pjm", "2024-11-03", "3 Nov"], "END '3 Nov' is not a date"),
@@ -42,7 +42,7 @@ WRONG = [
     (["backfill", "pjm", "2024-11-03", "2024-11-04", "--chunk-days", "0"],
      "'0' is not a whole number >= 1"),
     (["backfill", "pjm"], "the following arguments are required: START, END"),
-    (["status", "miso2"], "unknown ISO 'MISO2'; choose from CAISO, ERCOT, ISONE, NYISO, PJM"),
+    (["status", "miso2"], "unknown ISO 'MISO2'; choose from CAISO, ERCOT, ISONE, MISO, NYISO, PJM, SPP"),
     (["query"], "the following arguments are required: SQL"),
     (["query", "SELECT 1", "--csv", "a.csv", "--parquet", "a.parquet"],
      "argument --parquet: not allowed with argument --csv"),
@@ -73,7 +73,7 @@ def test_the_console_script_refuses_quietly(tmp_path):
     assert ran.returncode == 2
     assert ran.stdout == ""
     assert ran.stderr.splitlines() == [
-        "power-assets backfill: error: unknown dataset 'fuel'; choose from lmp_da, lmp_rt5, "
+        "power-assets backfill: error: unknown dataset 'fuel'; choose from lmp_da, lmp_da_exante, lmp_rt5, "
         "lmp_rt15, lmp_rt_hourly, as_da, as_rt, as_cleared_da, load, load_forecast, fuel_mix"
     ]
 

@@ -22,9 +22,14 @@ PUBLISHED = {
     "PJM": {
         "lmp_da", "lmp_rt5", "lmp_rt_hourly", "as_da", "as_rt", "load", "load_forecast", "fuel_mix",
     },
+    "MISO": {
+        "lmp_da", "lmp_da_exante", "lmp_rt5", "lmp_rt_hourly", "as_da", "as_rt", "load",
+        "load_forecast", "fuel_mix",
+    },
+    "SPP": {"lmp_da", "lmp_rt5", "as_da", "as_rt", "load", "load_forecast", "fuel_mix"},
 }  # fmt: skip
 STAGES = ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
-COMBINED = {"combined__da_as_hourly", "combined__da_as_rt_hourly", "combined__da_as_rt_native"}
+COMBINED = {"combined/da_as_hourly", "combined/da_as_rt_hourly", "combined/da_as_rt_native"}
 # Nothing may reach an ISO here: every base URL is a closed loopback port.
 DEAD = "http://127.0.0.1:9"
 
@@ -39,23 +44,27 @@ def defs(tmp_path_factory) -> dg.Definitions:
 def test_each_isos_daily_job_holds_exactly_what_it_publishes(defs, iso):
     job = defs.resolve_job_def(daily_job_name(iso))
     selected = {key.to_user_string() for key in job.asset_layer.selected_asset_keys}
-    expected = {f"{stage}__{dataset}" for dataset in PUBLISHED[iso] for stage in STAGES} | COMBINED
+    expected = {f"{stage}/{dataset}" for dataset in PUBLISHED[iso] for stage in STAGES} | COMBINED
     assert selected == expected
     assert job.tags["power_assets/iso"] == iso
 
 
 def test_stage_assets_say_which_isos_partitions_stay_empty(defs):
     graph = defs.resolve_asset_graph()
-    description = graph.get(dg.AssetKey("raw_parquet__as_rt")).description
+    description = graph.get(dg.AssetKey.from_user_string("raw_parquet/as_rt")).description
     assert (
-        "Published by ISONE, NYISO, PJM only: partitions of CAISO, ERCOT are never" in description
+        "Published by ISONE, MISO, NYISO, PJM, SPP only: partitions of CAISO, ERCOT are never"
+        in description
     )
-    assert "Published by" not in graph.get(dg.AssetKey("warehouse__lmp_da")).description
+    assert (
+        "Published by"
+        not in graph.get(dg.AssetKey.from_user_string("warehouse/lmp_da")).description
+    )
 
 
 def test_a_partition_of_an_iso_that_does_not_publish_the_dataset_is_never_materialized(defs):
     asset_job = defs.resolve_implicit_global_asset_job_def()
-    selection = [dg.AssetKey(f"{stage}__as_rt") for stage in STAGES]
+    selection = [dg.AssetKey.from_user_string(f"{stage}/as_rt") for stage in STAGES]
     with dg.instance_for_test() as instance:
         result = asset_job.execute_in_process(
             partition_key="2024-03-10|CAISO",

@@ -18,7 +18,12 @@ import pytest
 
 from power_assets.demo.ercot_fixtures import documents_for_day, settlement_points
 from power_assets.demo.ercot_server import FakeErcot
-from power_assets.errors import IsoErrorResponse, IsoNoDataError, PowerAssetsError
+from power_assets.errors import (
+    DownloadError,
+    IsoErrorResponse,
+    IsoNoDataError,
+    PowerAssetsError,
+)
 from power_assets.io.http import IsoHttpClient
 from power_assets.isos import DownloadRequest, IsoDefinition, get_iso, registered_isos
 
@@ -75,6 +80,42 @@ def _client(fake: FakeErcot) -> Iterator[IsoHttpClient]:
             client.close()
 
 
+@contextmanager
+def _miso_morning_after() -> Iterator[Planner]:
+    """MISO's public API serves only today and yesterday: plan each day the morning after, when
+    its real-time results are still preliminary (the final file answers 404)."""
+
+    def not_final_yet(request: DownloadRequest) -> bytes:
+        raise DownloadError(f"MISO: https://iso.example/{request.path}: HTTP 404: 'not found'")
+
+    yield lambda iso, dataset, day: iso.plan_day(
+        dataset, day, not_final_yet, day + timedelta(days=1)
+    )
+
+
+@contextmanager
+def _spp_portal() -> Iterator[Planner]:
+    """SPP plans every day from its file browser's listings: a fake portal serving both DST
+    days (and the days before them, whose MTLF vintages forecast them)."""
+    from power_assets.demo.spp_server import FakeSpp
+
+    days = [date(2024, 3, 9), date(2024, 3, 10), date(2024, 11, 2), date(2024, 11, 3)]
+    with FakeSpp(days) as fake, tempfile.TemporaryDirectory() as locks:
+        client = IsoHttpClient(
+            base_urls={"SPP": fake.base_url}, min_spacing_s={"SPP": 0.0}, max_retries=1,
+            backoff_base_s=0.01, lock_dir=locks,
+        )  # fmt: skip
+        try:
+
+            def plan(iso: IsoDefinition, dataset: str, day: date) -> list[DownloadRequest]:
+                lister = lambda request: client.fetch(iso, request).content  # noqa: E731
+                return iso.plan_day(dataset, day, lister, date(2024, 12, 1))
+
+            yield plan
+        finally:
+            client.close()
+
+
 FACTS: dict[str, IsoFacts] = {
     "CAISO": IsoFacts(
         "America/Los_Angeles", date(2024, 3, 10), date(2024, 11, 3),
@@ -115,6 +156,17 @@ FACTS: dict[str, IsoFacts] = {
         "America/New_York", date(2024, 3, 10), date(2024, 11, 3),
         no_data=(b"<html><head><title>404 Not Found</title></head><body>Not Found</body></html>",
                  "/public/csv/damlbmp/20240310damlbmp_zone.csv"),
+    ),
+    "MISO": IsoFacts(
+        # Fixed EST (UTC-5) all year: 24 hours on both DST days.
+        "Etc/GMT+5", date(2024, 3, 10), date(2024, 11, 3), dst_hours=(24, 24),
+        # The public API's gateway answers a refused call with a JSON message.
+        error=(b'{"statusCode": 500, "message": "Internal server error"}', "/api/FuelMix/Today"),
+        planner=_miso_morning_after,
+    ),
+    "SPP": IsoFacts(
+        # SPP's file browser answers a missing file with a bare 404 (no body to read).
+        "America/Chicago", date(2024, 3, 10), date(2024, 11, 3), planner=_spp_portal,
     ),
 }  # fmt: skip
 

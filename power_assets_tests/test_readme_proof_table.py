@@ -57,4 +57,4 @@ def test_real_file_rows_name_a_sample_their_test_reads():
             if any(s in (ROOT / "power_assets_tests" / test).read_text() for s in spellings)
         ]
         assert readers, f"{key}: no test in {tests} names {name}"
-    assert len(real) == 19
+    assert len(real) == 26

@@ -68,6 +68,11 @@ SETTINGS = {
               ("lmp_da", "as_da", "load_forecast")),
     # PJM posts day-ahead results between 12:00 and 13:30 EPT.
     "PJM": (("lmp_rt5",), time(13, 40), time(15, 30), ("lmp_da", "as_da")),
+    # MISO posts day-ahead results about 14:00 EST the day before.
+    "MISO": (("lmp_rt5", "fuel_mix", "load"), time(14, 30), time(17, 0),
+             ("lmp_da", "lmp_da_exante", "as_da")),
+    # SPP posts day-ahead results around 14:00 CT (Order 809-era timing; current unverified).
+    "SPP": (("lmp_rt5", "as_rt"), time(14, 30), time(17, 0), ("lmp_da", "as_da")),
 }  # fmt: skip
 
 

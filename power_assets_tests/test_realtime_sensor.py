@@ -20,9 +20,11 @@ from power_assets.definitions import build_defs
 from power_assets.demo.ercot_fixtures import documents_for_day, settlement_points
 from power_assets.demo.ercot_server import FakeErcot
 from power_assets.demo.isone_server import FakeIsone
+from power_assets.demo.miso_server import FakeMiso
 from power_assets.demo.nyiso_server import FakeNyiso
 from power_assets.demo.oasis_server import FakeOasis
 from power_assets.demo.pjm_server import FakeDataMiner
+from power_assets.demo.spp_server import FakeSpp
 from power_assets.io.http import IsoHttpClient
 from power_assets.io.spacing import RequestSpacer
 from power_assets.isos import get_iso
@@ -30,7 +32,7 @@ from power_assets.resources import ClockResource, StorageResource
 
 DAY = date(2024, 11, 4)
 NEXT = DAY + timedelta(days=1)
-ISOS = ["CAISO", "ERCOT", "ISONE", "NYISO", "PJM"]
+ISOS = ["CAISO", "ERCOT", "ISONE", "MISO", "NYISO", "PJM", "SPP"]
 PJM_KEY = "realtime-test-pjm-key"
 DEFS = build_defs()  # run requests are resolved against the real asset graph
 
@@ -52,6 +54,12 @@ def fake_iso(iso_id: str) -> Iterator[tuple[object, dict[str, str]]]:
     elif iso_id == "PJM":
         with FakeDataMiner(subscription_key=PJM_KEY) as fake:
             yield fake, {"PJM": fake.base_url}
+    elif iso_id == "MISO":
+        with FakeMiso() as fake:
+            yield fake, {"MISO": fake.base_url, "MISO:public_api": fake.api_url}
+    elif iso_id == "SPP":
+        with FakeSpp([DAY, NEXT]) as fake:
+            yield fake, {"SPP": fake.base_url}
     else:
         with FakeNyiso() as fake:
             yield fake, {"NYISO": fake.base_url}
@@ -155,7 +163,7 @@ def test_midnight_closes_the_old_market_day_and_moves_to_the_new_one(iso_id, tmp
         # The closing run refreshes every real-time dataset of the old day.
         closing_keys = {key.to_user_string() for key in result.run_requests[0].asset_selection}
         iso = get_iso(iso_id)
-        assert {f"warehouse__{d}" for d in iso.realtime.datasets} <= closing_keys
+        assert {f"warehouse/{d}" for d in iso.realtime.datasets} <= closing_keys
 
 
 def test_the_same_tick_repeated_asks_for_the_same_run_key(tmp_path, instance):
@@ -210,10 +218,10 @@ def test_early_in_the_day_only_datasets_that_can_have_data_are_run(tmp_path, ins
     early_keys = {k.to_user_string() for k in early.asset_selection}
     later_keys = {k.to_user_string() for k in later.asset_selection}
     # The first 15-minute interval ends at 00:15: at 00:07 there is nothing to fetch for it.
-    assert "warehouse__lmp_rt5" in early_keys and "warehouse__lmp_rt15" not in early_keys
-    assert {"warehouse__lmp_rt5", "warehouse__lmp_rt15"} <= later_keys
+    assert "warehouse/lmp_rt5" in early_keys and "warehouse/lmp_rt15" not in early_keys
+    assert {"warehouse/lmp_rt5", "warehouse/lmp_rt15"} <= later_keys
     # Without today's DA+AS combined file there is nothing to combine real time with yet.
-    assert not any(k.startswith("combined__") for k in later_keys)
+    assert not any(k.startswith("combined/") for k in later_keys)
 
 
 def test_an_iso_without_its_account_is_not_probed(tmp_path, instance):

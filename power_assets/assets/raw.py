@@ -42,7 +42,7 @@ def raw_download_step(dataset_id: str) -> Step:
 
 def raw_csv_step(dataset_id: str) -> Step:
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
-        result = extract_day(iso.id, dataset_id, partition.day, env.layout)
+        result = extract_day(iso.id, dataset_id, partition.day, env.layout, spans=iso)
         # Locations are only known once parsed: see raw_parquet/* for them.
         return StepOutcome(
             {

@@ -4,6 +4,7 @@ ISOs publish reports as ZIPs, gzips and tarballs, often nested (a month of daily
 ZIP, a ZIP inside a .tar.gz). Everything that unpacks such a download belongs here: detecting an
 archive by its magic bytes, recursing through nested archives, refusing path traversal, links and
 decompression bombs, and all-or-nothing output, so a failed extraction leaves no files behind.
+Office Open XML documents (.xlsx, .docx: ZIP packages) are data files, kept whole.
 """
 
 import contextlib
@@ -133,6 +134,17 @@ def _kind(head: bytes) -> str | None:
     return None
 
 
+_OFFICE_SUFFIXES = (".xlsx", ".xlsm", ".docx")
+
+
+def _is_office_document(name: str, infos: list[zipfile.ZipInfo]) -> bool:
+    """An Office Open XML document (a workbook, a Word file): a ZIP by format, one file by
+    meaning. Known by its name or by the `[Content_Types].xml` part every such package has."""
+    if name.lower().endswith(_OFFICE_SUFFIXES):
+        return True
+    return any(info.filename == "[Content_Types].xml" for info in infos)
+
+
 def is_archive(data_or_path: bytes | Path) -> bool:
     """True if the bytes (or the file's first bytes) are a ZIP, gzip or tar, whatever the name."""
     if isinstance(data_or_path, bytes | bytearray | memoryview):
@@ -246,6 +258,11 @@ class _Extraction:
             seekable.seek(0)
             archive = stack.enter_context(zipfile.ZipFile(seekable))
             infos = archive.infolist()
+            if _is_office_document(node.parts[-1], infos):
+                # An .xlsx/.docx is a ZIP only as a container: its parsers read it whole.
+                seekable.seek(0)
+                self._leaf(seekable, node)
+                return
             self._count_members(len(infos), node.chain)
             for info in infos:
                 self._zip_member(archive, info, node)

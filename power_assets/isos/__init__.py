@@ -25,13 +25,15 @@ from power_assets.isos.base import (
 from power_assets.isos.caiso import Caiso
 from power_assets.isos.ercot import Ercot
 from power_assets.isos.isone import Isone
+from power_assets.isos.miso import Miso
 from power_assets.isos.nyiso import Nyiso
 from power_assets.isos.pjm import Pjm
+from power_assets.isos.spp import Spp
 
 # Every id users will see, including ISOs whose modules are still to come.
 ISO_IDS = ("CAISO", "ERCOT", "ISONE", "NYISO", "PJM", "MISO", "SPP")
 DATASET_IDS = (
-    "lmp_da", "lmp_rt5", "lmp_rt15", "lmp_rt_hourly", "lmp_hasp",
+    "lmp_da", "lmp_da_exante", "lmp_rt5", "lmp_rt15", "lmp_rt_hourly", "lmp_hasp",
     "as_da", "as_rt", "as_cleared_da", "load", "load_forecast", "fuel_mix",
 )  # fmt: skip
 
@@ -91,7 +93,9 @@ def build_registry(isos: Iterable[IsoDefinition]) -> dict[str, IsoDefinition]:
     return {iso.id: iso for iso in isos}
 
 
-_ISOS: dict[str, IsoDefinition] = build_registry((Caiso(), Ercot(), Isone(), Nyiso(), Pjm()))
+_ISOS: dict[str, IsoDefinition] = build_registry(
+    (Caiso(), Ercot(), Isone(), Miso(), Nyiso(), Pjm(), Spp())
+)
 
 
 def get_iso(iso_id: str) -> IsoDefinition:

@@ -283,8 +283,14 @@ def count_csv_rows(path: Path) -> int:
     return max(0, lines - 1)
 
 
-def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract:
-    """Extract every kept response of the day; the day's folder is replaced whole, never patched."""
+def extract_day(
+    iso: str, dataset: str, day: date, layout: Layout, *, spans: IsoDefinition | None = None
+) -> DayExtract:
+    """Extract every kept response of the day; the day's folder is replaced whole, never patched.
+
+    A shared file that `spans` (the ISO) reads as holding many days of the dataset (SPP's year of
+    fuel mix) is not copied whole into every day's folder: only the day's lines leave it, cut by
+    the ISO's `cut_span_day` (as from a drop folder)."""
     manifest = read_manifest(layout, iso, dataset, day)
     source_dir = layout.raw_downloads(iso, dataset, day)
     final = layout.csv_files(iso, dataset, day)
@@ -310,6 +316,11 @@ def extract_day(iso: str, dataset: str, day: date, layout: Layout) -> DayExtract
                 # Only this day's file leaves the shared archive (not the whole month, daily).
                 stem = f"{stem}/{Path(record['member']).stem}"
                 raw = _pull_member(raw, record["member"], pulled / stem)
+            elif shared and spans is not None and spans.dropped_span_dataset(name) == dataset:
+                target = pulled / stem / name
+                target.parent.mkdir(parents=True, exist_ok=True)
+                spans.cut_span_day(dataset, raw, day, target)
+                raw = target
             try:
                 extracted_files = extract_recursively(raw, staging / stem)
             except (MalformedFileError, UnsafeArchiveError) as exc:

@@ -1,0 +1,232 @@
+"""MISO's public real-time API (`public-api.misoenergy.org/api/...`, JSON, no key) and the weekly
+`YYYYMMDD_5MIN_LMP.zip` market report: today's and recent data as standardized tables.
+
+What belongs here: reading these payloads.
+- `FuelMix` (and `/Today`, `/Yesterday`): `{"RefId", "TotalMW", "Fuel": {"Type": [{"INTERVALEST":
+  "2026-07-27 8:10:00 AM", "CATEGORY", "ACT"}]}}`, 5-minute MW by fuel, text values that may be
+  negative (storage charging).
+- `RealTimeTotalLoad`: `LoadInfo.FiveMinTotalLoad[{"Load": {"Time": "HH:MM", "Value"}}]` for the
+  market day named by `RefId` ("27-Jul-2026 - Interval 08:10 EST"): 5-minute readings, averaged
+  per EST hour into the hourly load of the day so far.
+- `MarketPricing/GetRealTimeFiveMinExPost/{Current|Rolling|Previous}`: `{"headers": [...],
+  "data": [[...]]}` with `INTERVAL` (ISO text, EST), `CPNODE`, `LMP`, `MLC`, `MCC`.
+- `YYYYMMDD_5MIN_LMP.zip`: one CSV, 4 preamble lines, `MKTHOUR_EST,PNODENAME,LMP,CON_LMP,LOSS_LMP`
+  (`MM/DD/YYYY HH:MM`), then 1-2 footer lines.
+
+Both 5-minute LMP stamps are taken as interval START (as gridstatus reads MKTHOUR_EST), in EST.
+"""
+
+import csv
+import json
+import re
+from typing import Any
+
+import polars as pl
+
+from power_assets.errors import MalformedFileError, SchemaDriftError, excerpt
+from power_assets.isos.miso.common import (
+    FIVE_MINUTES,
+    HOUR,
+    ISO,
+    decode,
+    est_to_utc,
+    numbers,
+    require,
+)
+from power_assets.schemas import FUEL_MIX_COLUMNS, LMP_COLUMNS, LOAD_COLUMNS
+
+RT5_MARKET = "RT5M"
+MISO_AREA = "MISO"
+_REF_DAY = re.compile(r"(\d{1,2}-[A-Za-z]{3}-\d{4})")
+_FIVE_MIN_COLUMNS = {"INTERVAL": "time", "CPNODE": "location", "LMP": "lmp", "MLC": "loss",
+                     "MCC": "congestion"}  # fmt: skip
+# The weekly CSV's header is within its first 50 lines (4 preamble lines today).
+_HEAD_CHARS = 20_000
+_STAMP = r"^\s*\d{1,2}/\d{1,2}/\d{4} \d{1,2}:\d{2}"
+_FOOTER_TAIL = 2  # lines that may follow the footer line
+_ZIP_COLUMNS = {"MKTHOUR_EST": "time", "PNODENAME": "location", "LMP": "lmp",
+                "CON_LMP": "congestion", "LOSS_LMP": "loss"}  # fmt: skip
+
+
+def read_json(content: bytes, source: str) -> Any:
+    try:
+        return json.loads(content)
+    except ValueError as exc:
+        raise MalformedFileError(
+            f"{source}: not JSON ({exc}); starts {excerpt(content[:80])}"
+        ) from exc
+
+
+def _dig(body: Any, path: tuple[str, ...], source: str) -> Any:
+    node = body
+    for step in path:
+        if not isinstance(node, dict) or step not in node:
+            raise MalformedFileError(f"{source}: no {'.'.join(path)} in the answer")
+        node = node[step]
+    return node
+
+
+def _strict_times(
+    frame: pl.DataFrame, column: str, formats: tuple[str, ...], source: str
+) -> pl.Series:
+    raw = frame.get_column(column).str.strip_chars()
+    parsed = pl.select(
+        pl.coalesce(raw.str.strptime(pl.Datetime("us"), f, strict=False) for f in formats)
+    ).to_series()
+    bad = parsed.is_null().arg_true()
+    if len(bad):
+        raise MalformedFileError(
+            f"{source}: time {excerpt(str(raw[int(bad[0])]))} is not {' or '.join(formats)}"
+        )
+    return parsed
+
+
+def fuel_mix_table(content: bytes, source: str) -> pl.DataFrame:
+    items = _dig(read_json(content, source), ("Fuel", "Type"), source)
+    require(isinstance(items, list), source, "Fuel.Type is not a list")
+    rows = [
+        {
+            k: (None if item.get(k) is None else str(item.get(k)))
+            for k in ("INTERVALEST", "CATEGORY", "ACT")
+        }
+        for item in items
+        if isinstance(item, dict)
+    ]
+    require(len(rows) == len(items), source, "Fuel.Type holds something other than objects")
+    frame = pl.DataFrame(rows, schema={"INTERVALEST": pl.Utf8, "CATEGORY": pl.Utf8, "ACT": pl.Utf8})
+    missing = frame.filter(pl.col("INTERVALEST").is_null() | pl.col("CATEGORY").is_null())
+    require(missing.height == 0, source, "a fuel entry without INTERVALEST or CATEGORY")
+    wall = _strict_times(
+        frame, "INTERVALEST", ("%Y-%m-%d %I:%M:%S %p", "%Y-%m-%dT%H:%M:%S"), source
+    )
+    typed = numbers(frame, ["ACT"], source)
+    return (
+        typed.with_columns(
+            est_to_utc(pl.lit(wall)).alias("interval_start"),
+        )
+        .with_columns(
+            (pl.col("interval_start") + FIVE_MINUTES).alias("interval_end"),
+            pl.lit(ISO).alias("iso"),
+            pl.col("CATEGORY").str.strip_chars().alias("fuel"),
+            pl.col("ACT").alias("mw"),
+        )
+        .select(FUEL_MIX_COLUMNS)
+    )
+
+
+def load_table(content: bytes, source: str) -> pl.DataFrame:
+    """Hourly MISO-wide load of the day so far: the mean of the hour's 5-minute readings."""
+    info = _dig(read_json(content, source), ("LoadInfo",), source)
+    ref = str(_dig(info, ("RefId",), source))
+    found = _REF_DAY.search(ref)
+    require(found is not None, source, f"RefId {excerpt(ref)} names no day (DD-Mon-YYYY)")
+    items = _dig(info, ("FiveMinTotalLoad",), source)
+    require(isinstance(items, list), source, "FiveMinTotalLoad is not a list")
+    loads = [item.get("Load") if isinstance(item, dict) else None for item in items]
+    require(all(isinstance(x, dict) for x in loads), source, "a FiveMinTotalLoad entry has no Load")
+    frame = pl.DataFrame(
+        {"Time": [str(x.get("Time")) for x in loads], "Value": [x.get("Value") for x in loads]},
+        schema={"Time": pl.Utf8, "Value": pl.Utf8},
+    )
+    day = pl.lit(found[1]).str.strptime(pl.Date, "%d-%b-%Y")
+    clock = frame.get_column("Time").str.strip_chars()
+    bad = (~clock.str.contains(r"^\d{1,2}:\d{2}$")).arg_true()
+    if len(bad):
+        raise MalformedFileError(f"{source}: Load Time {excerpt(clock[int(bad[0])])} is not HH:MM")
+    typed = numbers(frame, ["Value"], source).with_columns(
+        (day.cast(pl.Datetime("us")) + pl.duration(
+            hours=clock.str.split(":").list.get(0).cast(pl.Int64),
+            minutes=clock.str.split(":").list.get(1).cast(pl.Int64),
+        )).alias("wall")
+    )  # fmt: skip
+    hourly = typed.group_by(pl.col("wall").dt.truncate("1h").alias("hour")).agg(
+        pl.col("Value").mean().alias("load_mw")
+    )
+    return (
+        hourly.sort("hour")
+        .with_columns(
+            est_to_utc(pl.col("hour")).alias("interval_start"),
+        )
+        .with_columns(
+            (pl.col("interval_start") + HOUR).alias("interval_end"),
+            pl.lit(ISO).alias("iso"),
+            pl.lit(MISO_AREA).alias("area"),
+        )
+        .select(LOAD_COLUMNS)
+    )
+
+
+def _lmp_long(frame: pl.DataFrame, formats: tuple[str, ...], source: str) -> pl.DataFrame:
+    wall = _strict_times(frame, "time", formats, source)
+    typed = numbers(frame, ["lmp", "congestion", "loss"], source)
+    return (
+        typed.with_columns(
+            est_to_utc(pl.lit(wall)).alias("interval_start"),
+        )
+        .with_columns(
+            (pl.col("interval_start") + FIVE_MINUTES).alias("interval_end"),
+            pl.lit(ISO).alias("iso"),
+            pl.lit(RT5_MARKET).alias("market"),
+            pl.col("location").str.strip_chars(),
+            pl.lit("CPNODE").alias("location_type"),
+            pl.lit(None, pl.Utf8).alias("location_id"),
+            (pl.col("lmp") - pl.col("congestion") - pl.col("loss")).alias("energy"),
+            pl.lit(None, pl.Float64).alias("ghg"),
+        )
+        .select(LMP_COLUMNS)
+    )
+
+
+def _renamed(header: list[str], names: dict[str, str], source: str) -> list[str]:
+    keys = [h.strip().upper() for h in header]
+    missing = [n for n in names if n not in keys]
+    unexpected = [h for h, k in zip(header, keys, strict=True) if k not in names]
+    if missing or unexpected:
+        raise SchemaDriftError(source, missing, unexpected)
+    return [names[k] for k in keys]
+
+
+def five_minute_api_table(content: bytes, source: str) -> pl.DataFrame:
+    """GetRealTimeFiveMinExPost (Current, Rolling or Previous) as 5-minute LMPs."""
+    body = read_json(content, source)
+    require(isinstance(body, dict), source, "the answer is not a JSON object")
+    header, data = body.get("headers"), body.get("data")
+    require(isinstance(header, list) and isinstance(data, list), source, "no headers/data lists")
+    names = _renamed([str(h) for h in header], _FIVE_MIN_COLUMNS, source)
+    wrong = [i for i, row in enumerate(data) if not isinstance(row, list) or len(row) != len(names)]
+    if wrong:
+        raise MalformedFileError(
+            f"{source}: data row {wrong[0]} does not have the {len(names)} header fields"
+        )
+    columns = {n: [None if r[i] is None else str(r[i]) for r in data] for i, n in enumerate(names)}
+    frame = pl.DataFrame(columns, schema=dict.fromkeys(names, pl.Utf8))
+    return _lmp_long(frame, ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"), source)
+
+
+def five_minute_csv_table(content: bytes, source: str) -> pl.DataFrame:
+    """The CSV of a weekly `_5MIN_LMP.zip`: rows after the `MKTHOUR_EST,...` header up to the
+    footer (the first row after the data that is not a data row; at most two lines may follow
+    it). A week of every node is millions of rows: polars reads them, no loop over rows."""
+    text = decode(content, source)
+    head = text[:_HEAD_CHARS].splitlines()[:50]
+    starts = [i for i, line in enumerate(head) if line.strip().upper().startswith("MKTHOUR_EST")]
+    require(bool(starts), source, "no `MKTHOUR_EST,PNODENAME,...` header in the first 50 lines")
+    header = next(csv.reader([head[starts[0]]]))
+    names = _renamed(header, _ZIP_COLUMNS, source)
+    table = pl.read_csv(
+        text.encode(), skip_lines=starts[0], has_header=True, new_columns=names,
+        infer_schema=False, truncate_ragged_lines=True,
+    ).with_row_index("row")  # fmt: skip
+    is_data = pl.col("time").str.contains(_STAMP) & pl.all_horizontal(
+        pl.col(names).is_not_null()
+    )
+    first_other = table.select(pl.col("row").filter(~is_data).first()).item()
+    if first_other is not None:
+        after = table.height - first_other - 1
+        if after > _FOOTER_TAIL:
+            raise MalformedFileError(
+                f"{source}: data row {first_other + _FOOTER_TAIL + 2} after the header: rows "
+                f"after the footer at data row {first_other + 1}"
+            )
+        table = table.head(first_other)
+    return _lmp_long(table.drop("row"), ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"), source)

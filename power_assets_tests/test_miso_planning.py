@@ -1,0 +1,113 @@
+"""Which MISO source serves a day: report names, preliminary until final, the public API for today
+and yesterday, the weekly 5-minute archive, clear errors where MISO offers nothing; drop-folder
+names and the real-time probe."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from power_assets.demo import miso_fixtures as gen
+from power_assets.errors import DownloadError, IsoNoDataError
+from power_assets.isos import get_iso
+
+MISO = get_iso("MISO")
+TODAY = date(2024, 11, 20)
+
+
+def _never(request):
+    raise AssertionError(f"no listing expected for {request.path}")
+
+
+def _plan(dataset, day, lister=_never, today=TODAY):
+    return MISO.plan_day(dataset, day, lister, today)
+
+
+def test_daily_reports_are_named_by_market_day_and_cover_it_in_est():
+    (request,) = _plan("lmp_da", date(2024, 3, 10))
+    assert request.url("https://r") == "https://r/20240310_da_expost_lmp.csv"
+    assert request.window_start == datetime(2024, 3, 10, 5, tzinfo=UTC)
+    assert request.window_end - request.window_start == timedelta(hours=24)
+    assert _plan("as_da", date(2024, 11, 3))[0].path == "20241103_asm_expost_damcp.csv"
+    assert _plan("lmp_da_exante", date(2024, 11, 3))[0].path == "20241103_da_exante_lmp.csv"
+    assert MISO.dropped_file_day("20241103_da_exante_lmp.csv") == (
+        "lmp_da_exante", date(2024, 11, 3),
+    )  # fmt: skip
+    assert _plan("as_rt", date(2024, 11, 3))[0].path == "20241103_asm_rtmcp_final.csv"
+
+
+def test_days_before_the_daily_csvs_fail_saying_where_history_is():
+    with pytest.raises(IsoNoDataError, match=r"2023-01-01.*202212_da_pr_xls.zip"):
+        _plan("lmp_da", date(2022, 12, 31))
+
+
+def test_recent_real_time_days_use_the_preliminary_file_until_the_final_exists():
+    day = TODAY - timedelta(days=2)
+    asked = []
+
+    def missing(request):
+        asked.append(request.path)
+        raise DownloadError(f"MISO: https://r/{request.path}: HTTP 404: 'not found'")
+
+    assert _plan("lmp_rt_hourly", day, missing)[0].path == "20241118_rt_lmp_prelim.csv"
+    assert asked == ["20241118_rt_lmp_final.csv"]
+    assert _plan("as_rt", day, lambda r: b"x")[0].path == "20241118_asm_rtmcp_final.csv"
+    # Past the preliminary window the final file is planned without asking.
+    assert _plan("lmp_rt_hourly", TODAY - timedelta(days=30))[0].path.endswith("_rt_lmp_final.csv")
+
+    def broken(request):
+        raise DownloadError("MISO: https://r/x: HTTP 500 after 3 attempts")
+
+    with pytest.raises(DownloadError, match="500"):
+        _plan("lmp_rt_hourly", day, broken)
+
+
+def test_five_minute_prices_today_yesterday_and_from_the_weekly_archive():
+    assert _plan("lmp_rt5", TODAY)[0].path == "MarketPricing/GetRealTimeFiveMinExPost/Rolling"
+    (yesterday,) = _plan("lmp_rt5", TODAY - timedelta(days=1))
+    assert yesterday.path.endswith("/Previous") and yesterday.endpoint == "public_api"
+    (weekly,) = _plan("lmp_rt5", date(2024, 11, 3))  # a Sunday: its week's ZIP is 2024-11-11's
+    assert (weekly.path, weekly.shared, weekly.member) == ("20241111_5MIN_LMP.zip", True, None)
+    with pytest.raises(IsoNoDataError, match=r"20241125_5MIN_LMP\.zip.*2024-11-25"):
+        _plan("lmp_rt5", date(2024, 11, 15))
+
+
+def test_fuel_mix_and_todays_load_come_from_the_public_api():
+    assert _plan("fuel_mix", TODAY)[0].path == "FuelMix/Today"
+    assert _plan("fuel_mix", TODAY - timedelta(days=1))[0].path == "FuelMix/Yesterday"
+    with pytest.raises(IsoNoDataError, match="today and yesterday only"):
+        _plan("fuel_mix", TODAY - timedelta(days=2))
+    assert _plan("load", TODAY)[0].path == "RealTimeTotalLoad"
+    assert _plan("load", date(2024, 11, 3))[0].path == "20241104_df_al.xls"
+
+
+def test_every_published_forecast_vintage_of_a_day_is_planned():
+    paths = [r.path for r in _plan("load_forecast", date(2024, 11, 3))]
+    assert paths == [f"202410{d}_df_al.xls" for d in (29, 30, 31)] + [
+        f"2024110{d}_df_al.xls" for d in (1, 2, 3, 4)
+    ]
+    assert [r.path for r in _plan("load_forecast", TODAY + timedelta(days=2))] == [
+        f"202411{d}_df_al.xls" for d in (17, 18, 19, 20)
+    ]
+
+
+def test_dropped_report_names():
+    assert MISO.dropped_file_day("20240310_da_expost_lmp.csv") == ("lmp_da", date(2024, 3, 10))
+    assert MISO.dropped_file_day("x/20241103_rt_lmp_prelim.csv") == (
+        "lmp_rt_hourly", date(2024, 11, 3),
+    )  # fmt: skip
+    assert MISO.dropped_file_day("20241104_df_al.xls") == ("load", date(2024, 11, 3))
+    assert MISO.dropped_file_day("20241104_unknown_report.csv") is None
+    names = ["20241103_rt_lmp_prelim.csv", "20241103_rt_lmp_final.csv"]
+    assert MISO.choose_dropped_files("lmp_rt_hourly", date(2024, 11, 3), names) == names[1:]
+
+
+def test_the_probe_asks_for_the_current_interval_and_reads_its_end():
+    now = datetime(2024, 11, 3, 6, 30, tzinfo=UTC)  # 01:30 EST
+    request = MISO.latest_interval_request(now)
+    assert request.path == "MarketPricing/GetRealTimeFiveMinExPost/Current"
+    assert request.window_start == datetime(2024, 11, 3, 5, tzinfo=UTC)
+    body = gen.five_minute_api(date(2024, 11, 3), now, last_only=True)
+    assert MISO.latest_interval_end("lmp_rt5", body, "https://api/Current") == now
+    assert (
+        MISO.latest_interval_end("fuel_mix", gen.fuel_mix_api(date(2024, 11, 3), now), "x") == now
+    )
