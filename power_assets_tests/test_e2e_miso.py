@@ -6,6 +6,7 @@ load forecast from every df_al vintage published so far; values checked exactly 
 fake's generator.
 """
 
+import re
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import dagster as dg
@@ -246,3 +247,48 @@ def test_a_wrong_pricing_key_fails_naming_the_variable_and_never_shows_the_key(
     messages = _messages(result)
     assert any("HTTP 401" in m and PRICING_KEY_ENV in m for m in messages), messages
     assert not any(wrong in m for m in messages)
+
+
+def test_the_weekly_archive_is_fetched_once_and_each_day_keeps_only_its_own_rows(tmp_path):
+    # Both days are in the week 03-04..03-10, published in 20240318_5MIN_LMP.zip; the run is
+    # the morning it is out. Stage 1 cuts each day out of the one kept archive (a span file).
+    days = (SPRING - timedelta(days=1), SPRING)
+    now = datetime(2024, 3, 18, 9, 0, tzinfo=EST)
+    with dg.instance_for_test() as instance, FakeMiso() as fake:
+        defs = loopback_defs(tmp_path, {"MISO": fake.base_url, "MISO:public_api": fake.api_url})
+        fake.now = now
+        job = defs.resolve_job_def(daily_job_name("MISO"))
+        results = [
+            job.execute_in_process(
+                partition_key=partition_key(day, "MISO"), instance=instance,
+                raise_on_error=False, asset_selection=stage_keys(["lmp_rt5"]),
+                run_config={"resources": {"clock": {"config": {"frozen_at": now.isoformat()}}}},
+            )
+            for day in days
+        ]  # fmt: skip
+        log = fake.requests
+    for result in results:
+        assert result.success, _messages(result)
+    weekly = [r for r in log if r.path.endswith("_5MIN_LMP.zip")]
+    assert [(r.path, r.status) for r in weekly] == [("/marketreports/20240318_5MIN_LMP.zip", 200)]
+    for day in days:
+        # The day's csv_files copy: the preamble and header, then only this day's lines.
+        folder = tmp_path / "data" / "MISO" / "csv_files" / "lmp_rt5" / day.isoformat()
+        (extracted,) = folder.rglob("*.csv")
+        stamps = [
+            line.split(",", 1)[0]
+            for line in extracted.read_text().splitlines()
+            if re.match(r"\d\d/\d\d/\d{4} \d\d:\d\d,", line)
+        ]
+        assert len(stamps) == 288 * len(gen.NODES)
+        assert {datetime.strptime(s, "%m/%d/%Y %H:%M").date() for s in stamps} == {day}
+        rows = query(
+            tmp_path,
+            "SELECT location, interval_start, lmp FROM lmp WHERE iso = 'MISO' AND "
+            "dataset = 'lmp_rt5' AND market_date = ? ORDER BY location, interval_start",
+            [day],
+        )
+        midnight = datetime(day.year, day.month, day.day, 5, tzinfo=UTC)
+        assert len(rows) == 288 * len(gen.NODES)
+        assert {r[1] for r in rows} == {midnight + timedelta(minutes=5 * k) for k in range(288)}
+        assert all(lmp == gen.five_minute_lmp(node, start)["LMP"] for node, start, lmp in rows)

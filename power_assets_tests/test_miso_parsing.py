@@ -183,8 +183,19 @@ def test_the_weekly_csv_ends_at_its_footer_and_refuses_rows_after_it(tmp_path):
     assert frame["lmp"].to_list() == [21.5, 22.0]
     # MKTHOUR_EST is EST (UTC-5) all year: 00:00 EST is 05:00 UTC
     assert frame["interval_start"].to_list() == [
-        datetime(2024, 11, 4, 5, 0, tzinfo=UTC), datetime(2024, 11, 4, 5, 5, tzinfo=UTC)
+        datetime(2024, 11, 4, 5, 0, tzinfo=UTC),
+        datetime(2024, 11, 4, 5, 5, tzinfo=UTC),
     ]
     path.write_text(body + "a\nb\n11/04/2024 00:10,ALTW.WELLS1,1,1,1\n")
-    with pytest.raises(MalformedFileError, match="20241118_5MIN_LMP.csv: data row .* after the footer"):
+    with pytest.raises(
+        MalformedFileError, match=r"20241118_5MIN_LMP\.csv: rows after the footer at data row 3"
+    ):
+        parse_file("MISO", "lmp_rt5", path)
+    # A data row with an empty price, even just before the footer, is an error, never a footer.
+    path.write_text(body.replace("22.00,-1.00", ",-1.00"))
+    with pytest.raises(MalformedFileError, match=r"data row 2 after the header has an empty field"):
+        parse_file("MISO", "lmp_rt5", path)
+    # A row with more fields than the header is not trimmed to fit.
+    path.write_text(body.replace("22.00,-1.00,0.50", "22.00,-1.00,0.50,9"))
+    with pytest.raises(MalformedFileError, match="unreadable CSV"):
         parse_file("MISO", "lmp_rt5", path)

@@ -35,9 +35,30 @@ def test_daily_reports_are_named_by_market_day_and_cover_it_in_est():
     assert _plan("as_rt", date(2024, 11, 3))[0].path == "20241103_asm_rtmcp_final.csv"
 
 
-def test_days_before_the_daily_csvs_fail_saying_where_history_is():
-    with pytest.raises(IsoNoDataError, match=r"2023-01-01.*202212_da_pr_xls.zip"):
-        _plan("lmp_da", date(2022, 12, 31))
+def test_days_before_the_daily_csvs_come_from_the_monthly_pricing_archives():
+    # DA: the member named for the market day, in that month's archive.
+    (da,) = _plan("lmp_da", date(2022, 12, 31))
+    assert (da.path, da.member, da.shared) == ("202212_da_pr_xls.zip", "20221231_da_pr.xls", True)
+    assert da.url("https://r") == "https://r/202212_da_pr_xls.zip"
+    assert da.window_start == datetime(2022, 12, 31, 5, tzinfo=UTC)
+    assert da.final_after == datetime(2023, 1, 1, 5, tzinfo=UTC)
+    # RT: the member is named for the publication day, the day after: a month's last day is
+    # in the next month's archive.
+    (rt,) = _plan("lmp_rt_hourly", date(2021, 2, 28))
+    assert (rt.path, rt.member) == ("202103_rt_pr_xls.zip", "20210301_rt_pr.xls")
+    (rt,) = _plan("lmp_rt_hourly", date(2015, 1, 1))
+    assert (rt.path, rt.member) == ("201501_rt_pr_xls.zip", "20150102_rt_pr.xls")
+    assert MISO.dropped_file_day("20210301_rt_pr.xls") == ("lmp_rt_hourly", date(2021, 2, 28))
+    assert MISO.dropped_file_day("20210228_da_pr.xls") == ("lmp_da", date(2021, 2, 28))
+
+
+def test_days_no_archive_covers_fail_saying_where_history_is():
+    with pytest.raises(IsoNoDataError, match=r"2015-01-01.*POWER_ASSETS_MISO_DROP_DIR"):
+        _plan("lmp_da", date(2014, 12, 31))
+    with pytest.raises(IsoNoDataError, match=r"2023-01-01.*202212_da_pr_xls.zip.*not as_da"):
+        _plan("as_da", date(2022, 12, 31))
+    with pytest.raises(IsoNoDataError, match=r"202212_da_pr_xls.zip"):
+        _plan("lmp_da_exante", date(2022, 12, 31))
 
 
 def test_recent_real_time_days_use_the_preliminary_file_until_the_final_exists():

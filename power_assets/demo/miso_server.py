@@ -6,6 +6,7 @@ publication clock, the request log). Payloads come from `miso_fixtures`.
     GET /marketreports/{YYYYMMDD}_{da_expost_lmp|da_exante_lmp|rt_lmp_final|rt_lmp_prelim}.csv
     GET /marketreports/{YYYYMMDD}_{asm_expost_damcp|asm_rtmcp_final|asm_rtmcp_prelim}.csv
     GET /marketreports/{YYYYMMDD}_df_al.xls          GET /marketreports/{Monday}_5MIN_LMP.zip
+    GET /marketreports/{YYYYMM}_{da|rt}_pr_xls.zip (2015-2022)
     GET /api/MarketPricing/GetRealTimeFiveMinExPost/{Current|Rolling|Previous}
     GET /api/FuelMix/{Today|Yesterday}               GET /api/RealTimeTotalLoad
     GET /pricing/v1/real-time/{yyyy-mm-dd}/lmp-expost?timeResolution=5min&pageNumber=n
@@ -24,9 +25,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 from power_assets.demo import miso_fixtures as gen
+from power_assets.demo import miso_history_fixtures as history
 from power_assets.demo.loopback import LoopbackServer, QuietHandler
 
 _REPORT = re.compile(r"^(?P<day>\d{8})_(?P<report>[A-Za-z0-9_]+)\.(?P<ext>csv|xls|zip)$")
+# Monthly pricing archives of daily hub-LMP workbooks: MISO serves 2015-2022 (404 from 2023).
+_MONTHLY = re.compile(r"^(?P<year>\d{4})(?P<month>\d{2})_(?P<market>da|rt)_pr_xls\.zip$")
 DAY_AHEAD_AT = time(14, 0)  # EST, the day before
 REAL_TIME_AT = time(6, 0)  # EST, the day after (preliminary)
 NOT_FOUND = b"<html><body><h1>404 - File or directory not found.</h1></body></html>"
@@ -117,6 +121,12 @@ class FakeMiso(LoopbackServer):
         return 404, "text/html", NOT_FOUND
 
     def _report(self, name: str, now: datetime) -> tuple[int, str, bytes]:
+        monthly = _MONTHLY.match(name)
+        if monthly is not None and 2015 <= int(monthly["year"]) <= 2022:
+            year, month = int(monthly["year"]), int(monthly["month"])
+            if 1 <= month <= 12:
+                body = history.monthly_pricing_zip(monthly["market"], year, month)
+                return 200, "application/x-zip-compressed", body
         match = _REPORT.match(name)
         if match is None:
             return 404, "text/html", NOT_FOUND

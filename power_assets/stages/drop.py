@@ -49,8 +49,11 @@ logger = logging.getLogger(__name__)
 
 INDEX_NAME = ".drop_index.json"
 # Bump when the index layout changes; an index of another version is rebuilt.
+# Bump too when an ISO learns to read files it ignored before (an index keeps a file's entry while
+# its size and time are unchanged, so an old entry would hide the new days).
 # 3: span files ("spans": [chain, name, size, dataset, [days]]).
-INDEX_VERSION = 3
+# 4: MISO's weekly 5-minute ZIPs and monthly pricing archives, SPP's roll-ups, are read.
+INDEX_VERSION = 4
 _CHUNK = 1 << 20
 # Paths a link leads to are quoted whole unless absurdly long (or not printable).
 _PATH_CHARS = 1000

@@ -7,6 +7,8 @@
   history lives when nothing covers a day.
 - `reports`: hourly LMP and ASM MCP CSVs; `load_report`: the df_al workbook (load and MTLF);
   `public_api`: FuelMix, RealTimeTotalLoad, GetRealTimeFiveMinExPost and the weekly 5MIN_LMP CSV.
+- `weekly`: the weekly 5MIN_LMP archive as a span file (its days, one day cut out);
+  `pricing_report`: the daily hub-LMP workbooks of the monthly archives before 2023.
 - `common`: the fixed-EST clock and number casting every parser shares.
 """
 

@@ -40,7 +40,15 @@ from power_assets.isos.base import (
     Secrets,
     ValueBound,
 )
-from power_assets.isos.miso import data_exchange, load_report, public_api, reports, sources
+from power_assets.isos.miso import (
+    data_exchange,
+    load_report,
+    pricing_report,
+    public_api,
+    reports,
+    sources,
+    weekly,
+)
 from power_assets.isos.miso.common import EST, FIVE_MINUTES, HOUR, TIMEZONE, est_midnight_utc
 
 REAL_TIME_ALLOWANCE = timedelta(hours=36)  # preliminary real-time files post the next morning
@@ -76,13 +84,15 @@ class Miso(IsoDefinition):
     datasets: ClassVar[dict[str, DatasetSpec]] = {
         "lmp_da": _spec("lmp_da", DatasetKind.LMP, "DAM", HOUR,
             "Day-ahead ex-post hourly LMP, every CPnode (YYYYMMDD_da_expost_lmp.csv, hour ending "
-            "EST; energy = LMP - MCC - MLC); from 2023-01-01"),
+            "EST; energy = LMP - MCC - MLC) from 2023-01-01; 2015-2022 hub LMPs only, from the "
+            "monthly {YYYYMM}_da_pr_xls.zip"),
         "lmp_da_exante": _spec("lmp_da_exante", DatasetKind.LMP, "DAM_EXANTE", HOUR,
             "Day-ahead ex-ante hourly LMP, every CPnode (YYYYMMDD_da_exante_lmp.csv: the prices "
             "as the day-ahead market cleared, before ex-post pricing); from 2023-01-01"),
         "lmp_rt_hourly": _spec("lmp_rt_hourly", DatasetKind.LMP, "RTH", HOUR,
             "Real-time hourly LMP, every CPnode: final (_rt_lmp_final.csv, market RTH) once MISO "
-            "posts it, until then preliminary (_rt_lmp_prelim.csv, market RTH_PRELIM)"),
+            "posts it, until then preliminary (_rt_lmp_prelim.csv, market RTH_PRELIM); 2015-2022 "
+            "hub LMPs only, from the monthly {YYYYMM}_rt_pr_xls.zip"),
         "lmp_rt5": _spec("lmp_rt5", DatasetKind.LMP, "RT5M", FIVE_MINUTES,
             "Real-time 5-minute ex-post LMP, every CPnode: public API GetRealTimeFiveMinExPost "
             "(Rolling today, Previous yesterday), weekly YYYYMMDD_5MIN_LMP.zip for older days; "
@@ -164,6 +174,9 @@ class Miso(IsoDefinition):
 
     def _report(self, dataset: str, day: date, today: date, lister: Lister) -> DownloadRequest:
         if day < sources.DAILY_CSVS_FROM:
+            if dataset in pricing_report.ARCHIVES and day >= sources.MONTHLY_FROM:
+                archive, member = pricing_report.member_for(dataset, day)
+                return sources.monthly_request(dataset, day, archive, member)
             raise sources.before_daily_csvs(dataset, day)
         final, prelim = sources.REPORTS[dataset]
         request = sources.report_request(dataset, day, day, final)
@@ -279,6 +292,8 @@ class Miso(IsoDefinition):
             day = datetime.strptime(match["day"], "%Y%m%d").date()
         except ValueError:
             return None
+        if (monthly := pricing_report.member_day(name)) is not None:
+            return monthly  # a member of a monthly pricing archive (before 2023)
         report = match["report"].lower()
         if report == sources.LOAD_REPORT:
             return "load", day - timedelta(days=1)
@@ -289,6 +304,17 @@ class Miso(IsoDefinition):
         """Final real-time files win over preliminary ones of the same day."""
         final = [n for n in names if "final" in PurePath(n).name.lower()]
         return final or names
+
+    def dropped_span_dataset(self, name: str) -> str | None:
+        """The weekly `YYYYMMDD_5MIN_LMP.zip` (or its CSV) holds seven days of `lmp_rt5`: each
+        day is cut out of it (kept from the portal or dropped), not copied whole."""
+        return weekly.span_dataset(name)
+
+    def span_file_days(self, dataset_id: str, path: Path) -> list[date]:
+        return weekly.span_days(path)
+
+    def cut_span_day(self, dataset_id: str, path: Path, day: date, target: Path) -> int:
+        return weekly.cut_day(path, day, target)
 
     # -- real time ---------------------------------------------------------------------------
 
@@ -343,6 +369,8 @@ def _forecast_vintages(day: date, today: date) -> list[DownloadRequest]:
 
 def _parse_one(spec: DatasetSpec, name: str, content: bytes) -> pl.DataFrame:
     lowered = name.lower()
+    if spec.id in pricing_report.ARCHIVES and lowered.endswith(".xls"):
+        return pricing_report.hub_lmp_table(content, name)  # before 2023: hub LMPs only
     if spec.id in _TEXT_REPORTS:
         return _TEXT_REPORTS[spec.id](content, name)
     if spec.id == "lmp_rt5":
@@ -377,8 +405,11 @@ def _check_zip(content: bytes, source: str) -> None:
             bad = archive.testzip()
     except zipfile.BadZipFile as exc:
         raise MalformedFileError(f"{source}: not a readable ZIP from MISO: {exc}") from exc
-    if bad is not None or not any(n.lower().endswith(".csv") for n in names):
-        raise MalformedFileError(f"{source}: ZIP without a readable CSV (members {names[:5]})")
+    # The weekly 5MIN_LMP archive holds a CSV, the monthly pricing archives .xls workbooks.
+    if bad is not None or not any(n.lower().endswith((".csv", ".xls")) for n in names):
+        raise MalformedFileError(
+            f"{source}: ZIP without a readable CSV or workbook (members {names[:5]})"
+        )
 
 
 def _check_api(content: bytes, source: str) -> None:

@@ -213,20 +213,30 @@ def five_minute_csv_table(content: bytes, source: str) -> pl.DataFrame:
     require(bool(starts), source, "no `MKTHOUR_EST,PNODENAME,...` header in the first 50 lines")
     header = next(csv.reader([head[starts[0]]]))
     names = _renamed(header, _ZIP_COLUMNS, source)
-    table = pl.read_csv(
-        text.encode(), skip_lines=starts[0], has_header=True, new_columns=names,
-        infer_schema=False, truncate_ragged_lines=True,
-    ).with_row_index("row")  # fmt: skip
-    is_data = pl.col("time").str.contains(_STAMP) & pl.all_horizontal(
-        pl.col(names).is_not_null()
-    )
-    first_other = table.select(pl.col("row").filter(~is_data).first()).item()
-    if first_other is not None:
-        after = table.height - first_other - 1
-        if after > _FOOTER_TAIL:
+    try:
+        table = pl.read_csv(
+            text.encode(), skip_lines=starts[0], has_header=True, new_columns=names,
+            infer_schema=False,
+        ).with_row_index("row")  # fmt: skip
+    except pl.exceptions.PolarsError as exc:  # e.g. a row with more fields than the header
+        raise MalformedFileError(f"{source}: unreadable CSV: {excerpt(str(exc))}") from exc
+    stamped = pl.col("time").fill_null("").str.contains(_STAMP)
+    # The footer is the first row that does not start with a time; at most _FOOTER_TAIL lines
+    # may follow it, none of them a data row. Every row before it must be whole.
+    footer = table.select(pl.col("row").filter(~stamped).first()).item()
+    data = table if footer is None else table.head(footer)
+    broken = data.filter(~pl.all_horizontal(pl.col(names).is_not_null())).head(1)
+    if broken.height:
+        raise MalformedFileError(
+            f"{source}: data row {broken['row'][0] + 1} after the header has an empty field: "
+            f"{excerpt(','.join(str(v) for v in broken.drop('row').row(0)))}"
+        )
+    if footer is not None:
+        tail = table.slice(footer)
+        if tail.height > 1 + _FOOTER_TAIL or tail.select(stamped.any()).item():
             raise MalformedFileError(
-                f"{source}: data row {first_other + _FOOTER_TAIL + 2} after the header: rows "
-                f"after the footer at data row {first_other + 1}"
+                f"{source}: rows after the footer at data row {footer + 1} (the footer is "
+                f"followed by at most {_FOOTER_TAIL} lines and no data)"
             )
-        table = table.head(first_other)
+    table = data
     return _lmp_long(table.drop("row"), ("%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S"), source)

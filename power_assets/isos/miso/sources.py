@@ -18,6 +18,10 @@ REPORTS_URL = "https://docs.misoenergy.org/marketreports"
 PUBLIC_API_URL = "https://public-api.misoenergy.org/api"
 # Daily LMP and ASM CSVs exist from this market day (2022-12-31 answers 404).
 DAILY_CSVS_FROM = date(2023, 1, 1)
+# Before them, hub LMPs (DA and RT) are in monthly `{YYYYMM}_{da|rt}_pr_xls.zip` archives of daily
+# workbooks, published for 2015-2022 (third-party reports; earlier months are not known to exist).
+MONTHLY_FROM = date(2015, 1, 1)
+DROP_DIR_ENV = "POWER_ASSETS_MISO_DROP_DIR"  # stages/drop.drop_env_var("MISO")
 # Report id of each dataset's daily file; the second is the preliminary version served until
 # the final one exists (real-time results are final 3-5 days after the day).
 REPORTS = {
@@ -81,6 +85,18 @@ def weekly_request(day: date) -> DownloadRequest:
     )  # fmt: skip
 
 
+def monthly_request(dataset: str, day: date, archive: str, member: str) -> DownloadRequest:
+    """Member `member` of the monthly pricing archive `archive` serving market `day`; the
+    archive is kept once for the month's days and final once its month is over."""
+    start, end = day_window(day)
+    named = datetime.strptime(member[:8], "%Y%m%d").date()
+    month_end = (named.replace(day=1) + timedelta(days=32)).replace(day=1)
+    return DownloadRequest(
+        iso=ISO, dataset=dataset, path=archive, params=(), file_name=archive, window_start=start,
+        window_end=end, shared=True, member=member, final_after=est_midnight_utc(month_end),
+    )  # fmt: skip
+
+
 def no_history(dataset: str, day: date, what: str) -> IsoNoDataError:
     """The error for a day no source MISO offers (without a key) covers; says where it is."""
     return IsoNoDataError(f"{ISO} {dataset} {day}", "not-offered", what)
@@ -88,9 +104,16 @@ def no_history(dataset: str, day: date, what: str) -> IsoNoDataError:
 
 def before_daily_csvs(dataset: str, day: date) -> IsoNoDataError:
     kind = "da" if dataset in ("lmp_da", "lmp_da_exante", "as_da") else "rt"
-    return no_history(
-        dataset, day,
-        f"MISO's daily report CSVs start on {DAILY_CSVS_FROM}; earlier {kind.upper()} prices are "
-        f"only in the monthly archive {day:%Y%m}_{kind}_pr_xls.zip (hub LMPs only) at "
-        f"{REPORTS_URL}/, which this pipeline does not read",
-    )  # fmt: skip
+    if dataset in ("lmp_da", "lmp_rt_hourly"):
+        where = (
+            f"MISO's daily report CSVs start on {DAILY_CSVS_FROM} and its monthly archives "
+            f"({day:%Y%m}_{kind}_pr_xls.zip, hub LMPs only) are known from {MONTHLY_FROM}: "
+            f"if you have the monthly archive holding {day}, drop it into {DROP_DIR_ENV}"
+        )
+    else:
+        where = (
+            f"MISO's daily report CSVs start on {DAILY_CSVS_FROM}; earlier {kind.upper()} "
+            f"prices are only in the monthly archive {day:%Y%m}_{kind}_pr_xls.zip (hub LMPs only) "
+            f"at {REPORTS_URL}/, which serves the lmp_da and lmp_rt_hourly datasets, not {dataset}"
+        )
+    return no_history(dataset, day, where)

@@ -7,8 +7,9 @@ footer), so `public_api.five_minute_csv_table` reads the cut as it reads the wee
 
 A row's day is the EST date of its `MKTHOUR_EST` stamp: the stamp is the interval START (see
 public_api), MISO's clock is fixed EST, so every day has 288 intervals, DST or not. A line whose
-time cannot be read (the footer, a blank line, a damaged row) goes into every cut in its place,
-so the parser reads the footer as it always does and names a damaged row: nothing is dropped.
+time cannot be read (the footer, a blank line, a damaged row) goes into every cut:
+the footer (after the last data line) at the end as published, any other (a damaged row) right
+below the header, where the parser cannot take it for the footer and names it: nothing is dropped.
 
 Memory: the CSV is scanned lazily one line per row (a ZIP's member is first streamed to a
 temporary file beside the output), and only the day's lines are collected: a week of every
@@ -120,16 +121,25 @@ def span_days(path: Path) -> list[date]:
 def cut_day(path: Path, day: date, target: Path) -> int:
     """Write the preamble, header, market `day`'s lines and the footer of the weekly archive (or
     CSV) `path` to `target`, in the same form (a ZIP of one CSV named as the original member, or
-    a CSV); the number of `day`'s data lines written. Unreadable lines go along, in place."""
+    a CSV); the number of `day`'s data lines written.
+
+    Unreadable lines go along: those after the last data line (the footer) at the end, as
+    published; any other (a damaged row) first, right below the header, where the parser cannot
+    take it for the footer and names it."""
     with _csv_of(path, target.parent) as (csv_path, member):
         head, skip = _head(csv_path, path)
-        chosen = _collect(
-            _lines(csv_path, skip).filter((pl.col("day") == day) | pl.col("day").is_null()),
-            path,
-        )
-    rows = chosen.filter(pl.col("day").is_not_null()).height
-    body = chosen.get_column("line").str.join("\n").item() if chosen.height else ""
-    content = head + (body.encode() + b"\n" if chosen.height else b"")
+        lines = _lines(csv_path, skip).with_row_index("at")
+        chosen = _collect(lines.filter((pl.col("day") == day) | pl.col("day").is_null()), path)
+        last = _collect(lines.select(pl.col("at").filter(pl.col("day").is_not_null()).max()), path)
+    end = last.item()
+    unread = pl.col("day").is_null()
+    after = pl.col("at") > end if end is not None else pl.lit(True)
+    ordered = pl.concat(
+        [chosen.filter(unread & ~after), chosen.filter(~unread), chosen.filter(unread & after)]
+    )
+    rows = chosen.filter(~unread).height
+    body = ordered.get_column("line").str.join("\n").item() if ordered.height else ""
+    content = head + (body.encode() + b"\n" if ordered.height else b"")
     if member is None:
         target.write_bytes(content)
     else:
