@@ -140,3 +140,21 @@ def test_a_day_without_its_daily_file_comes_from_five_minute_files(tmp_path, ins
                      [datetime(2024, 11, 3, 7, 10, tzinfo=UTC)])  # fmt: skip
     assert value == (fx.lmp_parts("RTBM", "SPPNORTH_HUB", datetime(2024, 11, 3, 7, 10,
                                                                     tzinfo=UTC))["LMP"],)  # fmt: skip
+
+
+def test_a_closed_day_missing_a_five_minute_file_fails_and_downloads_nothing(tmp_path, instance):
+    # 12:00 CST on 2024-11-03 (18:00 UTC) is no known hole: the closed day is incomplete.
+    gone = [datetime(2024, 11, 3, 18, tzinfo=UTC)]
+    selection = stage_keys(["lmp_rt5"])
+    with FakeSpp([FALL], location_count=2, daily_rt_files=False, missing_intervals=gone) as fake:
+        defs = loopback_defs(tmp_path, {"SPP": fake.base_url})
+        result = run_day(defs, instance, partition_key(FALL, "SPP"), selection=selection)
+        downloads = [r for r in fake.requests if r.kind == "download"]
+    assert not result.success
+    said = " ".join(str(e.event_specific_data.error) for e in result.all_events
+                    if e.is_step_failure)  # fmt: skip
+    assert "raw_download/lmp_rt5" in said and "the market day has closed" in said
+    assert (
+        "lists no file for 1 of its 300 5-minute intervals, ending (UTC) 2024-11-03 18:00" in said
+    )
+    assert downloads == []  # nothing fetched for a day that cannot load whole

@@ -58,7 +58,9 @@ def test_downloads_and_bare_404s(fake) -> None:
         lines[0] == "Interval,GMTIntervalEnd,Reserve Zone,RegUP,RegDN,Spin,Supp,RampUP,RampDN,UncUP"
     )
     assert lines[1].startswith("11/03/2024 01:00:00,11/03/2024 06:00:00,1,")
-    assert lines[7].startswith("11/03/2024 01:00:00,11/03/2024 07:00:00,1,")  # the CST pass
+    # SPP writes the hour ending 07:00 UTC as local 02:00, then 08:00 UTC as 02:00 again.
+    assert lines[7].startswith("11/03/2024 02:00:00,11/03/2024 07:00:00,1,")
+    assert lines[13].startswith("11/03/2024 02:00:00,11/03/2024 08:00:00,1,")
     assert len(lines) == 1 + 25 * 6
     missing = download(fake, "da-mcp", "/2024/11/DA-MCP-202411040100.csv")
     assert (missing.status_code, missing.content) == (404, b"")

@@ -55,9 +55,9 @@ def test_the_repeated_hour_is_told_apart_by_its_gmt_column(tmp_path) -> None:
     ends = hour_ends(FALL)
     content = fx.lmp_csv("DAM", ends, fx.locations(1), FALL)
     lines = content.decode().splitlines()
-    # Local 01:00 appears twice (ends of 00-01 CDT... and the CST pass), GMT 06:00 and 07:00.
+    # Local 02:00 appears twice (GMT 07:00 and 08:00), as SPP's real files write it.
     assert [line.split(",")[0] for line in lines[1:4]] == [
-        "11/03/2024 01:00:00", "11/03/2024 01:00:00", "11/03/2024 02:00:00"]  # fmt: skip
+        "11/03/2024 01:00:00", "11/03/2024 02:00:00", "11/03/2024 02:00:00"]  # fmt: skip
     frame = parse_file("SPP", "lmp_da", write(tmp_path, "da.csv", content))
     assert frame.get_column("interval_end").to_list()[:3] == [
         datetime(2024, 11, 3, 6, tzinfo=UTC), datetime(2024, 11, 3, 7, tzinfo=UTC),
@@ -216,3 +216,76 @@ def test_mtlf_vintage_issued_on_the_spring_forward_day(tmp_path) -> None:
     assert set(frame.get_column("publish_time")) == {issued}
     ends = frame.get_column("interval_end")
     assert ends.min() == issued + HOUR and ends.n_unique() == frame.height == 7 * 24
+
+
+# SPP's DA-MCP files as the reference records real 2025 files: `Interval` is local, and on the
+# fall-back day local 02:00:00 appears twice (GMT 07:00 and 08:00); spring goes 01:00 -> 03:00.
+MCP_HEADER = "Interval,GMTIntervalEnd,Reserve Zone,RegUP,RegDN,Spin,Supp,RampUP,RampDN,UncUP"
+FALL_2025_MCP = f"""{MCP_HEADER}
+11/02/2025 01:00:00,11/02/2025 06:00:00,1,7.5,3.25,1.1,0.5,0,0,2
+11/02/2025 02:00:00,11/02/2025 07:00:00,1,7.75,3.5,1.2,0.6,0,0,2.5
+11/02/2025 02:00:00,11/02/2025 08:00:00,1,8,3.75,1.3,0.7,0.1,0,3
+11/02/2025 03:00:00,11/02/2025 09:00:00,1,8.25,4,1.4,0.8,0,0.2,3.5
+"""
+SPRING_2025_MCP = f"""{MCP_HEADER}
+03/09/2025 01:00:00,03/09/2025 07:00:00,SPP,6,2,1,0.25,0,0,1
+03/09/2025 03:00:00,03/09/2025 08:00:00,SPP,6.5,2.5,1.5,0.5,0,0,1.5
+03/09/2025 04:00:00,03/09/2025 09:00:00,SPP,7,3,2,0.75,0,0,2
+"""
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "starts", "regup"),
+    [
+        ("DA-MCP-202511020100.csv", FALL_2025_MCP,
+         [datetime(2025, 11, 2, h, tzinfo=UTC) for h in (5, 6, 7, 8)], [7.5, 7.75, 8.0, 8.25]),
+        ("DA-MCP-202503090100.csv", SPRING_2025_MCP,
+         [datetime(2025, 3, 9, h, tzinfo=UTC) for h in (6, 7, 8)], [6.0, 6.5, 7.0]),
+    ],
+)  # fmt: skip
+def test_day_ahead_mcp_in_the_references_dst_layout(tmp_path, name, content, starts, regup):
+    frame = parse_file("SPP", "as_da", write(tmp_path, name, content.encode()))
+    reg = frame.filter(iso_product="RegUP").sort("interval_start")
+    assert reg.get_column("interval_start").to_list() == starts
+    assert reg.get_column("price").to_list() == regup
+    assert frame.height == len(starts) * 7
+
+
+def test_a_local_time_neither_end_nor_start_plus_step_is_refused(tmp_path) -> None:
+    # GMT 08:00 on 2025-11-02 is 02:00 CST (end) and 01:00 CST + 1 h (start + step): not 01:00.
+    wrong = FALL_2025_MCP.replace("11/02/2025 02:00:00,11/02/2025 08:00:00",
+                                  "11/02/2025 01:00:00,11/02/2025 08:00:00")  # fmt: skip
+    path = write(tmp_path, "DA-MCP-202511020100.csv", wrong.encode())
+    with pytest.raises(MalformedFileError, match=r"DA-MCP-202511020100\.csv: row 4: Interval "
+                       r"'11/02/2025 01:00:00' is not the Central time of GMT end"):  # fmt: skip
+        parse_file("SPP", "as_da", path)
+
+
+def test_the_fixtures_write_the_fall_back_hour_as_the_reference_says() -> None:
+    five = [datetime(2024, 11, 3, 6, 55, tzinfo=UTC) + FIVE * n for n in range(3)]
+    content = fx.lmp_csv("RTBM", five, fx.locations(1), FALL).decode()
+    # 01:55 CDT, then the end at 07:00 UTC written 02:00 (not 01:00 CST), then 01:05 CST.
+    assert [line.split(",")[0] for line in content.splitlines()[1:]] == [
+        "11/03/2024 01:55:00", "11/03/2024 02:00:00", "11/03/2024 01:05:00"]  # fmt: skip
+
+
+def test_a_date_without_time_is_no_interval_end_in_price_files(tmp_path) -> None:
+    # Hourly load files drop a midnight's 00:00; an LMP file with a truncated stamp is broken.
+    good = fx.lmp_csv("DAM", [datetime(2024, 11, 4, 6, tzinfo=UTC)], fx.locations(1), FALL)
+    truncated = good.decode().replace(",11/04/2024 06:00:00,", ",11/04/2024,")
+    path = write(tmp_path, "DA-LMP-SL-202411030100.csv", truncated.encode())
+    with pytest.raises(MalformedFileError, match=r"DA-LMP-SL-202411030100\.csv: row 2: time "
+                       r"'11/04/2024' is not a date-time"):  # fmt: skip
+        parse_file("SPP", "lmp_da", path)
+    load = b"MarketHour, CSWS\n11/04/2024,1500.5\n11/04/2024 01:00:00,1490\n"
+    frame = parse_file("SPP", "load", write(tmp_path, "DAILY_HOURLY_LOAD-20241103.csv", load))
+    assert frame.get_column("interval_end").to_list() == [
+        datetime(2024, 11, 4, tzinfo=UTC), datetime(2024, 11, 4, 1, tzinfo=UTC)]  # fmt: skip
+
+
+def test_a_name_in_latin_1_is_read_as_latin_1_not_replaced(tmp_path) -> None:
+    content = (b"Interval,GMTIntervalEnd,Settlement Location,Pnode,LMP,MLC,MCC,MEC\n"
+               b"11/03/2024 01:00:00,11/03/2024 06:00:00,CAF\xc9_SL,CAF\xc9,20,0,0,20\n")  # fmt: skip
+    frame = parse_file("SPP", "lmp_da", write(tmp_path, "latin.csv", content))
+    assert frame.get_column("location").to_list() == ["CAF\u00c9_SL"]
+    assert frame.get_column("location_id").to_list() == ["CAF\u00c9"]

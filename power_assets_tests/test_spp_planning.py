@@ -8,7 +8,12 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from power_assets.demo import spp_fixtures as fx
-from power_assets.errors import IsoNoDataError, MalformedFileError, UnsupportedDatasetError
+from power_assets.errors import (
+    IncompleteDayError,
+    IsoNoDataError,
+    MalformedFileError,
+    UnsupportedDatasetError,
+)
 from power_assets.isos import get_iso
 from power_assets.isos.base import DownloadRequest
 from power_assets.parsing import parse_files
@@ -88,6 +93,45 @@ def test_without_a_daily_file_every_listed_interval_file_of_the_day(spp) -> None
     last = by_name["RTBM-LMP-SL-202411040000.csv"]  # ends at midnight, starts on the 3rd
     assert last.window_end == datetime(2024, 11, 4, 6, tzinfo=UTC)
     assert [r.window_start for r in requests] == sorted(r.window_start for r in requests)
+
+
+def _interval_names(day: date, missing: set[str] = frozenset()) -> list[str]:
+    names = [fx.rt_interval_path("lmp", end).rsplit("/", 1)[-1]
+             for end in fx.interval_ends(day, timedelta(minutes=5))]  # fmt: skip
+    return [n for n in names if n not in missing]
+
+
+def test_a_closed_day_missing_interval_files_is_incomplete_not_partial(spp) -> None:
+    # 2024-11-03 ended 06:00Z on the 4th; two days' allowance: closed on 2024-12-01. One file
+    # SPP never posted (12:00 CST, 18:00Z) and the day's last one (24:00, 06:00Z on the 4th).
+    gone = {"RTBM-LMP-SL-202411031200.csv", "RTBM-LMP-SL-202411040000.csv"}
+    lister = Lister({("rtbm-lmp-by-location", "/2024/11/By_Interval/03"):
+                     _interval_names(FALL, gone)})  # fmt: skip
+    with pytest.raises(IncompleteDayError, match=r"SPP lmp_rt5 2024-11-03: .*closed.*"
+                       r"2 of its 300 5-minute intervals.*2024-11-03 18:00:00\+00:00.*"
+                       r"2024-11-04 06:00:00\+00:00"):  # fmt: skip
+        spp.plan_day("lmp_rt5", FALL, lister, today=TODAY)
+    # Still open (the day itself, or within the two days after it): what is listed is planned.
+    for today in (FALL, FALL + timedelta(days=2)):
+        assert len(spp.plan_day("lmp_rt5", FALL, lister, today=today)) == 300 - 2
+
+
+def test_spp_s_own_2024_11_03_hole_does_not_fail_the_closed_day(spp) -> None:
+    # No RTBM files for intervals ending 01:10 CDT ... 01:05 CST (06:10Z..07:05Z): 12 files.
+    hole = {f"RTBM-LMP-SL-2024110301{m:02d}.csv" for m in range(10, 60, 5)} | {
+        "RTBM-LMP-SL-202411030100d.csv", "RTBM-LMP-SL-202411030105d.csv"}  # fmt: skip
+    assert len(hole) == 12
+    lister = Lister({("rtbm-lmp-by-location", "/2024/11/By_Interval/03"):
+                     _interval_names(FALL, hole)})  # fmt: skip
+    requests = spp.plan_day("lmp_rt5", FALL, lister, today=TODAY)
+    assert len(requests) == 300 - 12
+    # The same gap on another fall-back day is no known hole.
+    other = date(2025, 11, 2)
+    names = _interval_names(other, {n.replace("20241103", "20251102") for n in hole})
+    lister = Lister({("rtbm-mcp", "/2025/11/By_Interval/02"):
+                     [n.replace("RTBM-LMP-SL", "RTBM-MCP") for n in names]})  # fmt: skip
+    with pytest.raises(IncompleteDayError, match=r"12 of its 300 5-minute intervals"):
+        spp.plan_day("as_rt", other, lister, today=TODAY.replace(year=2025))
 
 
 def test_load_forecast_takes_every_vintage_issued_the_day_before(spp) -> None:
@@ -181,3 +225,16 @@ def test_hourly_load_from_the_monthly_file_where_only_that_is_listed(spp, tmp_pa
     path.write_bytes(month)
     frame = parse_files("SPP", "load", [path])
     assert frame.height == (24 + 25 + 24) * len(fx.LOAD_ZONES)
+
+
+def test_the_newest_interval_is_read_without_a_python_loop_over_rows(spp, monkeypatch) -> None:
+    # House rule: no Python loop over data rows (a whole daily file may be read this way).
+    from power_assets.isos.spp import realtime
+
+    monkeypatch.setattr(realtime, "csv", None, raising=False)
+    ends = [datetime(2024, 11, 3, 6, 55, tzinfo=UTC) + timedelta(minutes=5) * n for n in range(3)]
+    content = fx.lmp_csv("RTBM", ends, fx.locations(3), FALL)
+    assert spp.latest_interval_end("lmp_rt5", content, "latest") == ends[-1]
+    quoted = content.replace(b"11/03/2024 07:05:00", b'"11/03/2024 07:05:00"')
+    assert spp.latest_interval_end("lmp_rt5", quoted, "latest") == ends[-1]
+    assert spp.latest_interval_end("lmp_rt5", b"", "latest") is None

@@ -124,3 +124,19 @@ def test_genmix_excerpts_every_value_and_blank_rows_stay_gaps(
             assert blank_first <= end <= blank_last
     assert blank == (blank_last - blank_first) / FIVE + 1
     assert frame.get_column("mw").min() < 0  # SPP's negative MW are kept as published
+
+
+@pytest.mark.parametrize("name", ["RTBM-LMP-SL-202503310840.csv", "RTBM-LMP-SL-202503310850.csv"])
+def test_newest_interval_of_real_rtbm_files_and_their_tails(spp, name) -> None:
+    from power_assets.isos import get_iso
+
+    path = spp / name
+    newest = max(
+        datetime.strptime(row["gmtintervalend"], "%m/%d/%Y %H:%M:%S").replace(tzinfo=UTC)
+        for row in raw_rows(path)
+    )
+    content = path.read_bytes()
+    iso = get_iso("SPP")
+    assert iso.latest_interval_end("lmp_rt5", content, name) == newest
+    assert iso.latest_interval_end("lmp_rt5", content[-3000:], name) == newest  # a byte range
+    assert iso.latest_interval_end("lmp_rt5", content.replace(b"\n", b"\r\n"), name) == newest

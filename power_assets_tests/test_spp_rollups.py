@@ -111,6 +111,28 @@ def test_span_days_and_cuts_of_a_dropped_genmix_year(tmp_path, year_file) -> Non
         assert target.read_bytes() == b"\n".join(expected) + b"\n"  # lines as published
 
 
+def test_a_day_short_of_its_first_or_last_intervals_is_not_whole(tmp_path) -> None:
+    spp = get_iso("SPP")
+    content = fx.genmix_csv([SPRING, FALL])
+    header = content.splitlines()[0]
+    path = tmp_path / "GenMix_2024.csv"
+    path.write_bytes(content)
+    assert spp.span_file_days("fuel_mix", path) == [SPRING, FALL]
+    eleven = timedelta(minutes=55)
+    for first, last in ((SPRING_START, SPRING_END - eleven), (FALL_START + eleven, FALL_END)):
+        kept = [header, *lines_between(content, first, last)]
+        path.write_bytes(b"\n".join(kept) + b"\n")
+        # 11 five-minute lines missing at the end (SPRING) or the start (FALL): not whole.
+        assert len(kept) == 1 + 12 * (23 if first == SPRING_START else 25) - 11
+        assert spp.span_file_days("fuel_mix", path) == []
+    month = tmp_path / "HOURLY_LOAD-202411.csv"
+    hours = fx.hourly_load_csv(FALL)
+    month.write_bytes(hours)
+    assert spp.span_file_days("load", month) == [FALL]
+    month.write_bytes(b"\n".join(hours.splitlines()[:-1]) + b"\n")  # the last hour gone
+    assert spp.span_file_days("load", month) == []
+
+
 def test_a_month_of_hourly_load_in_a_dropped_yearly_zip(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv(drop_env_var("SPP"), raising=False)
     layout = Layout(tmp_path / "data")

@@ -8,7 +8,7 @@ parser), file names and folders. No HTTP: `spp_server` serves these files.
 The numbers are invented (daily shapes plus deterministic noise), never taken from SPP data. The
 *formats* follow SPP's files as recorded in the shared samples and reference: `Interval` is the
 Central wall time and `GMTIntervalEnd` the UTC time of the interval END, both `MM/DD/YYYY
-HH:MM:SS`; the repeated fall-back hour appears twice in local time; files from BAA_FROM carry
+HH:MM:SS`; local `02:00:00` appears twice on the fall-back day; files from BAA_FROM carry
 `BAA` after `GMTIntervalEnd` (rows `SPP` and `SWPW`); RTBM daily files say `GMT Interval`,
 `Settlement Location Name`, `PNODE Name` with space-padded values; hourly load is wide (UTC
 `MarketHour`, leading spaces in zone headers) until 2026-03-23 and long after; GenMix is
@@ -130,8 +130,15 @@ def interval_ends(day: date, step: timedelta) -> list[datetime]:
     return [start + step * (n + 1) for n in range(count)]
 
 
-def _local(end: datetime) -> str:
-    return end.astimezone(CENTRAL).strftime("%m/%d/%Y %H:%M:%S")
+def _local(end: datetime, step: timedelta) -> str:
+    """SPP's local `Interval`: the Central wall time of the end, except the interval ending at
+    the fall-back instant (07:00 UTC, 01:00 CST), which SPP writes as its start's wall time plus
+    the step (`02:00:00`): local 02:00 then appears twice, GMT 07:00 and 08:00 (the reference's
+    record of real 2025 DA-MCP files). Spring stays 01:00 -> 03:00."""
+    wall_end = end.astimezone(CENTRAL).replace(tzinfo=None)
+    wall_start = (end - step).astimezone(CENTRAL).replace(tzinfo=None)
+    local = wall_end if wall_end > wall_start else wall_start + step
+    return local.strftime("%m/%d/%Y %H:%M:%S")
 
 
 def _gmt(end: datetime) -> str:
@@ -157,6 +164,7 @@ def lmp_csv(market: str, ends: Sequence[datetime], places: Sequence[Location], d
             *, daily: bool = False) -> bytes:  # fmt: skip
     """LMPs of `places` at `ends`: the DA/interval layout, or the RTBM daily layout (`daily`)."""
     baa = day >= BAA_FROM
+    step = HOUR if market == "DAM" else FIVE_MINUTES
     if daily:
         header = ["Interval", " GMT Interval", " Settlement Location Name", " PNODE Name",
                   " LMP", " MLC", " MCC", " MEC"]  # fmt: skip
@@ -172,7 +180,7 @@ def lmp_csv(market: str, ends: Sequence[datetime], places: Sequence[Location], d
             names = [f" {place.name:<20}", f" {place.pnode:<20}"] if daily else [place.name,
                                                                                   place.pnode]  # fmt: skip
             values = [f"{parts[k]:.4f}" for k in ("LMP", "MLC", "MCC", "MEC")]
-            row = [_local(end), _gmt(end), *names, *values]
+            row = [_local(end, step), _gmt(end), *names, *values]
             if baa:
                 row.insert(2, place.baa)
             rows.append(row)
@@ -184,12 +192,13 @@ def mcp_csv(market: str, ends: Sequence[datetime], day: date) -> bytes:
     products = DA_PRODUCTS if market == "DAM" else RT_PRODUCTS
     header = ["Interval", "GMTIntervalEnd", "Reserve Zone", *products]
     baa = day >= BAA_FROM and market == "RTBM"
+    step = HOUR if market == "DAM" else FIVE_MINUTES
     if baa:
         header.insert(2, "BAA")
     rows = [header]
     for end in ends:
         for zone in RESERVE_ZONES:
-            row = [_local(end), _gmt(end), zone,
+            row = [_local(end, step), _gmt(end), zone,
                    *(f"{mcp(market, zone, p, end):.2f}" for p in products)]  # fmt: skip
             if baa:
                 row.insert(2, "SPP")
@@ -225,7 +234,7 @@ def mtlf_csv(issued: datetime) -> bytes:
             past = end <= issued
             forecast = "" if past else f"{mtlf(baa, end, issued):.1f}"
             actual = f"{mtlf(baa, end, end):.1f}" if past else ""
-            row = [_local(end), _gmt(end), forecast, actual]
+            row = [_local(end, HOUR), _gmt(end), forecast, actual]
             if len(baas) > 1:
                 row.insert(2, baa)
             rows.append(row)

@@ -33,8 +33,10 @@ TIME_FORMATS = (
     "%Y-%m-%dT%H:%M:%SZ",  # GenMix
     "%Y-%m-%dT%H:%M:%S",
     "%Y-%m-%d %H:%M:%S",
-    "%m/%d/%Y",  # hourly load files that drop a midnight's 00:00
 )
+# Hourly load files drop a midnight's 00:00 (`MarketHour` `11/04/2024`); only their layouts read
+# a bare date, so a truncated stamp in any other file is an error, not a midnight.
+LOAD_TIME_FORMATS = (*TIME_FORMATS, "%m/%d/%Y")
 # SPP's two trading hubs and its interfaces (gridstatus's hard-coded list; SPP's own map service
 # for them answered "Service not found" in 2026); every other name is a settlement location.
 HUBS = frozenset({"SPPNORTH_HUB", "SPPSOUTH_HUB"})
@@ -120,7 +122,7 @@ def read_table(content: bytes, source: str, layout: Layout) -> pl.DataFrame:
     """The file's rows as stripped strings under internal names (open value columns keep their
     header as written, stripped). Schema drift names the missing and unknown columns."""
     header_line(content, source, skip_blank=True)  # an overlong first line is no header
-    text = content.decode("utf-8-sig", errors="replace").lstrip("\r\n \t")
+    text = _decoded(content).lstrip("\r\n \t")
     if not text.strip():
         raise MalformedFileError(f"{source}: empty file")
     try:
@@ -146,12 +148,24 @@ def read_table(content: bytes, source: str, layout: Layout) -> pl.DataFrame:
     return frame.with_columns(pl.all().str.strip_chars())
 
 
-def interval_ends(frame: pl.DataFrame, source: str, column: str = "gmt") -> pl.Series:
-    """The UTC instants of a time column written in any of SPP's formats; a row that is none
-    of them is an error naming it."""
+def _decoded(content: bytes) -> str:
+    """UTF-8 (SPP's files, with or without a BOM); a file that is not is read as Latin-1, which
+    maps every byte to the character older Windows exports meant, rather than replacing bytes
+    (a changed location name would join nothing)."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("latin-1")
+
+
+def interval_ends(
+    frame: pl.DataFrame, source: str, column: str = "gmt", formats: tuple[str, ...] = TIME_FORMATS
+) -> pl.Series:
+    """The UTC instants of a time column written in any of `formats`; a row that is none of
+    them is an error naming it."""
     raw = frame.get_column(column)
     parsed = pl.select(
-        pl.coalesce(raw.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in TIME_FORMATS)
+        pl.coalesce(raw.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in formats)
     ).to_series()
     bad = parsed.is_null().arg_true()
     if len(bad):
@@ -178,10 +192,12 @@ def to_numbers(frame: pl.DataFrame, columns: list[str], source: str) -> pl.DataF
     return out
 
 
-def _placed(frame: pl.DataFrame, source: str, step: timedelta) -> pl.DataFrame:
+def _placed(
+    frame: pl.DataFrame, source: str, step: timedelta, formats: tuple[str, ...] = TIME_FORMATS
+) -> pl.DataFrame:
     """Add interval_start/interval_end from the UTC END column; an end off the step's grid
     means the file is not the dataset it claims to be."""
-    ends = interval_ends(frame, source)
+    ends = interval_ends(frame, source, formats=formats)
     every = f"{int(step.total_seconds())}s"
     off = (ends != ends.dt.truncate(every)).arg_true()
     if len(off):
@@ -190,16 +206,22 @@ def _placed(frame: pl.DataFrame, source: str, step: timedelta) -> pl.DataFrame:
             f"{source}: row {row + 2}: interval end {ends[row]} is not on the {every} grid"
         )
     if "interval" in frame.columns:
-        _check_local_column(frame, ends, source)
+        _check_local_column(frame, ends, step, source)
     return frame.with_columns(ends, (ends - step).alias("interval_start"))
 
 
-def _check_local_column(frame: pl.DataFrame, ends: pl.Series, source: str) -> None:
-    """The local `Interval` must be the Central wall time of the UTC end: a file whose two time
-    columns disagree (a start-labelled or shifted UTC column) is not read at all."""
+def _check_local_column(frame: pl.DataFrame, ends: pl.Series, step: timedelta, source: str) -> None:
+    """The local `Interval` must agree with the UTC end: a file whose two time columns disagree
+    (a start-labelled or shifted UTC column) is not read at all.
+
+    SPP writes the Central wall time of the end, except at the fall-back: there the interval
+    ending 07:00 UTC (01:00 CST) is written as the wall time of its start plus the step
+    (`02:00:00`, so local 02:00 appears twice, GMT 07:00 and 08:00, in real 2025 DA-MCP files).
+    Either reading is accepted (in spring the end's wall time gives 01:00 then 03:00)."""
     local = interval_ends(frame, source, "interval").dt.replace_time_zone(None)
-    wall = ends.dt.convert_time_zone(TIMEZONE).dt.replace_time_zone(None)
-    wrong = (local != wall).arg_true()
+    wall_end = ends.dt.convert_time_zone(TIMEZONE).dt.replace_time_zone(None)
+    wall_start = (ends - step).dt.convert_time_zone(TIMEZONE).dt.replace_time_zone(None)
+    wrong = ((local != wall_end) & (local != wall_start + step)).arg_true()
     if len(wrong):
         row = int(wrong[0])
         raise MalformedFileError(
@@ -272,7 +294,7 @@ def load_table(content: bytes, source: str) -> pl.DataFrame:
     # Wholly empty lines are no rows (SPP's older files carry some); a row with values but no
     # time stays and fails below.
     frame = frame.filter(~pl.all_horizontal(pl.all().is_null() | (pl.all() == "")))
-    frame = _placed(frame, source, timedelta(hours=1))
+    frame = _placed(frame, source, timedelta(hours=1), LOAD_TIME_FORMATS)
     if long:
         frame = to_numbers(frame, ["load"], source)
         return frame.select(

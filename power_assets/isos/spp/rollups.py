@@ -18,7 +18,7 @@ Lines keep their bytes except the line end: a CRLF file's cut is written with LF
 """
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date
 from pathlib import Path
 
 import polars as pl
@@ -26,7 +26,7 @@ import polars as pl
 from power_assets.errors import MalformedFileError, SchemaDriftError, excerpt
 from power_assets.isos.headers import header_line
 from power_assets.isos.spp.parsing import TIME_FORMATS, header_key
-from power_assets.isos.spp.portal import CENTRAL, FIVE_MINUTES, HOUR, TIMEZONE
+from power_assets.isos.spp.portal import FIVE_MINUTES, HOUR, TIMEZONE
 
 # Roll-up name -> dataset; the step says which day a row's interval END belongs to.
 _NAMES = {
@@ -84,27 +84,33 @@ def _lines(dataset_id: str, path: Path) -> tuple[str, pl.LazyFrame]:
 
 
 def span_days(dataset_id: str, path: Path) -> list[date]:
-    """The whole Central market days a roll-up holds rows of (a day without its first or last
-    hour, like today's in the current year's GenMix, is not whole and is left to the portal)."""
+    """The whole Central market days a roll-up holds rows of: a day is whole when its first row
+    ends one step after the day starts and its last row ends as the day ends (a day short of a
+    single interval at either end, like today's in the current year's GenMix, is left to the
+    portal). Holes inside a whole day are left to the gap checks, which report them."""
     _header_line, lines = _lines(dataset_id, path)
     bad = _collect(lines.filter(pl.col("end").is_null()).select("line").head(1), path)
     if bad.height:
         raise MalformedFileError(
             f"{path}: a line whose time is not a date-time SPP writes: {excerpt(bad['line'][0])}"
         )
+    step = pl.duration(seconds=int(STEPS[dataset_id].total_seconds()))
+    # Central midnights as UTC instants (23/24/25 hours apart around the DST changes).
+    midnight = pl.col("day").cast(pl.Datetime("us")).dt.replace_time_zone(TIMEZONE)
+    next_midnight = (
+        pl.col("day").dt.offset_by("1d").cast(pl.Datetime("us")).dt.replace_time_zone(TIMEZONE)
+    )
     spans = _collect(
-        lines.group_by("day").agg(
-            pl.col("end").min().alias("first"), pl.col("end").max().alias("last")
-        ),
+        lines.group_by("day")
+        .agg(pl.col("end").min().alias("first"), pl.col("end").max().alias("last"))
+        .filter(
+            (pl.col("first") == (midnight + step).dt.convert_time_zone("UTC"))
+            & (pl.col("last") == next_midnight.dt.convert_time_zone("UTC"))
+        )
+        .select("day"),
         path,
-    ).sort("day")
-    whole = []
-    for day, first, last in spans.iter_rows():  # one per day, not per row
-        day_start = datetime.combine(day, datetime.min.time(), CENTRAL)
-        day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), CENTRAL)
-        if first - day_start <= HOUR and day_end - last < HOUR:
-            whole.append(day)
-    return whole
+    )
+    return sorted(spans.get_column("day").to_list())
 
 
 def cut_day(dataset_id: str, path: Path, day: date, target: Path) -> int:
