@@ -100,7 +100,13 @@ class UnsafeArchiveError(PowerAssetsError):
 
 
 class DownloadError(PowerAssetsError):
-    """A request failed after all retries."""
+    """A request failed after all retries. `status` is the HTTP status of a refusal (a 4xx the
+    server answered), None when there was no such answer (no answer, retries used up), so
+    callers tell a missing file (404) from other failures without reading the message."""
+
+    def __init__(self, *args: object, status: int | None = None):
+        super().__init__(*args)
+        self.status = status
 
 
 class WarehouseBusyError(PowerAssetsError):

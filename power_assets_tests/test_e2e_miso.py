@@ -140,15 +140,15 @@ def test_both_dst_days_every_stage_into_duckdb_with_exact_values(tmp_path):
             he = (start - midnight) // timedelta(hours=1) + 1
             assert mw == gen.actual_load(area, day, he), (area, start)
         assert {start for _, start, _ in load} == {midnight + timedelta(hours=h) for h in range(24)}
-        # The forecast: the vintages published D-5 .. D+1 (all out by the morning after), each
-        # stamped 00:00 EST of its publication day, with the MTLF that vintage held.
+        # The forecast: the vintages published D-5 .. D (D+1's is stamped after every hour of
+        # D), each stamped 00:00 EST of its publication day, with the MTLF that vintage held.
         vintages = query(
             tmp_path,
             "SELECT publish_time, count(*) FROM load_forecast WHERE iso = 'MISO' AND "
             "market_date = ? GROUP BY publish_time ORDER BY publish_time",
             [day],
         )
-        published = [day + timedelta(days=n) for n in range(-5, 2)]
+        published = [day + timedelta(days=n) for n in range(-5, 1)]
         assert vintages == [
             (datetime(p.year, p.month, p.day, 5, tzinfo=UTC), 24 * len(gen.LOAD_AREAS))
             for p in published
@@ -220,6 +220,13 @@ def test_with_a_pricing_key_recent_five_minute_days_come_from_data_exchange(tmp_
         )
         assert len(rows) == 288 * len(gen.NODES)
         assert {r[1] for r in rows} == {midnight + timedelta(minutes=5 * k) for k in range(288)}
+        markets = query(
+            tmp_path,
+            "SELECT DISTINCT market FROM lmp WHERE iso = 'MISO' AND dataset = 'lmp_rt5' AND "
+            "market_date = ?",
+            [day],
+        )
+        assert markets == [("RT5M_PRELIM",)]
         for location, start, lmp, congestion, loss in rows:
             want = gen.five_minute_lmp(location, start)
             assert (lmp, congestion, loss) == (want["LMP"], want["MCC"], want["MLC"])
@@ -227,7 +234,10 @@ def test_with_a_pricing_key_recent_five_minute_days_come_from_data_exchange(tmp_
     exchange = [r for r in log if r.path.startswith("/pricing/")]
     assert all(r.key_present and r.status == 200 for r in exchange)
     assert len(exchange) == 3 * 3  # 1440 rows a day in pages of 500
-    assert {r.query for r in exchange} >= {"timeResolution=5min&pageNumber=3"}
+    # Three days on, results are still preliminary: asked for as such.
+    assert {r.query for r in exchange} >= {
+        "preliminaryFinal=Preliminary&timeResolution=5min&pageNumber=3"
+    }
     assert not any(KEY in r.path + r.query for r in log)
     # Nowhere on disk either: raw files, sidecars, manifests, parquet, the warehouse.
     for path in tmp_path.rglob("*"):

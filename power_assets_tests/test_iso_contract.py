@@ -86,7 +86,9 @@ def _miso_morning_after() -> Iterator[Planner]:
     its real-time results are still preliminary (the final file answers 404)."""
 
     def not_final_yet(request: DownloadRequest) -> bytes:
-        raise DownloadError(f"MISO: https://iso.example/{request.path}: HTTP 404: 'not found'")
+        raise DownloadError(
+            f"MISO: https://iso.example/{request.path}: HTTP 404: 'not found'", status=404
+        )
 
     yield lambda iso, dataset, day: iso.plan_day(
         dataset, day, not_final_yet, day + timedelta(days=1)

@@ -43,7 +43,7 @@ def test_with_the_key_the_days_before_the_weekly_archive_come_from_data_exchange
     assert request.endpoint == "data_exchange" and request.needs_auth
     assert request.url("https://apim.misoenergy.org/pricing/v1") == (
         "https://apim.misoenergy.org/pricing/v1/real-time/2024-11-03/lmp-expost"
-        "?timeResolution=5min&pageNumber=1"
+        "?preliminaryFinal=Preliminary&timeResolution=5min&pageNumber=1"
     )
     assert "k-123" not in repr(request)
     assert (request.window_start, request.window_end) == (
@@ -58,6 +58,80 @@ def test_with_the_key_the_days_before_the_weekly_archive_come_from_data_exchange
     with pytest.raises(IsoNoDataError, match=KEY_ENV):
         MISO.plan_day("lmp_rt5", date(2024, 11, 3), _never, today)
     assert MISO.unavailable_reason("lmp_rt5") is None  # the key is optional
+
+
+def test_preliminary_until_the_day_is_six_days_old_then_final():
+    # Real-time results are final 3-5 days after the day: Preliminary until the day's end plus
+    # 5 days (not final before then, so a later run asks again), Final from then on.
+    keyed, day = {"pricing_key": "k"}, date(2024, 11, 3)
+    (early,) = MISO.plan_day("lmp_rt5", day, _never, date(2024, 11, 8), keyed)
+    assert dict(early.params)["preliminaryFinal"] == "Preliminary"
+    assert early.final_from == datetime(2024, 11, 9, 5, tzinfo=UTC)  # 2024-11-09 00:00 EST
+    (late,) = MISO.plan_day("lmp_rt5", day, _never, date(2024, 11, 9), keyed)
+    assert dict(late.params)["preliminaryFinal"] == "Final"
+    assert late.final_from == late.window_end == _midnight(date(2024, 11, 4))
+    assert late.file_name != early.file_name  # both versions are kept apart
+
+
+def _literal_page(rows: list[tuple[str, str, str, float]]) -> bytes:
+    """A page in Data Exchange's published layout, written out: (start, version, node, lmp)."""
+    items = ",".join(
+        f'{{"timeInterval": {{"resolution": "5min", "start": "{start}", "end": "x", '
+        f'"value": "{start}"}}, "preliminaryFinal": "{version}", "node": "{node}", '
+        f'"lmp": {lmp}, "mcc": 1.0, "mec": {lmp - 1.5}, "mlc": 0.5}}'
+        for start, version, node, lmp in rows
+    )
+    page = (
+        f'"page": {{"pageNumber": 1, "pageSize": 5000, "totalElements": {len(rows)}, '
+        '"totalPages": 1, "lastPage": true}'
+    )
+    return ('{"data": [' + items + "], " + page + "}").encode()
+
+
+def _whole_day(version: str, node: str = "ALTW.WELLS1") -> list[tuple[str, str, str, float]]:
+    day = datetime(2024, 11, 3)
+    return [(f"{day + timedelta(minutes=5 * k):%Y-%m-%d %H:%M:%S}.000", version, node, 20.0 + k)
+            for k in range(288)]  # fmt: skip
+
+
+def test_preliminary_rows_are_their_own_market_and_versions_are_never_mixed(tmp_path):
+    path = tmp_path / "page_00001.json"
+    path.write_bytes(_literal_page(_whole_day("Preliminary")))
+    frame = parse_files("MISO", "lmp_rt5", [path])
+    assert set(frame["market"]) == {"RT5M_PRELIM"} and frame.height == 288
+    path.write_bytes(_literal_page(_whole_day("Final")))
+    assert set(parse_files("MISO", "lmp_rt5", [path])["market"]) == {"RT5M"}
+    # One answer holding both versions of the same intervals: refused, never counted twice.
+    path.write_bytes(_literal_page(_whole_day("Final") + _whole_day("Preliminary")[:3]))
+    with pytest.raises(MalformedFileError, match=r"page_00001\.json.*Final, Preliminary"):
+        parse_files("MISO", "lmp_rt5", [path])
+
+
+def test_rows_of_the_other_version_than_asked_are_refused(tmp_path):
+    # Kept as the pager keeps them: the pages of one answer in a ZIP named for the request.
+    import zipfile
+
+    (request,) = MISO.plan_day(
+        "lmp_rt5", date(2024, 11, 3), _never, date(2024, 11, 10), {"pricing_key": "k"}
+    )
+    assert dict(request.params)["preliminaryFinal"] == "Final"
+    path = tmp_path / request.file_name
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("page_00001.json", _literal_page(_whole_day("Preliminary")))
+    with pytest.raises(MalformedFileError, match="Preliminary where Final was asked for"):
+        parse_files("MISO", "lmp_rt5", [path])
+
+
+def test_a_node_and_interval_twice_in_an_answer_is_refused(tmp_path):
+    rows = _whole_day("Final")
+    path = tmp_path / "page_00001.json"
+    path.write_bytes(_literal_page([*rows, rows[40]]))
+    with pytest.raises(
+        MalformedFileError,
+        match=r"data\[40\]: node 'ALTW.WELLS1' at "
+        r"2024-11-03 03:20:00.000 appears more than once",
+    ):
+        parse_files("MISO", "lmp_rt5", [path])
 
 
 def test_the_key_travels_in_the_header_and_a_refusal_names_the_variable():

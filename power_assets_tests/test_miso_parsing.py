@@ -10,7 +10,7 @@ import pytest
 from power_assets.demo import miso_fixtures as gen
 from power_assets.errors import MalformedFileError, SchemaDriftError
 from power_assets.isos import get_iso
-from power_assets.parsing import parse_file
+from power_assets.parsing import parse_file, parse_files_with_notes
 
 DST_DAYS = (date(2024, 3, 10), date(2024, 11, 3))
 
@@ -82,8 +82,12 @@ def test_df_al_header_found_by_content_before_and_after_it_moved(tmp_path, publi
     for row in load.iter_rows(named=True):
         he = (row["interval_start"] - _midnight(actual_day)) // timedelta(hours=1) + 1
         assert row["load_mw"] == gen.actual_load(row["area"], actual_day, he)
-    forecast = parse_file("MISO", "load_forecast", path)
-    assert forecast.height == 7 * 24 * len(gen.LOAD_AREAS)
+    forecast, notes = parse_files_with_notes("MISO", "load_forecast", [path])
+    # The file holds MTLF of published-1 .. published+5; the hours of published-1 had begun
+    # when it was published (00:00 EST): no forecast, dropped and counted.
+    assert forecast.height == 6 * 24 * len(gen.LOAD_AREAS)
+    assert notes == {"forecast_rows_before_publish_time": 24 * len(gen.LOAD_AREAS)}
+    assert forecast["interval_start"].min() == _midnight(published)
     assert set(forecast["publish_time"]) == {_midnight(published)}
     last = published + timedelta(days=5)
     (mw,) = forecast.filter(area="LRZ6", interval_start=_midnight(last) + timedelta(hours=23))[

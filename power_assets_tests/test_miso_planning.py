@@ -2,6 +2,7 @@
 and yesterday, the weekly 5-minute archive, clear errors where MISO offers nothing; drop-folder
 names and the real-time probe."""
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -67,10 +68,17 @@ def test_recent_real_time_days_use_the_preliminary_file_until_the_final_exists()
 
     def missing(request):
         asked.append(request.path)
-        raise DownloadError(f"MISO: https://r/{request.path}: HTTP 404: 'not found'")
+        raise DownloadError(f"MISO: https://r/{request.path}: HTTP 404: 'not found'", status=404)
 
-    assert _plan("lmp_rt_hourly", day, missing)[0].path == "20241118_rt_lmp_prelim.csv"
+    (prelim,) = _plan("lmp_rt_hourly", day, missing)
+    assert prelim.path == "20241118_rt_lmp_prelim.csv"
     assert asked == ["20241118_rt_lmp_final.csv"]
+    # Not final before the final file is planned without asking (7 days after the day's end),
+    # so a run in between asks for the final file again instead of keeping the preliminary.
+    assert prelim.final_from == datetime(2024, 11, 26, 5, tzinfo=UTC)
+    assert _plan("lmp_rt_hourly", date(2024, 11, 18), today=date(2024, 11, 26))[0].path == (
+        "20241118_rt_lmp_final.csv"
+    )
     assert _plan("as_rt", day, lambda r: b"x")[0].path == "20241118_asm_rtmcp_final.csv"
     # Past the preliminary window the final file is planned without asking.
     assert _plan("lmp_rt_hourly", TODAY - timedelta(days=30))[0].path.endswith("_rt_lmp_final.csv")
@@ -80,6 +88,37 @@ def test_recent_real_time_days_use_the_preliminary_file_until_the_final_exists()
 
     with pytest.raises(DownloadError, match="500"):
         _plan("lmp_rt_hourly", day, broken)
+
+    # Only the status counts, never the text: a 403 whose body quotes "HTTP 404" is no 404.
+    def forbidden(request):
+        raise DownloadError("MISO: https://r/x: HTTP 403: 'see the HTTP 404 page'", status=403)
+
+    with pytest.raises(DownloadError, match="403"):
+        _plan("lmp_rt_hourly", day, forbidden)
+
+
+def test_the_http_client_says_404_by_status_and_the_preliminary_file_serves(tmp_path):
+    import httpx
+
+    from power_assets.io.http import IsoHttpClient
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("_final.csv"):
+            return httpx.Response(404, content=b"<html>404 - File or directory not found.</html>")
+        return httpx.Response(200, content=gen.lmp_csv("rt_lmp_prelim", date(2024, 11, 18)))
+
+    client = IsoHttpClient(
+        base_urls={"MISO": "http://miso.test/marketreports"}, lock_dir=str(tmp_path),
+        min_spacing_s={"MISO": 0.0},
+    ).with_transport(httpx.MockTransport(answer))  # fmt: skip
+    final = MISO.plan_day("lmp_rt_hourly", date(2024, 11, 20), _never, TODAY)[0]
+    with pytest.raises(DownloadError) as caught:
+        client.fetch(MISO, replace(final, path="20241118_rt_lmp_final.csv"))
+    assert caught.value.status == 404
+    (request,) = MISO.plan_day(
+        "lmp_rt_hourly", date(2024, 11, 18), lambda r: client.fetch(MISO, r).content, TODAY
+    )
+    assert request.path == "20241118_rt_lmp_prelim.csv"
 
 
 def test_five_minute_prices_today_yesterday_and_from_the_weekly_archive():
@@ -101,14 +140,18 @@ def test_fuel_mix_and_todays_load_come_from_the_public_api():
     assert _plan("load", date(2024, 11, 3))[0].path == "20241104_df_al.xls"
 
 
-def test_every_published_forecast_vintage_of_a_day_is_planned():
+def test_every_forecast_vintage_published_before_the_day_is_planned():
+    # D-5 .. D: the file of D+1 is stamped 00:00 EST of D+1, after every hour of D.
     paths = [r.path for r in _plan("load_forecast", date(2024, 11, 3))]
     assert paths == [f"202410{d}_df_al.xls" for d in (29, 30, 31)] + [
-        f"2024110{d}_df_al.xls" for d in (1, 2, 3, 4)
+        f"2024110{d}_df_al.xls" for d in (1, 2, 3)
     ]
     assert [r.path for r in _plan("load_forecast", TODAY + timedelta(days=2))] == [
         f"202411{d}_df_al.xls" for d in (17, 18, 19, 20)
     ]
+    # Nothing published yet: no request for a file that does not exist, a clear answer instead.
+    with pytest.raises(IsoNoDataError, match=r"published on 2024-11-25 \(today is 2024-11-20"):
+        _plan("load_forecast", TODAY + timedelta(days=10))
 
 
 def test_dropped_report_names():

@@ -264,10 +264,11 @@ def total_load_api(day: date, until: datetime | None) -> bytes:
 EXCHANGE_RELABELLED = date(2026, 5, 6)  # Data Exchange labels 5-minute intervals by start since
 
 
-def exchange_rows(day: date, served: date) -> list[dict]:
-    """Data Exchange `real-time/{day}/lmp-expost?timeResolution=5min` rows, as served on
-    `served`: stamped by interval END before 2026-05-06, by START since (MISO's correction,
-    applied to historical dates too), interval by interval, node by node."""
+def exchange_rows(day: date, served: date, version: str = "Final") -> list[dict]:
+    """Data Exchange `real-time/{day}/lmp-expost?preliminaryFinal={version}&timeResolution=5min`
+    rows, as served on `served`: stamped by interval END before 2026-05-06, by START since
+    (MISO's correction, applied to historical dates too), interval by interval, node by node;
+    each row says `preliminaryFinal` (`Preliminary` or `Final`)."""
     shift = timedelta(minutes=5) if served < EXCHANGE_RELABELLED else timedelta(0)
     rows = []
     for start in day_starts(day, timedelta(minutes=5)):
@@ -280,7 +281,7 @@ def exchange_rows(day: date, served: date) -> list[dict]:
                     "end": f"{label + timedelta(minutes=5):%Y-%m-%d %H:%M:%S}.000",
                     "value": f"{label:%Y-%m-%dT%H:%M:%S}",
                 },
-                "preliminaryFinal": "Final", "node": node, "lmp": price["LMP"],
+                "preliminaryFinal": version, "node": node, "lmp": price["LMP"],
                 "mcc": price["MCC"], "mec": round(price["LMP"] - price["MCC"] - price["MLC"], 2),
                 "mlc": price["MLC"],
             })  # fmt: skip

@@ -97,19 +97,24 @@ class FakeMiso(LoopbackServer):
     def _exchange(
         self, path: str, query: str, key: str | None, now: datetime
     ) -> tuple[int, str, bytes]:
-        """Data Exchange: a day from 07:00 EST the day after, in pages, labelled as MISO served
-        it on the fake's date (interval end before 2026-05-06, start since)."""
+        """Data Exchange: a day's `Preliminary` rows from 07:00 EST the day after, its `Final`
+        ones `final_lag` later (`preliminaryFinal` is required), in pages, labelled as MISO
+        served it on the fake's date (interval end before 2026-05-06, start since)."""
         if self.pricing_key is None or key != self.pricing_key:
             return 401, "application/json", DENIED
         match = _EXCHANGE.match(path)
         params = parse_qs(query)
+        version = params.get("preliminaryFinal", [""])[0]
         if match is None or params.get("timeResolution") != ["5min"]:
             return 404, "application/json", b'{"statusCode": 404, "message": "Resource not found"}'
+        if version not in ("Preliminary", "Final"):
+            return 400, "application/json", b'{"statusCode": 400, "message": "preliminaryFinal"}'
         day = date.fromisoformat(match["day"])
-        if _est(day + timedelta(days=1), EXCHANGE_AT) > now:
+        out = _est(day + timedelta(days=1), EXCHANGE_AT)
+        if (out + self.final_lag if version == "Final" else out) > now:
             return 404, "application/json", b'{"statusCode": 404, "message": "Date not found"}'
         number = int(params.get("pageNumber", ["1"])[0])
-        rows = gen.exchange_rows(day, now.date())
+        rows = gen.exchange_rows(day, now.date(), version)
         return 200, "application/json", gen.exchange_page(rows, number, self.page_size)
 
     def _respond(self, path: str) -> tuple[int, str, bytes]:

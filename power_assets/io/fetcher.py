@@ -244,7 +244,7 @@ class HttpFetcher:
                 if on_unauthorized is None or progress.reauthorized or progress.made >= attempts:
                     said = explain_refusal(401, str(exc)) if explain_refusal else None
                     raise DownloadError(
-                        f"{self.iso_id}: {safe_url}: HTTP 401: {said or exc}"
+                        f"{self.iso_id}: {safe_url}: HTTP 401: {said or exc}", status=401
                     ) from None
                 on_unauthorized()
                 progress.reauthorized = True
@@ -347,7 +347,8 @@ class HttpFetcher:
                     text = snippet.decode("utf-8", errors="replace")
                     said = explain_refusal(status, text) if explain_refusal else None
                     raise DownloadError(
-                        f"{self.iso_id}: {safe_url}: HTTP {status}: {said or repr(text)}"
+                        f"{self.iso_id}: {safe_url}: HTTP {status}: {said or repr(text)}",
+                        status=status,
                     )
                 content = read_within(response, deadline)
         except httpx.TransportError as exc:

@@ -248,7 +248,8 @@ class IsoHttpClient(dg.ConfigurableResource):
         if not 200 <= result.status_code < 300:
             raise DownloadError(
                 f"{iso.id}: {redact_url(url)}: HTTP {result.status_code} from the token service "
-                "(check the configured username and password)"
+                "(check the configured username and password)",
+                status=result.status_code,
             )
         return result.content
 

@@ -6,6 +6,7 @@ time or an (EST day, hour ending) pair into a UTC instant, and casting published
 with an error naming the file. Which file holds what lives in the parser modules.
 """
 
+import codecs
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import polars as pl
@@ -56,6 +57,19 @@ def numbers(
                 f"({len(bad)} bad value(s) in that column)"
             )
     return out
+
+
+def utf8(content: bytes) -> bool:
+    """Whether `content` is UTF-8, checked in pieces (no decoded copy of a large file)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    step = 1 << 20
+    try:
+        for at in range(0, len(content), step):
+            decoder.decode(content[at : at + step])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def decode(content: bytes, source: str) -> str:

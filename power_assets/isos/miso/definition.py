@@ -10,7 +10,7 @@ import io
 import json
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePath
 from typing import ClassVar
@@ -61,6 +61,14 @@ _DROPPED = re.compile(r"^(?P<day>\d{8})_(?P<report>[a-z_]+\.(?:csv|xls))$", re.I
 _DROPPED_REPORTS = {
     report: dataset for dataset, pair in sources.REPORTS.items() for report in pair if report
 }
+# The header line of a MISO report CSV: `Node,Type,Value,HE 1,..` (LMP), `..,MCP Type,HE 1,..`
+# (ASM MCP) or `MKTHOUR_EST,PNODENAME,..` (weekly 5-minute), perhaps quoted or spaced.
+_CSV_HEADER = re.compile(
+    rb'(?:^|\n)[ \t"]*(?:NODE"?[ \t]*,[ \t"]*TYPE"?[ \t]*,[ \t"]*VALUE"?[ \t]*,[ \t"]*HE ?1\b'
+    rb'|[^\n]*MCP TYPE"?[ \t]*,[ \t"]*HE ?1\b|MKTHOUR_EST\b)'
+)
+# Public-API answers named for the market day they were asked for (`20241103_FuelMix_...json`).
+_API_ANSWERS = ("lmp_rt5", "fuel_mix", "load")
 
 
 def _spec(id_: str, kind: DatasetKind, market: str, step: timedelta, text: str) -> DatasetSpec:
@@ -110,7 +118,7 @@ class Miso(IsoDefinition):
             "next day); today: public API RealTimeTotalLoad, 5-minute readings averaged per hour"),
         "load_forecast": _spec("load_forecast", DatasetKind.LOAD_FORECAST, "FORECAST", HOUR,
             "Medium-term load forecast (MTLF) by zone and MISO-wide, every df_al.xls vintage "
-            "(published D-5 .. D+1)"),
+            "published before the day's hours (D-5 .. D, 00:00 EST)"),
         "fuel_mix": _spec("fuel_mix", DatasetKind.FUEL_MIX, "RT", FIVE_MINUTES,
             "5-minute generation by fuel (public API FuelMix/Today, FuelMix/Yesterday; values "
             "may be negative); older days are not offered without a Data Exchange key"),
@@ -185,10 +193,12 @@ class Miso(IsoDefinition):
         try:
             lister(request)
         except DownloadError as exc:
-            # The HTTP client reports a refused request by its status in the message.
-            if "HTTP 404" not in str(exc):
+            if exc.status != 404:  # only "not posted (yet)" means the preliminary file serves
                 raise
-            return sources.report_request(dataset, day, day, prelim)
+            # Not final before MISO posts the final file: a later run asks for it again.
+            return sources.report_request(
+                dataset, day, day, prelim, final_after=sources.prelim_final_after(day)
+            )
         return request
 
     def _five_minute(self, day: date, today: date, keyed: bool) -> DownloadRequest:
@@ -196,7 +206,7 @@ class Miso(IsoDefinition):
             return _recent_api("lmp_rt5", day, today, "MarketPricing/GetRealTimeFiveMinExPost")
         published = sources.weekly_archive_day(day)
         if published > today and keyed:
-            return data_exchange.five_minute_request(day)
+            return data_exchange.five_minute_request(day, today)
         if published > today:
             raise sources.no_history(
                 "lmp_rt5", day,
@@ -259,26 +269,38 @@ class Miso(IsoDefinition):
         elif path.endswith(".zip"):
             _check_zip(content, source)
         elif path.endswith(".csv"):
-            if b"HE" not in content[:8192].upper() and b"MKTHOUR" not in content[:8192].upper():
+            if _CSV_HEADER.search(content[:8192].upper().replace(b"\r", b"")) is None:
                 raise MalformedFileError(
-                    f"{source}: not a MISO report CSV (no hour-ending header): {excerpt(head[:80])}"
+                    f"{source}: not a MISO report CSV (no `Node,Type,Value,HE 1`, `MCP Type,HE 1` "
+                    f"or `MKTHOUR_EST` header in its first 8 KB): {excerpt(head[:80])}"
                 )
         else:
             _check_api(content, source)
 
     def parse(self, dataset_id: str, paths: Iterable[Path]) -> pl.DataFrame:
+        return self.parse_with_notes(dataset_id, list(paths))[0]
+
+    def parse_with_notes(
+        self, dataset_id: str, paths: Sequence[Path]
+    ) -> tuple[pl.DataFrame, dict[str, int]]:
+        """The table of `paths`; for the load forecast, rows a vintage holds for hours that had
+        begun when it was published are no forecast: dropped and counted in the notes."""
         spec = self.dataset(dataset_id)
         files = [file for path in paths for file in _files(Path(path))]
         # The pages of a Data Exchange answer are read together: their labelling (interval end
         # before 2026-05-06, start since) shows only over the whole day.
-        paged = [spec.id == "lmp_rt5" and data_exchange.is_page(c) for _, c in files]
+        paged = [spec.id == "lmp_rt5" and data_exchange.is_page(n, c) for n, c in files]
         pages = [file for file, page in zip(files, paged, strict=True) if page]
         frames = [_parse_one(spec, *f) for f, page in zip(files, paged, strict=True) if not page]
         if pages:
             frames.append(data_exchange.five_minute_table(pages))
         if not frames:
             raise MalformedFileError(f"{self.id} {dataset_id}: no data files to parse")
-        return pl.concat(frames, how="vertical")
+        frame = pl.concat(frames, how="vertical")
+        if spec.id != "load_forecast":
+            return frame, {}
+        ahead, dropped = load_report.forecasts_ahead(frame)
+        return ahead, ({load_report.NOT_AHEAD: dropped} if dropped else {})
 
     # -- drop folders ------------------------------------------------------------------------
 
@@ -357,9 +379,16 @@ def _recent_api(dataset: str, day: date, today: date, path: str) -> DownloadRequ
 
 
 def _forecast_vintages(day: date, today: date) -> list[DownloadRequest]:
-    """The df_al files published D-5 .. D+1 that exist by `today` (at least the first)."""
+    """The df_al files published D-5 .. D that exist by `today`. The file of D+1 is not one: it is
+    stamped 00:00 EST of D+1, after every hour of D."""
     days = [day - timedelta(days=5) + timedelta(days=n) for n in range(sources.FORECAST_VINTAGES)]
-    published = [d for d in days if d <= today] or days[:1]
+    published = [d for d in days if d <= today]
+    if not published:
+        raise IsoNoDataError(
+            f"{sources.ISO} load_forecast {day}", "not-published",
+            f"the first df_al.xls holding {day}'s forecast is published on {days[0]} "
+            f"(today is {today} EST)",
+        )  # fmt: skip
     return [
         sources.report_request("load_forecast", day, d, sources.LOAD_REPORT,
                                final_after=est_midnight_utc(d + timedelta(days=1)))
@@ -368,6 +397,31 @@ def _forecast_vintages(day: date, today: date) -> list[DownloadRequest]:
 
 
 def _parse_one(spec: DatasetSpec, name: str, content: bytes) -> pl.DataFrame:
+    table = _parse_content(spec, name, content)
+    asked = reports.report_day(name)
+    if spec.id in _API_ANSWERS and name.lower().endswith(".json") and asked is not None:
+        _check_answer_day(table, asked, name)
+    return table
+
+
+def _check_answer_day(table: pl.DataFrame, asked: date, name: str) -> None:
+    """A public-API answer (Today/Yesterday, Rolling/Previous) holds the day named at planning
+    time: a request sent after EST midnight gets the next day's instead, not to be kept as this
+    day's."""
+    days = table.select(
+        pl.col("interval_start").dt.convert_time_zone(TIMEZONE).dt.date().unique().sort()
+    ).to_series()
+    other = [d for d in days.to_list() if d != asked]
+    if other:
+        raise MalformedFileError(
+            f"{name}: the answer holds {other[0]} (EST), not {asked}, the day it was asked "
+            "for: MISO's public API moved to the next day (EST midnight) between planning and "
+            "download; "
+            "run the day again (today's and yesterday's answers are refetched)"
+        )
+
+
+def _parse_content(spec: DatasetSpec, name: str, content: bytes) -> pl.DataFrame:
     lowered = name.lower()
     if spec.id in pricing_report.ARCHIVES and lowered.endswith(".xls"):
         return pricing_report.hub_lmp_table(content, name)  # before 2023: hub LMPs only
@@ -399,14 +453,15 @@ def _files(path: Path) -> list[tuple[str, bytes]]:
 
 
 def _check_zip(content: bytes, source: str) -> None:
+    """The archive's directory lists a CSV or workbook. Members are not decompressed here (a
+    weekly archive expands to hundreds of MB): extraction checks their CRCs as it streams."""
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             names = archive.namelist()
-            bad = archive.testzip()
     except zipfile.BadZipFile as exc:
         raise MalformedFileError(f"{source}: not a readable ZIP from MISO: {exc}") from exc
     # The weekly 5MIN_LMP archive holds a CSV, the monthly pricing archives .xls workbooks.
-    if bad is not None or not any(n.lower().endswith((".csv", ".xls")) for n in names):
+    if not any(n.lower().endswith((".csv", ".xls")) for n in names):
         raise MalformedFileError(
             f"{source}: ZIP without a readable CSV or workbook (members {names[:5]})"
         )

@@ -10,7 +10,9 @@ in its first cell), never by position.
 
 The file published on D holds actual load of D-1 only and the medium-term load forecast (MTLF)
 of D-1 through D+5: actual load of day D comes from the file of D+1, every file published
-D-5..D+1 is a vintage of D's forecast, stamped with its `Published Date`.
+D-5..D is a vintage of D's forecast, stamped with its `Published Date` (00:00 EST). Rows for
+hours that had begun by then (the file's D-1) are no forecast: `forecasts_ahead` drops them,
+counted under NOT_AHEAD, as gridstatus drops rows before the publish date.
 """
 
 import io
@@ -24,6 +26,8 @@ from power_assets.isos.miso.common import HOUR, ISO, hour_ending_start, numbers,
 from power_assets.schemas import LOAD_COLUMNS, LOAD_FORECAST_COLUMNS
 
 FORECAST_TYPE = "MTLF"
+# parse_with_notes: MTLF rows for hours that began before their file's publish time, dropped.
+NOT_AHEAD = "forecast_rows_before_publish_time"
 _AREA_COLUMN = re.compile(r"^(?P<area>\S+)\s+(?P<what>MTLF|ActualLoad)\b", re.IGNORECASE)
 _DATE_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%Y %H:%M:%S")
 
@@ -152,3 +156,10 @@ def load_forecast_table(content: bytes, source: str) -> pl.DataFrame:
         pl.lit(FORECAST_TYPE).alias("forecast_type"),
         publish.alias("publish_time"),
     ).select(LOAD_FORECAST_COLUMNS)
+
+
+def forecasts_ahead(frame: pl.DataFrame) -> tuple[pl.DataFrame, int]:
+    """(the forecast rows whose interval starts at or after their publish time, how many others
+    were dropped)."""
+    ahead = frame.filter(pl.col("interval_start") >= pl.col("publish_time"))
+    return ahead, frame.height - ahead.height

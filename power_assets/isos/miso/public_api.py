@@ -14,12 +14,14 @@ What belongs here: reading these payloads.
   (`MM/DD/YYYY HH:MM`), then 1-2 footer lines.
 
 Both 5-minute LMP stamps are taken as interval START (as gridstatus reads MKTHOUR_EST), in EST.
+
+No Python loop over items or rows: the JSON answers are read by polars (`read_json` with the
+fields wanted, every leaf as text), the weekly CSV by `pl.read_csv` from its bytes as published.
 """
 
 import csv
-import json
+import io
 import re
-from typing import Any
 
 import polars as pl
 
@@ -32,6 +34,7 @@ from power_assets.isos.miso.common import (
     est_to_utc,
     numbers,
     require,
+    utf8,
 )
 from power_assets.schemas import FUEL_MIX_COLUMNS, LMP_COLUMNS, LOAD_COLUMNS
 
@@ -48,22 +51,37 @@ _ZIP_COLUMNS = {"MKTHOUR_EST": "time", "PNODENAME": "location", "LMP": "lmp",
                 "CON_LMP": "congestion", "LOSS_LMP": "loss"}  # fmt: skip
 
 
-def read_json(content: bytes, source: str) -> Any:
+_FUEL = pl.Struct({"INTERVALEST": pl.Utf8, "CATEGORY": pl.Utf8, "ACT": pl.Utf8})
+_FUEL_SCHEMA = {"Fuel": pl.Struct({"Type": pl.List(_FUEL)})}
+_LOAD = pl.Struct({"Load": pl.Struct({"Time": pl.Utf8, "Value": pl.Utf8})})
+_LOAD_SCHEMA = {"LoadInfo": pl.Struct({"RefId": pl.Utf8, "FiveMinTotalLoad": pl.List(_LOAD)})}
+_FIVE_MIN_SCHEMA = {"headers": pl.List(pl.Utf8), "data": pl.List(pl.List(pl.Utf8))}
+
+
+def read_json(content: bytes, source: str, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """A JSON object answer as one row of `schema`'s fields (leaves as text, numbers too; a
+    field the answer lacks is null). Anything else (not JSON, an array, an item of the wrong
+    shape) is an error naming the file."""
+    head = content[:64].lstrip(b"\xef\xbb\xbf \t\r\n")
+    require(head.startswith(b"{"), source, f"not a JSON object; starts {excerpt(head[:40])}")
     try:
-        return json.loads(content)
-    except ValueError as exc:
-        raise MalformedFileError(
-            f"{source}: not JSON ({exc}); starts {excerpt(content[:80])}"
-        ) from exc
+        frame = pl.read_json(io.BytesIO(content), schema=schema)
+    except (pl.exceptions.PolarsError, ValueError) as exc:
+        raise MalformedFileError(f"{source}: not the JSON expected: {excerpt(str(exc))}") from exc
+    require(frame.height == 1, source, "not one JSON object")
+    return frame
 
 
-def _dig(body: Any, path: tuple[str, ...], source: str) -> Any:
-    node = body
-    for step in path:
-        if not isinstance(node, dict) or step not in node:
-            raise MalformedFileError(f"{source}: no {'.'.join(path)} in the answer")
-        node = node[step]
-    return node
+def _items(frame: pl.DataFrame, field: pl.Expr, path: str, source: str) -> pl.DataFrame:
+    """The items of the list at `field` (`path` names it), one row each, in a column `item`;
+    the list missing or an item null is an error."""
+    items = frame.select(field.alias("item"))
+    require(items["item"].null_count() == 0, source, f"no {path} list in the answer")
+    rows = items.explode("item").with_row_index("index")
+    empty = rows.filter(pl.col("item").is_null())
+    if frame.select(field.list.len()).item() and empty.height:
+        raise MalformedFileError(f"{source}: {path}[{empty['index'][0]}] is not an object")
+    return rows.filter(pl.col("item").is_not_null())
 
 
 def _strict_times(
@@ -82,18 +100,9 @@ def _strict_times(
 
 
 def fuel_mix_table(content: bytes, source: str) -> pl.DataFrame:
-    items = _dig(read_json(content, source), ("Fuel", "Type"), source)
-    require(isinstance(items, list), source, "Fuel.Type is not a list")
-    rows = [
-        {
-            k: (None if item.get(k) is None else str(item.get(k)))
-            for k in ("INTERVALEST", "CATEGORY", "ACT")
-        }
-        for item in items
-        if isinstance(item, dict)
-    ]
-    require(len(rows) == len(items), source, "Fuel.Type holds something other than objects")
-    frame = pl.DataFrame(rows, schema={"INTERVALEST": pl.Utf8, "CATEGORY": pl.Utf8, "ACT": pl.Utf8})
+    body = read_json(content, source, _FUEL_SCHEMA)
+    items = _items(body, pl.col("Fuel").struct.field("Type"), "Fuel.Type", source)
+    frame = items.select(pl.col("item").struct.unnest())
     missing = frame.filter(pl.col("INTERVALEST").is_null() | pl.col("CATEGORY").is_null())
     require(missing.height == 0, source, "a fuel entry without INTERVALEST or CATEGORY")
     wall = _strict_times(
@@ -116,20 +125,19 @@ def fuel_mix_table(content: bytes, source: str) -> pl.DataFrame:
 
 def load_table(content: bytes, source: str) -> pl.DataFrame:
     """Hourly MISO-wide load of the day so far: the mean of the hour's 5-minute readings."""
-    info = _dig(read_json(content, source), ("LoadInfo",), source)
-    ref = str(_dig(info, ("RefId",), source))
-    found = _REF_DAY.search(ref)
-    require(found is not None, source, f"RefId {excerpt(ref)} names no day (DD-Mon-YYYY)")
-    items = _dig(info, ("FiveMinTotalLoad",), source)
-    require(isinstance(items, list), source, "FiveMinTotalLoad is not a list")
-    loads = [item.get("Load") if isinstance(item, dict) else None for item in items]
-    require(all(isinstance(x, dict) for x in loads), source, "a FiveMinTotalLoad entry has no Load")
-    frame = pl.DataFrame(
-        {"Time": [str(x.get("Time")) for x in loads], "Value": [x.get("Value") for x in loads]},
-        schema={"Time": pl.Utf8, "Value": pl.Utf8},
-    )
+    body = read_json(content, source, _LOAD_SCHEMA)
+    info = pl.col("LoadInfo")
+    require(body["LoadInfo"].null_count() == 0, source, "no LoadInfo in the answer")
+    ref = body.select(info.struct.field("RefId")).item()
+    found = _REF_DAY.search(ref or "")
+    require(found is not None, source, f"RefId {excerpt(str(ref))} names no day (DD-Mon-YYYY)")
+    items = _items(body, info.struct.field("FiveMinTotalLoad"), "LoadInfo.FiveMinTotalLoad", source)
+    loads = items.select("index", pl.col("item").struct.field("Load"))
+    if (missing := loads.filter(pl.col("Load").is_null())).height:
+        raise MalformedFileError(f"{source}: FiveMinTotalLoad[{missing['index'][0]}] has no Load")
+    frame = loads.select(pl.col("Load").struct.unnest())
     day = pl.lit(found[1]).str.strptime(pl.Date, "%d-%b-%Y")
-    clock = frame.get_column("Time").str.strip_chars()
+    clock = frame.get_column("Time").fill_null("").str.strip_chars()
     bad = (~clock.str.contains(r"^\d{1,2}:\d{2}$")).arg_true()
     if len(bad):
         raise MalformedFileError(f"{source}: Load Time {excerpt(clock[int(bad[0])])} is not HH:MM")
@@ -188,18 +196,21 @@ def _renamed(header: list[str], names: dict[str, str], source: str) -> list[str]
 
 def five_minute_api_table(content: bytes, source: str) -> pl.DataFrame:
     """GetRealTimeFiveMinExPost (Current, Rolling or Previous) as 5-minute LMPs."""
-    body = read_json(content, source)
-    require(isinstance(body, dict), source, "the answer is not a JSON object")
-    header, data = body.get("headers"), body.get("data")
-    require(isinstance(header, list) and isinstance(data, list), source, "no headers/data lists")
-    names = _renamed([str(h) for h in header], _FIVE_MIN_COLUMNS, source)
-    wrong = [i for i, row in enumerate(data) if not isinstance(row, list) or len(row) != len(names)]
-    if wrong:
+    body = read_json(content, source, _FIVE_MIN_SCHEMA)
+    require(
+        body["headers"].null_count() == 0 and body["data"].null_count() == 0,
+        source, "no headers/data lists",
+    )  # fmt: skip
+    names = _renamed(body["headers"][0].to_list(), _FIVE_MIN_COLUMNS, source)
+    rows = body.select(pl.col("data").explode().alias("row")).with_row_index("index")
+    if body["data"][0].len() == 0:
+        rows = rows.clear()
+    wrong = rows.filter(pl.col("row").list.len().fill_null(-1) != len(names))
+    if wrong.height:
         raise MalformedFileError(
-            f"{source}: data row {wrong[0]} does not have the {len(names)} header fields"
+            f"{source}: data row {wrong['index'][0]} does not have the {len(names)} header fields"
         )
-    columns = {n: [None if r[i] is None else str(r[i]) for r in data] for i, n in enumerate(names)}
-    frame = pl.DataFrame(columns, schema=dict.fromkeys(names, pl.Utf8))
+    frame = rows.select(pl.col("row").list.get(i).alias(n) for i, n in enumerate(names))
     return _lmp_long(frame, ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M"), source)
 
 
@@ -207,15 +218,18 @@ def five_minute_csv_table(content: bytes, source: str) -> pl.DataFrame:
     """The CSV of a weekly `_5MIN_LMP.zip`: rows after the `MKTHOUR_EST,...` header up to the
     footer (the first row after the data that is not a data row; at most two lines may follow
     it). A week of every node is millions of rows: polars reads them, no loop over rows."""
-    text = decode(content, source)
-    head = text[:_HEAD_CHARS].splitlines()[:50]
+    head = decode(content[:_HEAD_CHARS], source).splitlines()[:50]
     starts = [i for i, line in enumerate(head) if line.strip().upper().startswith("MKTHOUR_EST")]
     require(bool(starts), source, "no `MKTHOUR_EST,PNODENAME,...` header in the first 50 lines")
     header = next(csv.reader([head[starts[0]]]))
     names = _renamed(header, _ZIP_COLUMNS, source)
+    # The bytes as published go to polars (no decoded copy of a week of every node); a file
+    # that is not UTF-8 is read as Latin-1, as `decode` reads MISO's text.
+    if not utf8(content):
+        content = content.decode("latin-1").encode()
     try:
         table = pl.read_csv(
-            text.encode(), skip_lines=starts[0], has_header=True, new_columns=names,
+            content, skip_lines=starts[0], has_header=True, new_columns=names,
             infer_schema=False,
         ).with_row_index("row")  # fmt: skip
     except pl.exceptions.PolarsError as exc:  # e.g. a row with more fields than the header

@@ -12,10 +12,15 @@ What belongs here: reading the wide hour-ending CSVs into standardized long tabl
 
 Header rows are found by their content, not their line number: the preamble's length is not
 something MISO promises. HE n of market day D is [n-1, n) EST.
+
+Lines are split into fields by polars string operations, never in a Python loop over lines.
+MISO's report CSVs quote nothing: fields are split at every comma and a field's surrounding
+quotes and spaces are stripped (a quoted field holding a comma, which MISO never writes, shows
+as a line with too many fields and is refused naming it).
 """
 
-import csv
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import PurePath
@@ -51,10 +56,15 @@ MISO_WIDE = "MISO"
 
 @dataclass(frozen=True)
 class Table:
-    """One header row of a report and its data lines: (line number, fields)."""
+    """One header row of a report (its fields as keys) and its data lines: `line` (number in
+    the file) and `fields` (a list of stripped texts)."""
 
     header: list[str]
-    rows: list[tuple[int, list[str]]]
+    rows: pl.DataFrame
+
+
+# A header test: an expression on `keys`, the list of a line's fields as `_key` makes them.
+HeaderTest = Callable[[pl.Expr], pl.Expr]
 
 
 def report_market(source: str, title: str) -> str:
@@ -77,38 +87,61 @@ def report_market(source: str, title: str) -> str:
     )
 
 
-def _key(field: str) -> str:
-    return re.sub(r"\s+", " ", field.strip()).upper()
+def _keys(fields: pl.Expr) -> pl.Expr:
+    """`_key` of every field of a list column."""
+    return fields.list.eval(
+        pl.element().str.replace_all(r"\s+", " ").str.strip_chars().str.to_uppercase()
+    )
 
 
-def split_tables(content: bytes, source: str, is_header) -> tuple[date, str, list[Table]]:
+def split_tables(
+    content: bytes, source: str, is_header: HeaderTest
+) -> tuple[date, str, list[Table]]:
     """(market day from the preamble, title line, tables): a table starts at each line for
-    which `is_header(fields)` holds and runs to the next one; blank lines separate tables."""
+    which `is_header(keys)` holds and runs to the next one; blank lines are skipped."""
     text = decode(content, source)
-    lines = text.splitlines()
-    require(bool(lines), source, "empty file")
-    title = lines[0].strip().strip(",")
-    day, tables, current = None, [], None
-    for number, fields in enumerate(csv.reader(lines), start=1):
-        if not any(f.strip() for f in fields):
-            continue
-        if current is None and day is None and (found := _DATE.match(fields[0])):
-            month, dom, year = (int(g) for g in found.groups())
-            try:
-                day = date(year, month, dom)
-            except ValueError:
-                raise MalformedFileError(
-                    f"{source}: line {number}: {excerpt(fields[0])} is no date"
-                ) from None
-            continue
-        if is_header(fields):
-            current = Table([_key(f) for f in fields], [])
-            tables.append(current)
-        elif current is not None:
-            current.rows.append((number, [f.strip() for f in fields]))
-    require(day is not None, source, "no market date (MM/DD/YYYY) before the first table")
-    require(bool(tables), source, "no header row (Node,Type,Value,HE 1.. or ..MCP Type,HE 1..)")
-    return day, title, tables  # type: ignore[return-value]
+    lines = (
+        pl.Series("text", [text]).str.split("\n").explode().str.strip_chars_end("\r")
+        .to_frame().with_row_index("line", offset=1)
+        .with_columns(pl.col("line").cast(pl.Int64))
+    )  # fmt: skip
+    require(text.strip() != "", source, "empty file")
+    title = lines["text"][0].strip().strip(",")
+    fields = (
+        pl.col("text")
+        .str.split(",")
+        .list.eval(pl.element().str.strip_chars().str.strip_chars('"').str.strip_chars())
+    )
+    marked = (
+        lines.with_columns(fields.alias("fields"))
+        .filter(pl.col("fields").list.eval(pl.element() != "").list.any())
+        .with_columns(is_header(_keys(pl.col("fields"))).fill_null(False).alias("header"))
+        .with_columns(pl.col("header").cum_sum().alias("table"))
+    )
+    preamble = marked.filter(pl.col("table") == 0)
+    dated = preamble.filter(pl.col("fields").list.first().str.contains(_DATE.pattern)).head(1)
+    require(dated.height == 1, source, "no market date (MM/DD/YYYY) before the first table")
+    first = dated["fields"][0][0]
+    month, dom, year = (int(g) for g in _DATE.match(first).groups())  # type: ignore[union-attr]
+    try:
+        day = date(year, month, dom)
+    except ValueError:
+        raise MalformedFileError(
+            f"{source}: line {dated['line'][0]}: {excerpt(first)} is no date"
+        ) from None
+    headers = marked.filter(pl.col("header"))
+    require(
+        headers.height > 0, source, "no header row (Node,Type,Value,HE 1.. or ..MCP Type,HE 1..)"
+    )
+    body = marked.filter(~pl.col("header") & (pl.col("table") > 0))
+    tables = [
+        Table(
+            headers.select(_keys(pl.col("fields")))[n, 0].to_list(),
+            body.filter(pl.col("table") == n + 1).select("line", "fields"),
+        )
+        for n in range(headers.height)  # one per header row, a handful per file
+    ]
+    return day, title, tables
 
 
 def _hours_of(table: Table, first: int, source: str) -> None:
@@ -122,17 +155,15 @@ def _hours_of(table: Table, first: int, source: str) -> None:
 
 def _frame(table: Table, names: list[str], source: str) -> pl.DataFrame:
     width = len(table.header)
-    short = [(n, f) for n, f in table.rows if len(f) != width]
-    if short:
-        number, fields = short[0]
+    short = table.rows.filter(pl.col("fields").list.len() != width)
+    if short.height:
         raise MalformedFileError(
-            f"{source}: line {number}: {len(fields)} fields where the header has {width} "
-            f"({len(short)} such line(s))"
+            f"{source}: line {short['line'][0]}: {short['fields'][0].len()} fields where the "
+            f"header has {width} ({short.height} such line(s))"
         )
-    columns = list(zip(*[f for _, f in table.rows], strict=True)) if table.rows else [()] * width
-    data = {name: list(values) for name, values in zip(names, columns, strict=True)}
-    data["line"] = [n for n, _ in table.rows]
-    return pl.DataFrame(data, schema={**dict.fromkeys(names, pl.Utf8), "line": pl.Int64})
+    return table.rows.select(
+        *(pl.col("fields").list.get(i).alias(name) for i, name in enumerate(names)), "line"
+    )
 
 
 def _long_hours(frame: pl.DataFrame, ids: list[str], day: date, source: str) -> pl.DataFrame:
@@ -147,7 +178,7 @@ def _long_hours(frame: pl.DataFrame, ids: list[str], day: date, source: str) -> 
 
 def lmp_table(content: bytes, source: str) -> pl.DataFrame:
     """A MISO hourly LMP CSV (DA ex-post/ex-ante, RT final/prelim) as the standardized LMP table."""
-    day, title, tables = split_tables(content, source, lambda f: _key(f[0]) == "NODE")
+    day, title, tables = split_tables(content, source, lambda keys: keys.list.first() == "NODE")
     require(len(tables) == 1, source, f"{len(tables)} `Node,Type,Value` headers; expected one")
     (table,) = tables
     if table.header[:3] != ["NODE", "TYPE", "VALUE"]:
@@ -189,9 +220,9 @@ def lmp_table(content: bytes, source: str) -> pl.DataFrame:
     ).select(LMP_COLUMNS)
 
 
-def _is_asm_header(fields: list[str]) -> bool:
-    keys = [_key(f) for f in fields]
-    return "MCP TYPE" in keys and any(k.replace(" ", "") == "HE1" for k in keys)
+def _is_asm_header(keys: pl.Expr) -> pl.Expr:
+    squeezed = keys.list.eval(pl.element().str.replace_all(" ", "") == "HE1").list.any()
+    return keys.list.contains("MCP TYPE") & squeezed
 
 
 def as_product(code: pl.Expr) -> pl.Expr:

@@ -36,13 +36,21 @@ WEEKLY_FIVE_MINUTE = "5MIN_LMP.zip"
 # How many days after a day real-time results may still be preliminary (then the final file is
 # asked for first, and the preliminary one used while the final answers 404).
 PRELIM_DAYS = 7
-# A df_al file published on P holds the forecast of P-1 .. P+5.
-FORECAST_VINTAGES = 7
+# A df_al file published on P (stamped 00:00 EST) holds the forecast of P-1 .. P+5: the files of
+# D-5 .. D forecast day D ahead of it (P-1's hours had begun when it was published).
+FORECAST_VINTAGES = 6
 
 
 def day_window(day: date) -> tuple[datetime, datetime]:
     start = est_midnight_utc(day)
     return start, start + timedelta(days=1)
+
+
+def prelim_final_after(day: date) -> datetime:
+    """When a preliminary real-time file of `day` stops standing in for the final one: from then
+    the final file is planned without asking (PRELIM_DAYS after the day's end); before, the
+    preliminary file is not final, so each run asks again whether the final one is out."""
+    return est_midnight_utc(day + timedelta(days=PRELIM_DAYS + 1))
 
 
 def report_request(
