@@ -22,6 +22,7 @@ from power_assets.automation.selection import AssetJob, automation_jobs
 from power_assets.extend import STAGE_FRAMES, StageFrameLoader
 from power_assets.isos import registered_isos
 from power_assets.keys import COMBINED_PRODUCTS, ROLLUP_PERIODS, rollup_job_name, rollup_key
+from power_assets.partition_hints import install as explain_refused_partition_keys
 from power_assets.resources import default_resources
 from power_assets.scale.executors import executor_from_settings
 
@@ -79,3 +80,5 @@ def build_defs(
 
 
 defs = build_defs()
+# Dagster's CLI loads this module before it checks a --partition key: a refused key is explained.
+explain_refused_partition_keys()
