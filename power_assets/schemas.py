@@ -30,8 +30,9 @@ class LmpSchema(_IntervalModel):
     """Locational marginal prices: one row per location and interval, in $/MWh.
 
     `location_id` is the ISO's own id of the location when it publishes one (PJM pnode_id,
-    NYISO PTID, ISO-NE location id), null otherwise (CAISO, ERCOT); names can be reused over
-    the years, ids identify the node. It is not part of LMP_KEY.
+    NYISO PTID, ISO-NE location id, SPP pnode), null otherwise (CAISO, ERCOT, MISO); names can
+    be reused over the years, ids identify the node. `baa` is the balancing authority where the
+    ISO names one per row (SPP's 2026 files). Neither is part of LMP_KEY.
     """
 
     location: pl.Utf8
@@ -39,6 +40,9 @@ class LmpSchema(_IntervalModel):
     # The ISO's own id of the location when it publishes one (PJM pnode_id, NYISO PTID,
     # ISO-NE location id), as text; null otherwise (CAISO, ERCOT). Not part of LMP_KEY.
     location_id: pl.Utf8 = pa.Field(nullable=True)
+    # The balancing authority a row's location belongs to, where the ISO names one in its files
+    # (SPP from 2026: SPP or SWPW, its western RTO expansion); null otherwise.
+    baa: pl.Utf8 = pa.Field(nullable=True)
     lmp: pl.Float64 = pa.Field(nullable=True)
     energy: pl.Float64 = pa.Field(nullable=True)
     congestion: pl.Float64 = pa.Field(nullable=True)

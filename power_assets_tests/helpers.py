@@ -28,6 +28,7 @@ def lmp_long(
             pl.lit(market).alias("market"),
             pl.lit("APNODE").alias("location_type"),
             pl.lit(None, pl.Utf8).alias("location_id"),
+            pl.lit(None, pl.Utf8).alias("baa"),
             pl.col("i").cast(pl.Float64).alias("lmp"),
             pl.col("i").cast(pl.Float64).alias("energy"),
             pl.lit(0.0).alias("congestion"),

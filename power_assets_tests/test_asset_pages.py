@@ -55,6 +55,7 @@ def lmp_frame(rows, iso: str = "PJM") -> pl.DataFrame:
             "location": [name for name, _, _, _ in rows],
             "location_type": [kind for _, kind, _, _ in rows],
             "location_id": [None] * len(rows),
+            "baa": [None] * len(rows),
             "lmp": [price for _, _, _, price in rows],
             "energy": [None] * len(rows),
             "congestion": [None] * len(rows),
@@ -169,7 +170,7 @@ def test_a_raw_parquet_page_has_row_count_the_models_schema_a_preview_and_float_
     assert len(body) == 5
     # the first five rows in file order: WESTERN HUB's three hours, then EASTERN HUB's first two
     assert [line.split(" | ")[4] for line in body] == ["WESTERN HUB"] * 3 + ["EASTERN HUB"] * 2
-    assert [line.split(" | ")[7] for line in body] == ["31.5", "28.25", "40", "35", "-4.5"]
+    assert [line.split(" | ")[8] for line in body] == ["31.5", "28.25", "40", "35", "-4.5"]
     assert body[0].startswith("| 2024-06-03T04:00:00+00:00 | 2024-06-03T05:00:00+00:00 | PJM |")
     assert "first 5 of 15 rows" in page["preview"].value
 

@@ -86,6 +86,12 @@ def test_2026_files_with_baa_keep_their_swpw_rows(spp) -> None:
     frame = parse_file("SPP", "lmp_da", spp / name)
     assert swpw == {"AESO", "AVA"}
     assert swpw <= set(frame.get_column("location"))
+    # Every row keeps its BAA as published: (location, BAA) pairs equal the file's.
+    published = {(line["settlementlocation"], line["baa"]) for line in raw}
+    assert set(frame.select("location", "baa").unique().rows()) == published
+    # Files from before the BAA column have none: null.
+    older = parse_file("SPP", "lmp_da", spp / "DA-LMP-SL-202503190100.csv")
+    assert older.get_column("baa").null_count() == older.height
 
 
 @pytest.mark.parametrize(

@@ -56,7 +56,9 @@ def rt_hourly_stats(
             pl.col(value).min().alias("min"),
             pl.col(value).std().alias("std"),
         )
-        .collect()
+        # Polars 2 collects on the streaming engine by default; its group sums (so means) can
+        # differ from the in-memory engine's in the last bit. In-memory keeps 1.x's values.
+        .collect(engine="in-memory")
     )
     if hourly.is_empty():
         return pl.DataFrame(schema={"interval_start": rt_long.schema["interval_start"]})

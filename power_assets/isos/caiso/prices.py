@@ -176,7 +176,9 @@ def _parse_instants(frame: pl.LazyFrame, source: str) -> pl.LazyFrame:
 
 def _collect(frame: pl.LazyFrame, source: str) -> pl.DataFrame:
     try:
-        return frame.collect()
+        # In-memory, as polars 1 collected by default: polars 2's default streaming engine may
+        # order sort ties (repeated rows) differently.
+        return frame.collect(engine="in-memory")
     except pl.exceptions.PolarsError as exc:
         raise MalformedFileError(f"{source}: {exc}") from exc
 
@@ -228,6 +230,7 @@ def _standardize_lmp(long: pl.DataFrame, iso: str, market: str, source: str) -> 
         "market": pl.lit(market),
         # CAISO publishes node names only, no separate node id.
         "location_id": pl.lit(None, pl.Utf8),
+        "baa": pl.lit(None, pl.Utf8),
     }
     return pivoted.select(columns.get(c, pl.col(c)).alias(c) for c in LMP_COLUMNS)
 
@@ -258,7 +261,7 @@ def _pivot_by_position(
     location, start, end = (long.get_column(c) for c in ("location", "start", "end"))
     # Locations by name. A categorical's code indexes its text in its categories; those may hold
     # other columns' text too (shared categories), which merely adds slots no row fills.
-    texts = location.cat.get_categories()
+    texts = location.dtype.categories.to_series()  # polars 2 removed cat.get_categories()
     if len(texts) <= limit // 4:
         locations = pl.DataFrame({"code": pl.int_range(len(texts), eager=True), "location": texts})
     else:  # categories shared with much other data: rank only this column's names
@@ -384,7 +387,7 @@ def _pivot_by_group(long: pl.DataFrame, source: str) -> pl.DataFrame:
         long.lazy()
         .group_by(keys)
         .agg(*components, (pl.len() > pl.col("item").n_unique()).alias("_repeated"))
-        .collect()
+        .collect(engine="in-memory")  # as polars 1 did (see `_collect`)
     )
     if pivoted.get_column("_repeated").any():
         # Number repeated rows per key so each copy becomes its own standardized row.
@@ -394,7 +397,7 @@ def _pivot_by_group(long: pl.DataFrame, source: str) -> pl.DataFrame:
             .with_columns(occurrence)
             .group_by([*keys, "occurrence"])
             .agg(*components)
-            .collect()
+            .collect(engine="in-memory")  # copies numbered in row order, as polars 1 did
         )
     result = _parse_instants(pivoted.lazy(), source).select(
         "start", "end", "location", location_type().alias("location_type"), *LMP_COMPONENTS.values()

@@ -223,7 +223,8 @@ def _stripped(frame: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
         if any(dtype == other for other in seen):
             continue
         seen.append(dtype)
-        values = frame.get_column(column).cat.get_categories()
+        # The dtype's categories, in code order (polars 2 removed `cat.get_categories()`).
+        values = dtype.categories.to_series()
         if not (values.str.strip_chars() == values).all():
             strip = pl.col(columns).cast(pl.String).str.strip_chars().cast(_TEXT)
             return frame.with_columns(strip)
@@ -244,7 +245,9 @@ def _read_group(group: list[Source], schema: dict[str, pl.DataType]) -> pl.DataF
 def _scan_group(group: list[Source], schema: dict[str, pl.DataType]) -> pl.DataFrame:
     """One scan for the group's files on disk; zip members, already in memory, one by one.
     `schema`: the files' columns in order (canonical names), with the types to read them as."""
-    options = {"has_header": True, "schema": schema}
+    # Types by position, then names by position: polars 2 matches a `schema` dict against the
+    # header by name, and files write names padded (" HourEnding", "DSTFlag    ").
+    options = {"has_header": True, "infer_schema": False, "schema_overrides": list(schema.values())}
     frames = [
         pl.read_csv(io.BytesIO(s.content), **options).with_columns(_source=pl.lit(s.name))
         for s in group
@@ -254,7 +257,8 @@ def _scan_group(group: list[Source], schema: dict[str, pl.DataType]) -> pl.DataF
     if on_disk:
         scan = pl.scan_csv(on_disk, include_file_paths="_source", glob=False, **options)
         frames.append(scan.collect())
-    return pl.concat(frames, how="vertical")
+    names = dict(zip(frames[0].columns, schema, strict=False))  # `_source` keeps its name
+    return pl.concat(frames, how="vertical").rename(names)
 
 
 def require(frame: pl.DataFrame, bad: pl.Expr, problem: str) -> None:

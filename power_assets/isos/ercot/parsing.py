@@ -199,6 +199,7 @@ def _lmp_columns(frame: pl.DataFrame, iso: str, market: str, step: str) -> pl.Da
         pl.lit(market).alias("market"),
         # ERCOT names settlement points and publishes no separate id for them.
         pl.lit(None, pl.Utf8).alias("location_id"),
+        pl.lit(None, pl.Utf8).alias("baa"),
         # ERCOT's settlement point prices come without components.
         *(pl.lit(None, pl.Float64).alias(c) for c in ("energy", "congestion", "loss", "ghg")),
     )
@@ -271,7 +272,7 @@ def _lmp_rt15_by_position(
     # Locations: a settlement point's name, or name_LZEW for its energy-weighted zone price. A
     # categorical's code indexes its text in the (shared) categories.
     name, kind = raw.get_column("SettlementPointName"), raw.get_column("SettlementPointType")
-    texts = name.cat.get_categories()
+    texts = name.dtype.categories.to_series()  # polars 2 removed cat.get_categories()
     if len(texts) > 2 * raw.height + 4096:
         return None  # categories shared with much other data: lookups by code would be large
     point = name.to_physical() * 2 + (kind == "LZEW").cast(pl.UInt32)

@@ -75,6 +75,7 @@ def _lmp_frame(frame: pl.DataFrame, market: str, step: timedelta) -> pl.DataFram
         *interval_columns(step),
         pl.lit(market).alias("market"),
         pl.col("location", "location_type", "location_id"),
+        pl.lit(None, pl.Utf8).alias("baa"),
         pl.col("lmp", "energy", "congestion", "loss"),
         pl.lit(None, pl.Float64).alias("ghg"),
     ).select(LMP_COLUMNS)

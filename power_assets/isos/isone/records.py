@@ -154,9 +154,11 @@ def _read_data(lines: pl.Series, names: list[str], source: str) -> pl.DataFrame:
         return pl.DataFrame(schema=schema).drop("_record")
     body = lines.str.join("\n").item() + "\n"
     try:
+        # An unquoted empty field is null: empty_string_is_null=True is what polars 2 calls the
+        # missing_utf8_is_empty_string=False that it removed.
         frame = pl.read_csv(
             io.StringIO(body), has_header=False, new_columns=list(schema), schema=schema,
-            quote_char='"', missing_utf8_is_empty_string=False,
+            quote_char='"', empty_string_is_null=True,
         )  # fmt: skip
     except pl.exceptions.PolarsError as exc:
         raise MalformedFileError(

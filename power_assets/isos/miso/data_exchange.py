@@ -231,6 +231,7 @@ def five_minute_table(pages: list[tuple[str, bytes]]) -> pl.DataFrame:
         pl.lit(MARKETS[version]).alias("market"),
         pl.lit("CPNODE").alias("location_type"),
         pl.lit(None, pl.Utf8).alias("location_id"),
+        pl.lit(None, pl.Utf8).alias("baa"),
         pl.col("mec").alias("energy"),
         pl.col("mcc").alias("congestion"),
         pl.col("mlc").alias("loss"),

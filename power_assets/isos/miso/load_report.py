@@ -42,7 +42,9 @@ def read_sheet(content: bytes, source: str) -> pl.DataFrame:
     except Exception as exc:  # fastexcel raises its own types for a broken workbook
         raise MalformedFileError(f"{source}: not a readable Excel workbook: {exc}") from exc
     require(sheet.height > 0, source, "the workbook's first sheet is empty")
-    return sheet.with_row_index("row", offset=1)
+    # Named by position here: polars 1 names headerless columns column_1.., polars 2 column_0..
+    names = {old: f"column_{number}" for number, old in enumerate(sheet.columns, start=1)}
+    return sheet.rename(names).with_row_index("row", offset=1)
 
 
 def _parse_dates(values: pl.Expr) -> pl.Expr:

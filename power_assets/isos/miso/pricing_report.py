@@ -155,6 +155,7 @@ def hub_lmp_table(content: bytes, source: str) -> pl.DataFrame:
         pl.when(label == SYSTEM.upper()).then(pl.lit("System")).otherwise(pl.lit("Hub"))
         .alias("location_type"),
         pl.lit(None, pl.Utf8).alias("location_id"),
+        pl.lit(None, pl.Utf8).alias("baa"),
         pl.lit(None, pl.Float64).alias("energy"),
         pl.lit(None, pl.Float64).alias("congestion"),
         pl.lit(None, pl.Float64).alias("loss"),

@@ -178,6 +178,7 @@ def _lmp_long(frame: pl.DataFrame, formats: tuple[str, ...], source: str) -> pl.
             pl.col("location").str.strip_chars(),
             pl.lit("CPNODE").alias("location_type"),
             pl.lit(None, pl.Utf8).alias("location_id"),
+            pl.lit(None, pl.Utf8).alias("baa"),
             (pl.col("lmp") - pl.col("congestion") - pl.col("loss")).alias("energy"),
             pl.lit(None, pl.Float64).alias("ghg"),
         )

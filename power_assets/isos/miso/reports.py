@@ -215,6 +215,7 @@ def lmp_table(content: bytes, source: str) -> pl.DataFrame:
         pl.lit(ISO).alias("iso"),
         pl.lit(market).alias("market"),
         pl.lit(None, pl.Utf8).alias("location_id"),
+        pl.lit(None, pl.Utf8).alias("baa"),
         (pl.col("lmp") - pl.col("congestion") - pl.col("loss")).alias("energy"),
         pl.lit(None, pl.Float64).alias("ghg"),
     ).select(LMP_COLUMNS)

@@ -136,9 +136,10 @@ def _lines(csv_path: Path, skip: int) -> pl.LazyFrame:
     (its date)."""
     lines = pl.scan_csv(
         csv_path, has_header=False, skip_lines=skip, separator=_NO_SEPARATOR, quote_char=None,
-        new_columns=["line"], infer_schema=False, missing_utf8_is_empty_string=True,
+        new_columns=["line"], infer_schema=False,
     )  # fmt: skip
-    line = pl.col("line").str.strip_chars_end("\r")
+    # A blank line reads as null (polars 2 has no missing_utf8_is_empty_string): text "".
+    line = pl.col("line").fill_null("").str.strip_chars_end("\r")
     stamp = line.str.splitn(",", 2).struct.field("field_0").str.strip_chars().str.strip_chars('"')
     wall = pl.coalesce(
         stamp.str.strptime(pl.Datetime("us"), fmt, strict=False) for fmt in _STAMP_FORMATS

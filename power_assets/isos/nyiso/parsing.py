@@ -319,6 +319,7 @@ def lmp_table(content: bytes, source: str, spec: DatasetSpec, iso: str) -> pl.Da
         "interval_start", "interval_end",
         pl.lit(iso).alias("iso"), pl.lit(spec.market).alias("market"),
         name.alias("location"), kind.alias("location_type"), pl.col("ptid").alias("location_id"),
+        pl.lit(None, pl.Utf8).alias("baa"),
         pl.col("lbmp").alias("lmp"),
         (pl.col("lbmp") - pl.col("loss") - congestion).alias("energy"),
         congestion.alias("congestion"), pl.col("loss"),

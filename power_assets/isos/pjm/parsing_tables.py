@@ -263,6 +263,7 @@ def lmp_table(parts: Parts, dataset_id: str) -> tuple[pl.DataFrame, Notes]:
         .otherwise(pl.col("name"))
         .alias("location"),
         pl.col("pnode_id").alias("location_id"),
+        pl.lit(None, pl.Utf8).alias("baa"),
     )
     notes = {"rows_superseded": sum(int(count["n"][0] or 0) for count in counts)}
     if len(shared):
@@ -330,7 +331,9 @@ def load_table(parts: Parts, dataset_id: str) -> tuple[pl.DataFrame, Notes]:
         else:
             stale = pl.col("verified").eq(False).fill_null(False)
             counts = frame.select(stale.sum().alias("rows_not_verified"))
-        table, totals = pl.collect_all([frame, counts])
+        # In-memory, as polars 1 collected by default: polars 2's default streaming engine may
+        # give the hourly means a different last bit.
+        table, totals = pl.collect_all([frame, counts], engine="in-memory")
         notes.update({name: int(totals[name][0]) for name in totals.columns})
         frames.append(
             table.select(

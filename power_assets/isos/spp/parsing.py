@@ -255,11 +255,17 @@ def lmp_table(content: bytes, source: str, market: str, step: timedelta) -> pl.D
         .when(location.is_in(list(INTERFACES))).then(pl.lit("INTERFACE"))
         .otherwise(pl.lit("SETTLEMENT_LOCATION"))
     )  # fmt: skip
+    # 2026 files name each row's balancing authority (SPP or SWPW, checked above); older ones
+    # have no BAA column: null.
+    baa = (
+        pl.col("baa").str.strip_chars().replace("", None)
+        if "baa" in frame.columns else pl.lit(None, pl.Utf8)
+    )  # fmt: skip
     return frame.select(
         "interval_start", "interval_end", pl.lit(ISO_ID).alias("iso"),
         pl.lit(market).alias("market"), location, kind.alias("location_type"),
-        pl.col("pnode").alias("location_id"), "lmp", "energy", "congestion", "loss",
-        pl.lit(None, pl.Float64).alias("ghg"),
+        pl.col("pnode").alias("location_id"), baa.alias("baa"), "lmp", "energy", "congestion",
+        "loss", pl.lit(None, pl.Float64).alias("ghg"),
     )  # fmt: skip
 
 

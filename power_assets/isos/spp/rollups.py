@@ -62,9 +62,10 @@ def _lines(dataset_id: str, path: Path) -> tuple[str, pl.LazyFrame]:
     header, position = _header(dataset_id, path)
     lines = pl.scan_csv(
         path, has_header=False, skip_rows=1, separator=_NO_SEPARATOR, quote_char=None,
-        new_columns=["line"], infer_schema=False, missing_utf8_is_empty_string=True,
+        new_columns=["line"], infer_schema=False,
     )  # fmt: skip
-    line = pl.col("line").str.strip_chars_end("\r")
+    # A blank line reads as null (polars 2 has no missing_utf8_is_empty_string): text "".
+    line = pl.col("line").fill_null("").str.strip_chars_end("\r")
     # Only the fields up to the time column are split off (not the 20-odd fuel columns).
     field = (
         line.str.splitn(",", position + 2)
