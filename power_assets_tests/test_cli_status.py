@@ -162,7 +162,8 @@ def test_status_and_query_read_the_postgresql_warehouse(
         ("CAISO", "lmp_rt5", hole)
     ]
     assert cli.main(["query", "SELECT * FROM lmp ORDER BY location, interval_start"]) == 0
-    assert "shape: (147, 15)" in capsys.readouterr().out
+    # every column: the 13 of the LMP model and the warehouse's dataset, market_date, loaded_at
+    assert "shape: (147, 16)" in capsys.readouterr().out
     assert cli.main(["query", "DELETE FROM lmp"]) == 1
     err = capsys.readouterr().err
     assert len(err.splitlines()) == 1 and "read-only" in err, err

@@ -107,7 +107,7 @@ def test_a_morning_of_publications_lands_in_duckdb_exactly_once(
         with dg.instance_for_test() as other:
             request = dg.RunRequest(
                 partition_key=f"{DAY}|{iso_id}",
-                asset_selection=[dg.AssetKey(f"{s}__{probe}") for s in _STAGES],
+                asset_selection=[dg.AssetKey([s, probe]) for s in _STAGES],
                 tags={"power_assets/iso": iso_id},
             )
             assert _run(fresh, other, request, final).success

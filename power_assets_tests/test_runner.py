@@ -40,8 +40,8 @@ def _defs(raising_day: date | None = None, failing_day: date | None = None) -> d
         return StepOutcome({"rows": partition.day.day * 2})
 
     steps = [
-        Step(FIRST, "test", "first", first, rules=(RULE,)),
-        Step(SECOND, "test", "second", second, deps=(FIRST,), upstream=lambda iso: (FIRST,)),
+        Step(FIRST, "first", first, rules=(RULE,)),
+        Step(SECOND, "second", second, deps=(FIRST,), upstream=lambda iso: (FIRST,)),
     ]
     specs, checks = step_specs(steps, market_day_partitions(["CAISO", "NYISO"]))
 
