@@ -36,14 +36,14 @@ from power_assets.definitions import build_defs
 from power_assets.demo.ercot_fixtures import bulk_archive, settlement_points
 from power_assets.demo.ercot_server import FakeErcot
 from power_assets.io.http import IsoHttpClient
-from power_assets.keys import daily_job_name
+from power_assets.keys import combined_key, daily_job_name, stage_keys
 from power_assets.resources import StorageResource
 from power_assets.stages.drop import drop_env_var
 
 FIRST, LAST = date(2024, 1, 1), date(2024, 1, 31)
 DATASETS = ("lmp_da", "as_da", "lmp_rt15", "load")
 STAGES = ("raw_download", "raw_csv", "raw_parquet", "flattened", "warehouse")
-COMBINED = ("combined/da_as_hourly", "combined/da_as_rt_hourly", "combined/da_as_rt_native")
+COMBINED = ("da_as_hourly", "da_as_rt_hourly", "da_as_rt_native")
 TARGET_SHARE = 0.70
 TOP_ASSETS = 5
 DAYS = [FIRST + timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
@@ -75,8 +75,7 @@ class RunTime:
 
 
 def selection() -> list[dg.AssetKey]:
-    keys = [f"{stage}/{dataset}" for dataset in DATASETS for stage in STAGES]
-    return [dg.AssetKey(key) for key in (*keys, *COMBINED)]
+    return [*stage_keys(DATASETS, STAGES), *(combined_key(product) for product in COMBINED)]
 
 
 def data_seconds(materializations: list[dg.AssetMaterialization]) -> float:

@@ -183,12 +183,20 @@ def parse_partition_key(key: str | dg.MultiPartitionKey) -> MarketPartition:
         day = date.fromisoformat(day_text)
     except ValueError:
         day = None
+    if day is not None and day.isoformat() != day_text:
+        day = None  # Python 3.11 also reads 20241103 and 2024-W44-7: keys are YYYY-MM-DD only
     if day is None or not iso or "|" in iso:
         raise PartitionKeyError(
             f"partition key {str(key)!r} is not of the form {PARTITION_FORM} "
             f"(e.g. {PARTITION_EXAMPLE}: the ISO-local market day, then the ISO id)"
         )
     return MarketPartition(iso, day)
+
+
+def key_parts(text: str) -> list[str]:
+    """The non-empty parts, stripped, of a text meant as a partition key that is not one (for a
+    message saying what was meant, see partition_hints.py)."""
+    return [part.strip() for part in text.split("|") if part.strip()]
 
 
 RANGE_RULE = (

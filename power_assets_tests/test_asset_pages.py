@@ -484,3 +484,15 @@ def test_an_iso_without_hubs_is_charted_as_the_mean_of_every_location():
     chart = day_chart.day_chart_markdown(lmp_frame(rows), DatasetKind.LMP, "America/New_York", DAY)
     assert _chart_rows(chart) == {"all locations (mean)": ("15.00", "▁▅█", "25.00")}
     assert day_chart.day_chart_markdown(lmp_frame([]), DatasetKind.LMP, "UTC", DAY) is None
+
+
+def test_empty_and_nan_prices_are_no_points_and_an_all_empty_hub_is_not_drawn():
+    rows = [("NORTH HUB", "HUB", h, v) for h, v in enumerate([10.0, None, float("nan"), 40.0])]
+    rows += [("SOUTH HUB", "HUB", h, None) for h in range(4)]
+    chart = day_chart.day_chart_markdown(lmp_frame(rows), DatasetKind.LMP, "America/New_York", DAY)
+    # hours 1 and 2 have no number: blank (drawn as an en space); SOUTH HUB has none at all
+    assert _chart_rows(chart) == {"NORTH HUB": ("10.00", "▁\u2002\u2002█", "40.00")}
+    only_empty = [("SOUTH HUB", "HUB", h, None) for h in range(4)]
+    assert day_chart.day_chart_markdown(
+        lmp_frame(only_empty), DatasetKind.LMP, "America/New_York", DAY
+    ) is None

@@ -140,6 +140,23 @@ def name_building(source: str) -> list[tuple[int, str]]:
         elif isinstance(node, ast.Constant) and isinstance(node.value, str):
             if id(node) not in documentation and id(node) not in in_fstrings:
                 text(node.lineno, node.value)
+        elif isinstance(node, (ast.List, ast.Tuple)) and len(node.elts) == 2:
+            # ["raw_parquet", dataset]: an asset key's parts (a list of stage names is not)
+            first, second = node.elts
+            if (
+                isinstance(first, ast.Constant)
+                and first.value in ASSET_PREFIXES
+                and not (isinstance(second, ast.Constant) and second.value in ASSET_PREFIXES)
+            ):
+                found.append(
+                    (node.lineno, f"an asset key's parts spelt out: [{first.value!r}, ...]")
+                )
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Attribute)
+            and node.value.attr == "path"
+        ):
+            found.append((node.lineno, "an asset key taken apart with .path[...]"))
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
             for bar, other in ((node.left, node.right), (node.right, node.left)):
                 if _is_bar(bar) and not _is_literal_text(other):
@@ -219,6 +236,9 @@ FORMER_OFFENDERS = [
     'selection = f"raw_parquet/{dataset}"',
     'assert event.asset_key.to_user_string() == "warehouse/lmp_da"',
     'deps = ["combined_monthly/" + product]',
+    'ins = {"da": dg.AssetIn(["flattened", "lmp_da"])}',
+    'deps = [("warehouse", dataset)]',
+    "stage = key.path[0]",
 ]
 
 NOT_NAMES = [
@@ -236,6 +256,7 @@ NOT_NAMES = [
     "partition = str(partition_key(day, iso.id))",
     'path = f"data/{iso}/raw_parquet/{dataset}/{day}.parquet"',
     'message = f"{name}: warehouse/* is a table, read it with open_warehouse()"',
+    'chosen = ("raw_download", "raw_csv")',
 ]
 
 

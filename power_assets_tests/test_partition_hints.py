@@ -25,6 +25,9 @@ BIN = Path(sys.executable).parent
         ("2018-12-31|CAISO", "2018-12-31 has no partition"),
         ("2024-11-03|XYZ", "unknown ISO 'XYZ'"),
         ("2024-13-01|CAISO", "is not of the form {date}|{ISO}"),
+        ("20241103|CAISO", "is not of the form {date}|{ISO}"),
+        ("2024-11-03 | CAISO", "is not of the form {date}|{ISO} (2024-11-03|CAISO?)"),
+        ("XYZ|2024-11-03|foo", "is not of the form {date}|{ISO}"),
     ],
 )
 def test_each_wrong_key_is_told_what_is_wrong_and_the_form(key, says):
@@ -33,6 +36,30 @@ def test_each_wrong_key_is_told_what_is_wrong_and_the_form(key, says):
     assert says in hint
     assert "keys are {date}|{ISO} (e.g. 2024-11-03|CAISO)" in hint
     assert "from 2019-01-01 to " in hint and "(CAISO, ERCOT, ISONE, MISO, NYISO, PJM, SPP)" in hint
+
+
+def test_no_suggestion_is_itself_a_wrong_key():
+    for key in ("XYZ|2024-11-03|foo", "CAISO 2024-11-03", "nonsense|2018-01-01"):
+        hint = explain_partition_key(key, ISOS, FIRST)
+        assert "||" not in hint and "(2018-01-01|" not in hint, hint
+
+
+def test_a_refused_range_is_explained_by_its_wrong_end_or_its_shape():
+    # Dagster quotes only the range's first key, which may be the right one.
+    hint = explain_partition_key(
+        "2024-11-01|CAISO", ISOS, FIRST, "2024-11-01|CAISO...2024-11-03|caiso"
+    )
+    assert hint.startswith("partition key '2024-11-03|caiso': ISO ids are upper case")
+    hint = explain_partition_key(
+        "2024-11-01|CAISO", ISOS, FIRST, "2024-11-01|CAISO...2024-11-03|NYISO"
+    )
+    assert "spans several days and several ISOs" in hint
+
+
+def test_a_good_daily_key_refused_by_a_rollup_says_what_rollups_take():
+    hint = explain_partition_key("2024-11-03|CAISO", ISOS, FIRST)
+    assert "not one of the selected assets' partitions" in hint
+    assert "take the first day of their month or year (2024-11-01|CAISO, 2024-01-01|CAISO)" in hint
 
 
 @pytest.mark.e2e

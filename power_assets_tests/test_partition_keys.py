@@ -25,7 +25,18 @@ def test_a_key_reads_date_then_iso_as_dagster_sorts_the_dimensions():
     assert parse_partition_key(multi) == MarketPartition("ERCOT", date(2024, 3, 10))
 
 
-@pytest.mark.parametrize("text", ["CAISO|2024-11-03", "2024-11-03", "2024-13-01|CAISO", "|", ""])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "CAISO|2024-11-03",
+        "2024-11-03",
+        "2024-13-01|CAISO",
+        "20241103|CAISO",
+        "2024-W44-7|CAISO",
+        "|",
+        "",
+    ],
+)
 def test_a_key_in_another_form_names_the_form(text):
     with pytest.raises(PartitionKeyError, match=r"\{date\}\|\{ISO\}.*2024-11-03\|CAISO"):
         parse_partition_key(text)

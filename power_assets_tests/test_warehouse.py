@@ -8,6 +8,7 @@ import polars as pl
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from power_assets.errors import MalformedFileError
 from power_assets.isos import DatasetKind
 from power_assets.schemas import LMP_COLUMNS
 from power_assets.store.warehouse import load_partition, writer
@@ -155,3 +156,24 @@ def test_missing_not_null_column_is_refused_on_a_table_with_rows(tmp_path):
     missing = r"'lmp' lacks the NOT NULL column 'location_type'"
     with pytest.raises(RuntimeError, match=missing), writer(resource):
         pass
+
+
+def test_a_file_written_before_baa_existed_still_loads_with_baa_null(tmp_path):
+    database = tmp_path / "store.duckdb"
+    old_file = lmp_long(FALL, timedelta(hours=1), ["A", "B"], market="DAM").drop("baa")
+    path = tmp_path / "old_day.parquet"
+    old_file.write_parquet(path)
+
+    report = _load(DuckDBResource(database=str(database)), path)
+
+    assert report.inserted == 50
+    with duckdb.connect(str(database), read_only=True) as con:
+        rows = con.execute("SELECT count(*), count(baa) FROM lmp").fetchall()
+    assert rows == [(50, 0)]
+
+
+def test_a_file_lacking_a_required_column_is_refused_naming_it(tmp_path):
+    path = tmp_path / "broken_day.parquet"
+    lmp_long(FALL, timedelta(hours=1), ["A"], market="DAM").drop("location").write_parquet(path)
+    with pytest.raises(MalformedFileError, match=r"broken_day\.parquet: lacks the required column"):
+        _load(DuckDBResource(database=str(tmp_path / "store.duckdb")), path)

@@ -165,6 +165,13 @@ def test_an_older_table_gains_the_models_new_columns(postgres_url, tmp_path):
     assert "location_id" in {c[0] for c in columns}
 
 
+def test_a_file_written_before_baa_existed_loads_with_baa_null(postgres_url, tmp_path):
+    old = lmp_long(DAY, timedelta(hours=1), ["A", "B"], market="DAM").drop("baa")
+    report = _load(postgres_url, _parquet(tmp_path, "old_day", old))
+    assert report.inserted == old.height
+    assert _rows(postgres_url, "SELECT count(*), count(baa) FROM lmp") == [(old.height, 0)]
+
+
 def test_urls_name_the_server_without_the_password():
     url = "postgresql+psycopg2://power:s3cret@db.example:5432/power"
     assert postgres.redacted(url) == "postgresql+psycopg2://power:***@db.example:5432/power"

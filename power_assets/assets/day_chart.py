@@ -57,6 +57,9 @@ def hourly_profile(frame: pl.DataFrame, kind: DatasetKind, timezone: str) -> pl.
             }
         )
     rows, name = chosen
+    # A price published empty (null) or not a number is no point on the chart (the day's checks
+    # report it); a series or hour left without any value is drawn blank or not at all.
+    rows = rows.with_columns(pl.col("value").fill_nan(None))
     return (
         rows.group_by(pl.col(name).alias("series"), pl.col("interval_start").dt.truncate("1h"))
         .agg(pl.col("value").mean().alias("mean"))
@@ -102,7 +105,10 @@ def day_chart_markdown(
         .sort("series", "hour_utc")
         .group_by("series", maintain_order=True)
         .agg(pl.col("mean"))
+        .filter(pl.col("mean").list.drop_nulls().list.len() > 0)
     )
+    if grid.is_empty():
+        return None
     labels = hours["local_hour"].to_list()
     unit = "$/MWh" if kind is DatasetKind.LMP else "$/MW"
     what = "location" if kind is DatasetKind.LMP else "product"

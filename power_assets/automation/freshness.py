@@ -18,6 +18,7 @@ from power_assets.automation.selection import AssetJob, realtime_sensor_name
 from power_assets.isos import IsoDefinition
 from power_assets.keys import (
     FRESHNESS_JOB,
+    asset_group,
     freshness_check_key,
     freshness_check_name,
     freshness_run_key,
@@ -57,7 +58,8 @@ def feed_specs(isos: list[IsoDefinition]) -> list[dg.AssetSpec]:
         dg.AssetSpec(
             realtime_feed_key(iso.id),
             deps=stage_keys(iso.realtime.datasets, stages=("warehouse",)),
-            group_name="automation",
+            # its own box in the lineage graph, where the node reads just the ISO id
+            group_name=asset_group(realtime_feed_key(iso.id)),
             description=f"{iso.id}'s real-time data as queryable in DuckDB, kept current by "
             f"the {realtime_sensor_name(iso)} sensor; its freshness check says how current.",
         )

@@ -316,12 +316,17 @@ def extract_day(
                 # Only this day's file leaves the shared archive (not the whole month, daily).
                 stem = f"{stem}/{Path(record['member']).stem}"
                 raw = _pull_member(raw, record["member"], pulled / stem)
-            elif shared and spans is not None and spans.dropped_span_dataset(name) == dataset:
-                target = pulled / stem / name
-                target.parent.mkdir(parents=True, exist_ok=True)
-                spans.cut_span_day(dataset, raw, day, target)
-                raw = target
             try:
+                if (
+                    not record.get("member")
+                    and shared
+                    and spans is not None
+                    and (spans.dropped_span_dataset(name) == dataset)
+                ):
+                    target = pulled / stem / name
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    spans.cut_span_day(dataset, raw, day, target)
+                    raw = target
                 extracted_files = extract_recursively(raw, staging / stem)
             except (MalformedFileError, UnsafeArchiveError) as exc:
                 raise type(exc)(f"{exc}; {_refetch_hint(record)}") from exc

@@ -24,7 +24,7 @@ import psycopg2.extensions
 
 from power_assets.isos.base import DatasetKind
 from power_assets.kinds import kind_spec
-from power_assets.store.warehouse import TABLES, LoadReport, Table
+from power_assets.store.warehouse import TABLES, LoadReport, Table, file_columns
 
 URL_SCHEMES = ("postgresql+psycopg2", "postgresql", "postgres")
 # Rows per COPY batch: a day of all-node 5-minute prices is ~3 M rows.
@@ -158,10 +158,11 @@ def load_partition(
         deleted = cur.rowcount
         cur.execute("SELECT now()")
         loaded_at = cur.fetchone()[0]
+        present = file_columns(table, parquet)
+        # A file written before a nullable column joined the model holds none of it: NULL.
+        selected = [pl.col(n) if n in present else pl.lit(None).alias(n) for n in table.columns]
         for batch in (
-            pl.scan_parquet(parquet)
-            .select(table.columns)
-            .collect_batches(chunk_size=COPY_BATCH_ROWS)
+            pl.scan_parquet(parquet).select(selected).collect_batches(chunk_size=COPY_BATCH_ROWS)
         ):
             rows = batch.with_columns(
                 pl.lit(dataset).alias("dataset"),

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import dagster as dg
 import duckdb
+import polars as pl
 from dagster_duckdb import DuckDBResource
 
-from power_assets.errors import PowerAssetsError
+from power_assets.errors import MalformedFileError, PowerAssetsError
 from power_assets.isos.base import DatasetKind
 from power_assets.kinds import kind_spec
 from power_assets.settings import (
@@ -226,6 +227,20 @@ class LoadReport:
     inserted: int
 
 
+def file_columns(table: Table, parquet: Path) -> set[str]:
+    """The table's columns a standardized file holds. A file written before a nullable column
+    joined the model (e.g. `baa`) lacks it: loaders fill it with NULL. A missing required column
+    is an error naming the file."""
+    present = set(pl.read_parquet_schema(parquet))
+    missing = [n for n in table.columns if n not in present and not table.types[n][1]]
+    if missing:
+        raise MalformedFileError(
+            f"{parquet}: lacks the required column(s) {', '.join(missing)} of table {table.name}; "
+            "re-materialize its raw_parquet partition"
+        )
+    return present
+
+
 def load_partition(
     con: duckdb.DuckDBPyConnection,
     kind: DatasetKind,
@@ -238,6 +253,11 @@ def load_partition(
     """Replace one (iso, dataset, market day) in its table with the rows of a standardized file."""
     table = TABLES[kind]
     columns = ", ".join(table.columns)
+    present = file_columns(table, parquet)
+    selected = ", ".join(
+        name if name in present else f'CAST(NULL AS {table.types[name][0]}) AS "{name}"'
+        for name in table.columns
+    )
     con.execute("BEGIN TRANSACTION")
     try:
         deleted = con.execute(
@@ -246,7 +266,7 @@ def load_partition(
         ).fetchone()[0]
         inserted = con.execute(
             f"""INSERT INTO "{table.name}" ({columns}, {", ".join(_LOAD_COLUMNS)})
-                SELECT {columns}, ?, ?, now() FROM read_parquet(?)""",
+                SELECT {selected}, ?, ?, now() FROM read_parquet(?)""",
             [dataset, market_date, str(parquet)],
         ).fetchone()[0]
         con.execute("COMMIT")
