@@ -42,6 +42,18 @@ def _local_midnight_utc(day: pl.Expr, timezone: str) -> pl.Expr:
     return day.cast(pl.Datetime("us")).dt.replace_time_zone(timezone).dt.convert_time_zone("UTC")
 
 
+def local_day_start(day: pl.Expr, timezone: str) -> pl.Expr:
+    """UTC instant of local midnight starting each (local market) `day`."""
+    return _local_midnight_utc(day, timezone)
+
+
+def local_day_hours(day: pl.Expr, timezone: str) -> pl.Expr:
+    """Hours (23, 24 or 25, Int64) of each local market `day`: midnight to the next midnight."""
+    start = _local_midnight_utc(day, timezone)
+    next_start = _local_midnight_utc(day + pl.duration(days=1), timezone)
+    return ((next_start - start).dt.total_minutes() // 60).cast(pl.Int64)
+
+
 def hour_ending_starts(
     day: pl.Expr, hour_ending: pl.Expr, repeated: pl.Expr, timezone: str
 ) -> pl.Expr:
@@ -55,9 +67,16 @@ def hour_ending_starts(
     is simply k = 24. Returns null for an hour that cannot exist on that day (e.g. HE 02 on the
     spring-forward day), so callers can name the offending rows.
     """
-    start = _local_midnight_utc(day, timezone)
-    next_start = _local_midnight_utc(day + pl.duration(days=1), timezone)
-    hours = ((next_start - start).dt.total_minutes() // 60).cast(pl.Int64)
+    return placed_hour_starts(
+        local_day_start(day, timezone), local_day_hours(day, timezone), hour_ending, repeated
+    )
+
+
+def placed_hour_starts(
+    start: pl.Expr, hours: pl.Expr, hour_ending: pl.Expr, repeated: pl.Expr
+) -> pl.Expr:
+    """`hour_ending_starts` of days whose `local_day_start` and `local_day_hours` are given
+    (columns worked out once, rather than time-zone arithmetic in every branch)."""
     n = hour_ending.cast(pl.Int64)
     k = (
         pl.when(repeated)

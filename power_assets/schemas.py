@@ -155,9 +155,17 @@ FUEL_MIX_KEY = ["iso", "fuel", "interval_start"]
 
 
 def validate_standardized(frame: pl.DataFrame, model: type[pa.DataFrameModel], source: str) -> None:
-    """Validate against a model; the error names the source file(s) and the failing column."""
+    """Validate against a model; the error names the source file(s) and the failing column.
+
+    pandera asks polars a score of small questions (a column's nulls, its type, a row check),
+    each collected with the default engine: polars 2's streaming engine sets each one up at a
+    cost that doubles the whole validation, so they are asked of the in-memory engine (polars
+    1's default; the answers do not depend on the engine). The setting is polars' process-wide
+    one, restored on the way out; no other query runs in these few milliseconds of a stage.
+    """
     try:
-        model.validate(frame, lazy=True)
+        with pl.Config(engine_affinity="in-memory"):
+            model.validate(frame, lazy=True)
     except (pa.errors.SchemaError, pa.errors.SchemaErrors) as exc:
         raise MalformedFileError(
             f"{source}: standardized table fails {model.__name__}: {exc}"

@@ -56,13 +56,13 @@ def sources_of(paths: Sequence[Path], report_type_id: int) -> list[Source]:
     skipped; files passed directly are the caller's choice and always read.
     """
     found: list[Source] = []
-    seen: set[Path] = set()
-    for position, path in enumerate(Path(p) for p in paths):
-        if path in seen:
+    seen: set[str] = set()  # a path's text stands for it (its normalized form)
+    for position, path in enumerate(p if isinstance(p, Path) else Path(p) for p in paths):
+        if str(path) in seen:
             continue
-        seen.add(path)
+        seen.add(str(path))
         doc = parse_document_name(path.name)
-        with path.open("rb") as handle:
+        with open(path, "rb") as handle:
             head = handle.read(_HEAD_BYTES)
         if head[:4] != b"PK\x03\x04":
             posted = doc.posted if doc else None
@@ -147,7 +147,8 @@ def check_header(line: str, layout: Layout, source: str) -> tuple[list[str], boo
 def read_all(sources: list[Source], layout: Layout) -> tuple[pl.DataFrame, int]:
     """All rows under canonical names, plus `_source` (the file's name); `add_ranks` adds each
     file's place in posting order. Identity columns (all but `layout.values`) are Categorical,
-    stripped, never null or empty; values are Float64 (stripped, an empty cell null)."""
+    stripped, never null or empty; values are Float64 (stripped, an empty cell null). Columns
+    come in chunks (a file is one or a few): rechunk what many expressions will run over."""
     groups: dict[str, list[Source]] = {}
     for source in sources:
         groups.setdefault(_first_line(source), []).append(source)
@@ -164,9 +165,11 @@ def read_all(sources: list[Source], layout: Layout) -> tuple[pl.DataFrame, int]:
     except pl.exceptions.PolarsError:  # a padded or bad value, or a bad file: as text, checked
         raw = _read_checked(checked, layout, pl.String, _read_group)
     raw = _stripped(raw, identity)
-    # One pass to see whether any identity cell is empty; per column only to name it.
+    # Whether any identity cell is empty: no cell is "" unless the categories hold "", and then
+    # one pass tells; per column only to name it.
     nulls = any(raw.get_column(column).null_count() for column in identity)
-    if nulls or raw.select(pl.any_horizontal(pl.col(identity) == "").any()).item():
+    empty = any("" in raw.schema[column].categories for column in identity)
+    if nulls or (empty and raw.select(pl.any_horizontal(pl.col(identity) == "").any()).item()):
         for column in identity:
             empty = pl.col(column).is_null() | (pl.col(column) == "")
             require(raw, empty, f"a row has no {column} (short or broken row)")
@@ -195,8 +198,7 @@ def _read_checked(
     if not frames:
         empty = {c: _TEXT if c in identity else values for c in layout.columns}
         frames.append(pl.DataFrame(schema={**empty, "_source": pl.String}))
-    # One file is one chunk; expressions over thousands of tiny chunks are slow.
-    return pl.concat(frames, how="vertical").rechunk()
+    return pl.concat(frames, how="vertical", rechunk=False)
 
 
 # Identity columns are read as categoricals: their few distinct values are checked and stripped

@@ -360,7 +360,7 @@ class Ercot(IsoDefinition):
         self, dataset_id: str, paths: Sequence[Path]
     ) -> tuple[pl.DataFrame, dict[str, int]]:
         spec = self.dataset(dataset_id)
-        paths = [Path(p) for p in paths]
+        paths = [p if isinstance(p, Path) else Path(p) for p in paths]
         if not paths:
             raise MalformedFileError(f"ERCOT {dataset_id}: no data files to parse")
         if spec.kind is DatasetKind.AS_QUANTITY:

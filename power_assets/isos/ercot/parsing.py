@@ -23,8 +23,14 @@ from power_assets.isos.ercot.csv_files import (
     require,
     sources_of,
 )
+from power_assets.isos.ercot.hours import (
+    first_of_runs,
+    flags,
+    hour_ending_starts,
+    plain_rt15_starts,
+    rt15_starts,
+)
 from power_assets.isos.ercot.reports import REPORTS, TIMEZONE
-from power_assets.market_time import hour_ending_starts
 from power_assets.schemas import (
     AS_PRICE_COLUMNS,
     LMP_COLUMNS,
@@ -91,7 +97,8 @@ def parse_ercot(
         placed = dataset.by_position(raw, iso_id, sources)
         if placed is not None:
             return placed, notes
-    raw = add_ranks(raw, sources).with_columns(pl.col(pl.Categorical).cast(pl.String))
+    # One file is one chunk or a few; expressions over thousands of tiny chunks are slow.
+    raw = add_ranks(raw.rechunk(), sources).with_columns(pl.col(pl.Categorical).cast(pl.String))
     frame = dataset.build(raw, iso_id, sources)
     superseded = 0
     if dataset.supersede_key:
@@ -102,87 +109,7 @@ def parse_ercot(
     return out, notes | {"rows_superseded": superseded}
 
 
-# --- values and times ------------------------------------------------------------------------
-
-
-def _flags(frame: pl.DataFrame, flag: str) -> pl.DataFrame:
-    """`_repeated` from the DST flag: "Y" marks the repeated fall-back hour."""
-    value = pl.col(flag).str.to_uppercase()
-    require(frame, ~value.is_in(["Y", "N"]), f"{flag} {{{flag}!r}} is neither Y nor N")
-    return frame.with_columns((value == "Y").alias("_repeated"))
-
-
-def _hour_ending_starts(
-    frame: pl.DataFrame, date_column: str, hour_column: str, flag: str = "DSTFlag"
-) -> pl.DataFrame:
-    """Add `interval_start` (UTC) from a MM/DD/YYYY day and an hour ending 1..25 ("01:00",
-    "1:00", "24:00", "25"), placed by position in the day (see market_time).
-
-    Dates, hours and instants are worked out once per distinct (file, date, hour, flag): a day
-    of 96 files x 1,000 points has only ~100 of them, and parsing and time-zone arithmetic on
-    every row would dominate the whole parse. Rows sharing them come in runs (a file's hour),
-    so each run's first row stands for its run, and the runs' instants are spread back by run.
-    """
-    # `_rank` stands for the file (an integer compares faster than its path); `_source` names it.
-    raw_keys = ["_rank", date_column, hour_column, flag]
-    run = frame.select(pl.struct(raw_keys).rle_id()).to_series()
-    runs = frame.select(*raw_keys, "_source")[_first_of_runs(run)]
-    distinct = runs.unique(raw_keys, keep="first", maintain_order=True)
-    hours = _flags(distinct, flag).with_columns(
-        pl.col(date_column).str.strptime(pl.Date, "%m/%d/%Y", strict=False).alias("_day"),
-        pl.col(hour_column)
-        .str.extract(r"^(\d{1,2})(?::00)?$")
-        .cast(pl.Int64, strict=False)
-        .alias("_hour"),
-    )
-    date, he = f"{date_column} {{{date_column}!r}}", f"{hour_column} {{{hour_column}!r}}"
-    require(hours, pl.col("_day").is_null(), f"{date} is not a MM/DD/YYYY date")
-    bad_hour = pl.col("_hour").is_null() | ~pl.col("_hour").is_between(1, 25)
-    require(hours, bad_hour, f"{he} is not an hour ending 1..25")
-    # A file that numbers the fall-back day 1..25 has no repeated HE 02: its HE n is simply
-    # the n-th hour, i.e. HE 3 is the repeated 02 and HE n > 3 is HE n-1 of the flag scheme.
-    day = ["_rank", "_day"]
-    sequential = (
-        (_hours_in_day(pl.col("_day")) == 25)
-        & (pl.col("_hour").max().over(day) == 25)
-        & ~pl.col("_repeated").any().over(day)
-    )
-    hour, repeated = pl.col("_hour"), pl.col("_repeated")
-    placed = hours.with_columns(
-        pl.when(sequential & (hour >= 3)).then(hour - 1).otherwise(hour).alias("_position"),
-        (repeated | (sequential & (hour == 3))).alias("_repeated"),
-    ).with_columns(
-        hour_ending_starts(
-            pl.col("_day"), pl.col("_position"), pl.col("_repeated"), TIMEZONE
-        ).alias("interval_start")
-    )
-    problem = f"{he} with {flag} {{{flag}!r}} does not exist on that day in {{tz}} ({date})"
-    require(placed, pl.col("interval_start").is_null(), problem)
-    per_run = runs.join(
-        placed.select(*raw_keys, "interval_start"),
-        on=raw_keys,
-        how="left",
-        nulls_equal=True,
-        maintain_order="left",
-    )
-    return frame.with_columns(per_run.get_column("interval_start").gather(run))
-
-
-def _first_of_runs(run: pl.Series) -> pl.Series:
-    """The first row of each run, given each row's run number (`rle_id`: 0, 0, 1, 2, 2, ...)."""
-    count = int(run.max()) + 1 if len(run) else 0  # type: ignore[arg-type]
-    return run.search_sorted(pl.int_range(count, dtype=run.dtype, eager=True), side="left")
-
-
-def _hours_in_day(day: pl.Expr) -> pl.Expr:
-    """Hours (23, 24 or 25) of a market day in ERCOT's zone, as `hour_ending_starts` counts
-    them: from local midnight to the next (US transitions are at 02:00, never at midnight)."""
-
-    def midnight(local_day: pl.Expr) -> pl.Expr:
-        wall = local_day.cast(pl.Datetime("us")).dt.replace_time_zone(TIMEZONE)
-        return wall.dt.convert_time_zone("UTC")
-
-    return (midnight(day + pl.duration(days=1)) - midnight(day)).dt.total_minutes() // 60
+# --- values ----------------------------------------------------------------------------------
 
 
 def location_type_from_name(location: pl.Expr) -> pl.Expr:
@@ -209,7 +136,7 @@ def _lmp_columns(frame: pl.DataFrame, iso: str, market: str, step: str) -> pl.Da
 
 
 def _lmp_da(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
-    frame = _hour_ending_starts(raw, "DeliveryDate", "HourEnding")
+    frame = hour_ending_starts(raw, "DeliveryDate", "HourEnding")
     frame = frame.with_columns(
         pl.col("SettlementPoint").alias("location"),
         location_type_from_name(pl.col("SettlementPoint")).alias("location_type"),
@@ -219,7 +146,7 @@ def _lmp_da(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
 
 
 def _lmp_rt15(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
-    frame = _rt15_starts(raw)
+    frame = rt15_starts(raw)
     kind = pl.col("SettlementPointType")
     name = pl.col("SettlementPointName")
     # ERCOT publishes a load zone twice (LZ and energy-weighted LZEW) under one name.
@@ -232,19 +159,6 @@ def _lmp_rt15(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFram
     return _lmp_columns(frame, iso, "RTM", "15m")
 
 
-def _rt15_starts(frame: pl.DataFrame) -> pl.DataFrame:
-    """`interval_start` of RT settlement point price rows: the start of the hour ending plus 15
-    minutes per DeliveryInterval (1..4) before theirs."""
-    interval = pl.col("DeliveryInterval").cast(pl.Int64, strict=False)
-    frame = frame.with_columns(interval.alias("_interval"))
-    bad = pl.col("_interval").is_null() | ~pl.col("_interval").is_between(1, 4)
-    require(frame, bad, "DeliveryInterval {DeliveryInterval!r} is not 1..4")
-    frame = _hour_ending_starts(frame, "DeliveryDate", "DeliveryHour")
-    return frame.with_columns(
-        pl.col("interval_start") + pl.duration(minutes=(pl.col("_interval") - 1) * 15)
-    )
-
-
 def _lmp_rt15_by_position(
     raw: pl.DataFrame, iso: str, sources: list[Source]
 ) -> pl.DataFrame | None:
@@ -252,65 +166,153 @@ def _lmp_rt15_by_position(
     for a day as ERCOT publishes it: every (location, interval) once, so nothing to supersede.
     None otherwise, or when a row is bad: the general way then names it.
 
-    Times are worked out by `_rt15_starts` once per run of rows sharing file and interval (a
-    15-minute file is one run); locations once per distinct settlement point and LZ/LZEW. A
-    row's place in the sorted table is arithmetic on the ranks of its location and interval:
-    no sort, group-by or join of the ~100,000 rows of a day.
+    Times are worked out once per run of rows sharing the interval (a 15-minute file is one
+    run): on a plain 24-hour day by `plain_rt15_starts`, otherwise by `rt15_starts` per file
+    and interval. Locations once per distinct settlement point and LZ/LZEW. A row's place in
+    the sorted table is arithmetic on the places of its location and interval (`_grid` when
+    every file lists the same points in the same order, else `_slots`): no sort, group-by or
+    join of the ~100,000 rows of a day.
     """
     if not raw.height:
         return None
-    time_keys = ["_source", "DeliveryDate", "DeliveryHour", "DeliveryInterval", "DSTFlag"]
-    run = raw.select(pl.struct(time_keys).rle_id()).to_series()
-    runs = add_ranks(raw.select(time_keys)[_first_of_runs(run)], sources)
-    try:
-        starts = _rt15_starts(runs.with_columns(pl.col(pl.Categorical).cast(pl.String)))
-    except MalformedFileError:
-        return None
-    times = starts.get_column("interval_start").unique().sort()
-    time_rank = _index_of(starts.get_column("interval_start"), times).gather(run)
-
-    # Locations: a settlement point's name, or name_LZEW for its energy-weighted zone price. A
-    # categorical's code indexes its text in the (shared) categories.
-    name, kind = raw.get_column("SettlementPointName"), raw.get_column("SettlementPointType")
-    texts = name.dtype.categories.to_series()  # polars 2 removed cat.get_categories()
+    time_keys = ["DeliveryDate", "DeliveryHour", "DeliveryInterval", "DSTFlag"]
+    # The columns used, contiguous (`read_all` leaves a chunk per file or two; `_source` is
+    # only read on the way of `_file_runs`).
+    columns = raw.select(
+        *time_keys, "SettlementPointName", "SettlementPointType", "SettlementPointPrice"
+    ).rechunk()
+    kind = columns.get_column("SettlementPointType").to_physical()
+    price = columns.get_column("SettlementPointPrice")
+    # polars 2 removed cat.get_categories()
+    texts = raw.schema["SettlementPointName"].categories.to_series()
     if len(texts) > 2 * raw.height + 4096:
         return None  # categories shared with much other data: lookups by code would be large
-    point = name.to_physical() * 2 + (kind == "LZEW").cast(pl.UInt32)
-    seen = _marks(point, 2 * len(texts)).arg_true()
-    locations = (
-        pl.DataFrame({"point": seen, "name": texts.gather(seen // 2), "lzew": seen % 2})
-        .select(
-            "point",
-            pl.when(pl.col("lzew") == 1)
-            .then(pl.col("name") + "_LZEW")
-            .otherwise("name")
-            .alias("location"),
-        )
-        .sort("location")
+    # Runs of rows sharing the interval's columns, compared by categorical code (a code is its
+    # text: every categorical column shares the categories).
+    codes = columns.select(
+        pl.struct(pl.col(time_keys).to_physical()).rle_id().alias("run"),
+        # A location: a settlement point's name code, twice, plus 1 for its LZEW price.
+        (pl.col("SettlementPointName").to_physical() * 2)
+        .add((pl.col("SettlementPointType") == "LZEW").cast(pl.UInt32))
+        .alias("point"),
     )
-    location_rank = _index_of(point, locations.get_column("point"))
-
-    slots = locations.height * len(times)
-    if slots > 2 * raw.height + 4096:
-        return None  # sparse: few locations in each interval
-    slot = location_rank * len(times) + time_rank
-    filled = _marks(slot, slots)
-    if filled.sum() < raw.height:
-        return None  # some (location, interval) twice: supersede, keep duplicates visible
-    row = pl.repeat(None, slots, dtype=pl.UInt32, eager=True)
-    row = row.scatter(slot, pl.int_range(raw.height, dtype=pl.UInt32, eager=True))
-    at = pl.int_range(slots, dtype=pl.UInt32, eager=True)
-    if raw.height < slots:
-        row, at = row.filter(filled), at.filter(filled)
+    run, point = codes.get_column("run"), codes.get_column("point")
+    run_starts = plain_rt15_starts(columns.select(time_keys)[first_of_runs(run)])
+    if run_starts is None:  # a DST day or odd values: by the full rules, per file
+        by_file = _file_runs(raw, run, sources)
+        if by_file is None:
+            return None
+        run, run_starts = by_file
+    grid = _grid(point, run, run_starts, texts)
+    if grid is None:
+        grid = _slots(point, run, run_starts, texts)
+        if grid is None:
+            return None
+    times, locations, time_index, location_index, row = grid
     frame = pl.DataFrame(
         [
-            times.gather(at % len(times)).alias("interval_start"),
-            locations.get_column("location").gather(at // len(times)),
-            texts.gather(kind.to_physical().gather(row)).alias("location_type"),
-            raw.get_column("SettlementPointPrice").gather(row).alias("lmp"),
+            times.gather(time_index).alias("interval_start"),
+            locations.gather(location_index),
+            texts.gather(kind.gather(row)).alias("location_type"),
+            price.gather(row).alias("lmp"),
         ]
     )
     return _lmp_columns(frame, iso, "RTM", "15m").select(LMP_COLUMNS)
+
+
+# (times, locations, time index, location index, raw row): see `_grid`.
+_Placed = tuple[pl.Series, pl.Series, pl.Series, pl.Series, pl.Series]
+
+
+def _grid(
+    point: pl.Series, run: pl.Series, run_starts: pl.Series, texts: pl.Series
+) -> _Placed | None:
+    """The sorted table's times and locations and, per row of it, the index of its time and
+    location in them and the raw row it takes, when the rows are a grid: every run (a file's
+    interval) lists the same locations in the same order, and no interval twice, as ERCOT's 96
+    files of a day do. A row of the table is then arithmetic on the location's place in the
+    first run and the run's place in time. None when the rows are not a grid."""
+    count = len(run_starts)
+    width = len(point) // count
+    if width * count != len(point) or not width or run_starts.n_unique() != count:
+        return None
+    starts = pl.int_range(count, dtype=pl.UInt32, eager=True) * width
+    if not (first_of_runs(run) == starts).all():
+        return None  # runs of other lengths
+    if not (point.slice(width) == point.slice(0, len(point) - width)).all():
+        return None  # a run lists other locations, or in another order
+    names = _location_names(point.slice(0, width), texts)
+    if names.n_unique() != width:
+        return None
+    by_name, by_time = names.arg_sort(), run_starts.arg_sort()
+    at = pl.int_range(len(point), dtype=pl.UInt32, eager=True)
+    time_index, location_index = at % count, at // count
+    row = by_name.gather(location_index) + by_time.gather(time_index) * width
+    return run_starts.gather(by_time), names.gather(by_name), time_index, location_index, row
+
+
+def _slots(
+    point: pl.Series, run: pl.Series, run_starts: pl.Series, texts: pl.Series
+) -> _Placed | None:
+    """`_grid`'s answer for any rows: a row's slot in the sorted table is the rank of its
+    location times the intervals plus the rank of its interval. None when some (location,
+    interval) comes twice (supersede, keep duplicates visible) or the table would be mostly
+    empty."""
+    times = run_starts.unique().sort()
+    time_rank = (run_starts.rank("dense") - 1).gather(run)
+    seen = _marks(point, 2 * len(texts)).arg_true()
+    locations = pl.DataFrame({"point": seen, "location": _location_names(seen, texts)}).sort(
+        "location"
+    )
+    location_rank = _index_of(point, locations.get_column("point"))
+    slots = locations.height * len(times)
+    if slots > 2 * len(point) + 4096:
+        return None  # sparse: few locations in each interval
+    # A slot taken twice leaves fewer slots filled than rows.
+    row = pl.repeat(None, slots, dtype=pl.UInt32, eager=True).scatter(
+        location_rank * len(times) + time_rank,
+        pl.int_range(len(point), dtype=pl.UInt32, eager=True),
+    )
+    filled = slots - row.null_count()
+    if filled < len(point):
+        return None
+    at = pl.int_range(slots, dtype=pl.UInt32, eager=True)
+    if filled < slots:
+        keep = row.is_not_null()
+        row, at = row.filter(keep), at.filter(keep)
+    count = len(times)
+    return times, locations.get_column("location"), at % count, at // count, row
+
+
+def _location_names(point: pl.Series, texts: pl.Series) -> pl.Series:
+    """A location's name from its code: a settlement point's name, or name_LZEW for its
+    energy-weighted zone price. A categorical's code indexes its text in the categories."""
+    name = texts.gather(point // 2)
+    return pl.select(
+        pl.when(point % 2 == 1).then(name + "_LZEW").otherwise(name).alias("location")
+    ).to_series()
+
+
+def _file_runs(
+    raw: pl.DataFrame, run: pl.Series, sources: list[Source]
+) -> tuple[pl.Series, pl.Series] | None:
+    """Runs of rows sharing file and interval (the 1..25 numbering is per file), and
+    `rt15_starts` of each; None when a row is bad. `run`: the runs by interval alone, which are
+    these when none spans two files (a file's rows are contiguous, so a run whose first and
+    last rows are of one file lies in that file)."""
+    time_keys = ["DeliveryDate", "DeliveryHour", "DeliveryInterval", "DSTFlag"]
+    first = first_of_runs(run)
+    last = pl.concat([first.slice(1) - 1, pl.Series([raw.height - 1], dtype=first.dtype)])
+    source = raw.get_column("_source")
+    if not (source.gather(first) == source.gather(last)).all():
+        run = raw.select(pl.struct("_source", *time_keys).rle_id()).to_series()
+        first = first_of_runs(run)
+    runs = add_ranks(raw.select(*time_keys, "_source")[first], sources)
+    try:
+        starts = rt15_starts(runs.with_columns(pl.col(pl.Categorical).cast(pl.String)))
+    except MalformedFileError:
+        return None
+    return run, starts.get_column("interval_start")
 
 
 def _index_of(values: pl.Series, keys: pl.Series) -> pl.Series:
@@ -334,7 +336,7 @@ def _lmp_rt5(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame
     wall = pl.coalesce(
         stamp.str.strptime(pl.Datetime("us"), f, strict=False) for f in _TIME_FORMATS
     )
-    frame = _flags(raw, "RepeatedHourFlag").with_columns(wall.alias("_wall"))
+    frame = flags(raw, "RepeatedHourFlag").with_columns(wall.alias("_wall"))
     require(frame, pl.col("_wall").is_null(), f"{text} is not MM/DD/YYYY HH:MM:SS")
 
     first, second = (
@@ -359,7 +361,7 @@ def _lmp_rt5(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame
 
 
 def _as_da(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
-    frame = _hour_ending_starts(raw, "DeliveryDate", "HourEnding")
+    frame = hour_ending_starts(raw, "DeliveryDate", "HourEnding")
     code = pl.col("AncillaryType")
     return frame.with_columns(
         pl.col("interval_start").dt.offset_by("1h").alias("interval_end"),
@@ -383,7 +385,7 @@ def _wide_to_long(frame: pl.DataFrame, areas: Sequence[str], extra: list[str]) -
 
 
 def _load(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.DataFrame:
-    frame = _hour_ending_starts(raw, "OperDay", "HourEnding")
+    frame = hour_ending_starts(raw, "OperDay", "HourEnding")
     return _wide_to_long(frame, LOAD_AREAS, []).with_columns(pl.lit(iso).alias("iso"))
 
 
@@ -395,7 +397,7 @@ def _load_forecast(raw: pl.DataFrame, iso: str, sources: list[Source]) -> pl.Dat
             "name), so the forecast's publish time is unknown"
         )
     published = {source.name: source.posted for source in sources if source.posted is not None}
-    frame = _hour_ending_starts(raw, "DeliveryDate", "HourEnding")
+    frame = hour_ending_starts(raw, "DeliveryDate", "HourEnding")
     frame = frame.with_columns(
         pl.col("_source")
         .replace_strict(published, return_dtype=pl.Datetime("us", "UTC"))

@@ -17,7 +17,7 @@ a bare name only when its own data time proves the later pass (see `name_instant
 import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -56,10 +56,10 @@ def name_instant(posted_wall: datetime, data_wall: datetime | None) -> datetime:
     reading is taken; listings, which are exact, are preferred wherever a listing was read.
     """
     second = (
-        is_repeated(posted_wall)
-        and data_wall is not None
-        and is_repeated(data_wall)
+        data_wall is not None
         and posted_wall < data_wall
+        and is_repeated(posted_wall)
+        and is_repeated(data_wall)
     )
     return central_instant(posted_wall, second_pass=second)
 
@@ -110,11 +110,7 @@ class ErcotDocument:
     @property
     def embedded(self) -> datetime | None:
         """The date/time in the friendly name (interval end or SCED run), local wall time."""
-        match = _EMBEDDED.search(self.friendly)
-        if match is None:
-            return None
-        stamp = match["date"] + match["time"].ljust(6, "0")
-        return datetime.strptime(stamp, "%Y%m%d%H%M%S")
+        return _embedded(self.friendly)
 
     @property
     def posted_day(self) -> date:
@@ -126,27 +122,47 @@ class ErcotDocument:
         return "_retry" in self.friendly.lower()
 
 
+def _embedded(friendly: str) -> datetime | None:
+    match = _EMBEDDED.search(friendly)
+    if match is None:
+        return None
+    return _wall_time(match["date"] + match["time"].ljust(6, "0"))
+
+
+def _wall_time(stamp: str) -> datetime:
+    """A naive YYYYMMDDHHMMSS wall time, as `strptime(stamp, "%Y%m%d%H%M%S")` reads it (which it
+    is asked whenever the plain reading of 14 digits fails). The plain reading is several times
+    faster, and a day of files has hundreds of names."""
+    if len(stamp) == 14:
+        try:
+            return datetime(
+                int(stamp[:4]), int(stamp[4:6]), int(stamp[6:8]),
+                int(stamp[8:10]), int(stamp[10:12]), int(stamp[12:]),
+            )  # fmt: skip
+        except ValueError:
+            pass
+    return datetime.strptime(stamp, "%Y%m%d%H%M%S")
+
+
 def parse_document_name(name: str) -> ErcotDocument | None:
     """The document a file or archive-member name stands for, or None if it is not ERCOT-named."""
     match = _CDR.search(name.rsplit("/", 1)[-1])
     if match is None:
         return None
-    fmt = (match["fmt"] or match["ext"]).lower()
-    doc = ErcotDocument(
-        report_type_id=int(match["report"]),
-        posted=datetime.min.replace(tzinfo=UTC),
-        friendly=match["friendly"],
-        is_csv=fmt == "csv" or (match["ext"].lower() == "csv"),
+    report, day, clock, friendly, fmt, ext = match.group(
+        "report", "date", "time", "friendly", "fmt", "ext"
     )
+    embedded = _embedded(friendly)
     try:
-        wall = datetime.strptime(match["date"] + match["time"], "%Y%m%d%H%M%S")
+        wall = _wall_time(day + clock)
     except ValueError:
         # ERCOT has published garbled post dates (`.2023202306110610.`); the interval in the
         # friendly name still says when the document was for, so it stands in for the post time.
-        if doc.embedded is None:
+        if embedded is None:
             return None
-        wall = doc.embedded
-    return replace(doc, posted=name_instant(wall, doc.embedded))
+        wall = embedded
+    is_csv = (fmt or ext).lower() == "csv" or ext.lower() == "csv"
+    return ErcotDocument(int(report), name_instant(wall, embedded), friendly, is_csv)
 
 
 def listed_document(report_type_id: int, friendly: str, posted: datetime) -> ErcotDocument:
