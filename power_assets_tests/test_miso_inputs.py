@@ -6,6 +6,7 @@ never hand the items of an answer to Python one by one."""
 
 import io
 import json
+import types
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 
@@ -13,6 +14,8 @@ import pytest
 
 from power_assets.errors import MalformedFileError
 from power_assets.isos import get_iso
+from power_assets.isos.miso import data_exchange as miso_data_exchange
+from power_assets.isos.miso import definition as miso_definition
 from power_assets.parsing import parse_file
 
 MISO = get_iso("MISO")
@@ -138,7 +141,10 @@ def test_the_json_answers_are_not_read_item_by_item_in_python(tmp_path, monkeypa
     def refused(*args, **kwargs):
         raise AssertionError("json.loads builds Python objects for every item")
 
-    monkeypatch.setattr(json, "loads", refused)
+    # Refused in the MISO modules that import json (polars itself may use json for its settings).
+    for module in (miso_data_exchange, miso_definition):
+        stub = types.SimpleNamespace(**{**vars(json), "loads": refused})
+        monkeypatch.setattr(module, "json", stub)
     assert parse_file("MISO", "fuel_mix", fuel)["mw"].to_list() == [-12.0]
     assert parse_file("MISO", "load", load)["load_mw"].to_list() == [(93419 + 93087) / 2]
     assert parse_file("MISO", "lmp_rt5", prices)["energy"].to_list() == [22.0]
