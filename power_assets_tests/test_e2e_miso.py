@@ -14,7 +14,7 @@ import pytest
 
 from power_assets.demo import miso_fixtures as gen
 from power_assets.demo.miso_server import FakeMiso
-from power_assets.keys import daily_job_name, partition_key, stage_keys
+from power_assets.keys import daily_job_name, partition_key, stage_key, stage_keys
 from power_assets_tests.e2e_support import check_results, loopback_defs, query
 
 pytestmark = pytest.mark.e2e
@@ -302,3 +302,20 @@ def test_the_weekly_archive_is_fetched_once_and_each_day_keeps_only_its_own_rows
         assert len(rows) == 288 * len(gen.NODES)
         assert {r[1] for r in rows} == {midnight + timedelta(minutes=5 * k) for k in range(288)}
         assert all(lmp == gen.five_minute_lmp(node, start)["LMP"] for node, start, lmp in rows)
+
+
+def test_fuel_mix_of_a_day_before_yesterday_is_unavailable_not_failed(tmp_path):
+    # MISO's public API serves the fuel mix for today and yesterday only: nine days later (the
+    # weekly 5-minute ZIP holding the day is out) the day has no keyless fuel-mix source. The
+    # partition is skipped (no materialization, no failure); the other datasets still load.
+    now = datetime.combine(FALL + timedelta(days=9), time(9, 0), tzinfo=EST)
+    with dg.instance_for_test() as instance, FakeMiso() as fake:
+        fake.now = now
+        defs = loopback_defs(tmp_path, {"MISO": fake.base_url, "MISO:public_api": fake.api_url})
+        result = _run(defs, instance, FALL, now)
+        fuel = instance.get_materialized_partitions(stage_key("raw_download", "fuel_mix"))
+        prices = instance.get_materialized_partitions(stage_key("warehouse", "lmp_da"))
+    assert result.success
+    assert fuel == set()
+    assert prices == {str(partition_key(FALL, "MISO"))}
+    assert not any(r.path.startswith("/api/FuelMix") for r in fake.requests)

@@ -175,3 +175,16 @@ def test_the_probe_asks_for_the_current_interval_and_reads_its_end():
     assert (
         MISO.latest_interval_end("fuel_mix", gen.fuel_mix_api(date(2024, 11, 3), now), "x") == now
     )
+
+
+def test_days_without_a_keyless_source_are_skipped_with_where_the_history_is():
+    today = date(2024, 11, 20)
+    # Monthly archives hold 2015-2022 LMPs: offered; ASM prices before 2023 and LMPs before
+    # 2015 have no source; fuel mix only today and yesterday.
+    assert MISO.unoffered_reason("lmp_da", date(2022, 6, 1), today) is None
+    assert "drop it into" in MISO.unoffered_reason("lmp_da", date(2014, 12, 31), today)
+    assert "not as_da" in MISO.unoffered_reason("as_da", date(2022, 12, 31), today)
+    assert MISO.unoffered_reason("as_da", date(2023, 1, 1), today) is None
+    assert MISO.unoffered_reason("fuel_mix", date(2024, 11, 19), today) is None
+    assert "today and yesterday only" in MISO.unoffered_reason("fuel_mix", date(2024, 11, 18), today)
+    assert MISO.unoffered_reason("lmp_rt5", date(2024, 1, 1), today) is None  # weekly ZIPs

@@ -23,7 +23,6 @@ from power_assets.assets.steps import Step, StepEnv, StepOutcome
 from power_assets.errors import MalformedFileError
 from power_assets.io.files import atomic_write_parquet
 from power_assets.isos import IsoDefinition, registered_isos
-from power_assets.isos.base import Secrets
 from power_assets.keys import (
     COMBINED_PRODUCTS,
     MarketPartition,
@@ -56,16 +55,14 @@ def _outcome(frame: pl.DataFrame, path) -> StepOutcome:
     )
 
 
-def _ancillary(
-    layout: Layout, iso: IsoDefinition, day: date, log, secrets: Secrets
-) -> pl.DataFrame | None:
+def _ancillary(layout: Layout, iso: IsoDefinition, day: date, env: StepEnv) -> pl.DataFrame | None:
     """The ISO's AS prices as an hourly wide table, or None when it offers or allows none here."""
     dataset = iso.combined.ancillary
     if dataset is None:
         return None
-    reason = iso.unavailable_reason(dataset, secrets)
+    reason = env.skip_reason(iso, dataset, day)
     if reason:
-        log(f"{iso.id} {day}: combined files without AS prices: {reason}")
+        env.log.warning(f"{iso.id} {day}: combined files without AS prices: {reason}")
         return None
     wide = _read(layout.flattened(iso.id, dataset, day))
     if iso.dataset_on(dataset, day).interval < timedelta(hours=1):
@@ -74,13 +71,13 @@ def _ancillary(
 
 
 def _build_product(
-    product: str, layout: Layout, iso: IsoDefinition, day: date, log, secrets: Secrets
+    product: str, layout: Layout, iso: IsoDefinition, day: date, env: StepEnv
 ) -> pl.DataFrame:
     sources = iso.combined
     if product == "da_as_hourly":
         return combine.da_as_hourly(
             _read(layout.flattened(iso.id, sources.day_ahead, day)),
-            _ancillary(layout, iso, day, log, secrets),
+            _ancillary(layout, iso, day, env),
         )
     da_as = _read(layout.combined_daily(iso.id, "da_as_hourly", day))
     if product == "da_as_rt_hourly":
@@ -106,9 +103,7 @@ def daily_step(product: str) -> Step:
     )
 
     def work(env: StepEnv, iso: IsoDefinition, partition: MarketPartition) -> StepOutcome:
-        frame = _build_product(
-            product, env.layout, iso, partition.day, env.log.warning, env.secrets_for(iso)
-        )
+        frame = _build_product(product, env.layout, iso, partition.day, env)
         path = env.layout.combined_daily(iso.id, product, partition.day)
         atomic_write_parquet(path, frame)
         return _outcome(frame, path)

@@ -135,7 +135,7 @@ def _run_one(
             status, reason = Status.NOT_OFFERED, f"{iso.id} does not publish {step.dataset}"
         else:
             status = Status.UNAVAILABLE
-            reason = iso.unavailable_reason(step.dataset, env.secrets_for(iso))
+            reason = env.skip_reason(iso, step.dataset, partition.day)
             if reason and find_dropped(env.layout, iso, step.dataset, partition.day):
                 reason = None  # the user's own files of the day stand in for the account
         if reason:

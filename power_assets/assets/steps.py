@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 import polars as pl
@@ -125,6 +126,12 @@ class StepEnv:
     def secrets_for(self, iso: IsoDefinition) -> Secrets:
         """The ISO's account secrets, from the run's HTTP client resource."""
         return self.iso_http.secrets_for(iso) if self.iso_http is not None else NO_SECRETS
+
+    def skip_reason(self, iso: IsoDefinition, dataset_id: str, day: date) -> str | None:
+        """Why this run skips `dataset_id` of `iso` on `day` (no account, or no source for the
+        day as of the ISO's today), or None."""
+        today = self.now().astimezone(ZoneInfo(iso.timezone)).date()
+        return iso.skip_reason(dataset_id, day, today, self.secrets_for(iso))
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from power_assets.demo.ercot_documents import CENTRAL, UTC, XML_TWIN_OFFSET, ErcotDoc, doc_zip
 from power_assets.demo.ercot_fixtures import documents_for_day
-from power_assets.demo.loopback import LoopbackServer, QuietHandler
+from power_assets.demo.loopback import LoopbackServer, QuietHandler, Response
 from power_assets.demo.synthetic import zip_members
 
 MIS_LIST_PATH = "/misapp/servlets/IceDocListJsonWS"
@@ -76,14 +76,6 @@ class ErcotRequest:
     service: str
     status: int
     time: float
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    content_type: str
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 def _json(status: int, document: object, headers: tuple[tuple[str, str], ...] = ()) -> Response:

@@ -36,7 +36,7 @@ from power_assets.demo.isone_fixtures import (
     rt5_lmp_csv,
     rt5_windows,
 )
-from power_assets.demo.loopback import LoopbackServer, QuietHandler, suffix_range
+from power_assets.demo.loopback import LoopbackServer, QuietHandler, Response, suffix_range
 from power_assets.demo.publication import PublicationClock
 from power_assets.demo.synthetic import local_day_bounds
 
@@ -79,14 +79,6 @@ class IsoneRequest:
     time: float
     status: int
     range: str | None = None
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    content_type: str
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class FakeIsone(PublicationClock, LoopbackServer):

@@ -7,9 +7,21 @@ Only the plumbing lives here; what each fake answers stays in its own module.
 
 import re
 import threading
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any, ClassVar, Self
+
+
+@dataclass(frozen=True)
+class Response:
+    """One answer of a fake: status, content type, body and extra headers."""
+
+    status: int
+    content_type: str
+    body: bytes
+    headers: tuple[tuple[str, str], ...] = ()
+
 
 _SUFFIX_RANGE = re.compile(r"bytes=-(\d+)", re.IGNORECASE)
 

@@ -23,7 +23,7 @@ from time import monotonic
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
-from power_assets.demo.loopback import LoopbackServer, QuietHandler, suffix_range
+from power_assets.demo.loopback import LoopbackServer, QuietHandler, Response, suffix_range
 from power_assets.demo.nyiso_fixtures import FOLDERS, Faults, nyiso_csv, nyiso_month_zip
 from power_assets.demo.publication import PublicationClock
 from power_assets.demo.synthetic import local_day_bounds
@@ -51,14 +51,6 @@ class NyisoRequest:
     time: float
     status: int
     range: str | None = None
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    content_type: str
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class FakeNyiso(PublicationClock, LoopbackServer):

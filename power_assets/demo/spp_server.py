@@ -21,7 +21,7 @@ from time import monotonic
 from urllib.parse import parse_qsl, urlsplit
 
 from power_assets.demo import spp_fixtures as fx
-from power_assets.demo.loopback import LoopbackServer, QuietHandler, suffix_range
+from power_assets.demo.loopback import LoopbackServer, QuietHandler, Response, suffix_range
 from power_assets.demo.publication import PublicationClock
 
 ROOT = "/file-browser-api/"
@@ -49,14 +49,6 @@ class SppRequest:
     status: int
     time: float
     range: str | None = None
-
-
-@dataclass(frozen=True)
-class Response:
-    status: int
-    content_type: str
-    body: bytes
-    headers: tuple[tuple[str, str], ...] = ()
 
 
 class FakeSpp(PublicationClock, LoopbackServer):

@@ -245,6 +245,21 @@ class IsoDefinition(abc.ABC):
         nothing."""
         return None
 
+    def unoffered_reason(self, dataset_id: str, day: date, today: date) -> str | None:
+        """Why the ISO offers no source at all for this dataset on market `day` (history it
+        never published or no longer serves, e.g. MISO's fuel mix before yesterday), or None.
+        `today` is the ISO's local date. Such a partition is skipped like an unavailable one:
+        told once per run, never failed, never green. Default: every day is offered."""
+        return None
+
+    def skip_reason(
+        self, dataset_id: str, day: date, today: date, secrets: Secrets = NO_SECRETS
+    ) -> str | None:
+        """Why the stages skip this dataset on `day`: no account for it, or no source."""
+        return self.unavailable_reason(dataset_id, secrets) or self.unoffered_reason(
+            dataset_id, day, today
+        )
+
     @abc.abstractmethod
     def plan_day(
         self,

@@ -11,7 +11,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import polars as pl
 
-from power_assets.errors import MalformedFileError, excerpt
+from power_assets.errors import MalformedFileError
+from power_assets.isos.numbers import text_to_numbers
 
 ISO = "MISO"
 # "All Hours-Ending are Eastern Standard Time (EST)": a fixed offset, never EDT. Etc/GMT+5 is the
@@ -40,23 +41,9 @@ def hour_ending_start(day: pl.Expr, hour_ending: pl.Expr) -> pl.Expr:
 def numbers(
     frame: pl.DataFrame, columns: list[str], source: str, row_of: str | None = None
 ) -> pl.DataFrame:
-    """Cast text columns to Float64 (MISO writes `.92`, `-1.2`, thousands without separators);
-    an empty cell is null, anything else unparsable is an error naming the file and the value.
-    `row_of` names a column holding each row's line number in the file, for the message."""
-    out = frame.with_columns(
-        pl.col(c).cast(pl.Utf8).str.strip_chars().cast(pl.Float64, strict=False) for c in columns
-    )
-    for column in columns:
-        raw = frame.get_column(column).cast(pl.Utf8).str.strip_chars()
-        bad = (raw.is_not_null() & (raw != "") & out.get_column(column).is_null()).arg_true()
-        if len(bad):
-            index = int(bad[0])
-            where = f"line {frame.get_column(row_of)[index]}" if row_of else f"row {index + 1}"
-            raise MalformedFileError(
-                f"{source}: {where}: {column!r} value {excerpt(raw[index])} is not a number "
-                f"({len(bad)} bad value(s) in that column)"
-            )
-    return out
+    """Text columns as numbers (MISO writes `.92`, `-1.2`, thousands without separators; see
+    isos/numbers.py). `row_of` names a column holding each row's line number in the file."""
+    return text_to_numbers(frame, columns, source, first_row=1, row_of=row_of)
 
 
 def utf8(content: bytes) -> bool:

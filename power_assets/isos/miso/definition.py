@@ -180,6 +180,17 @@ class Miso(IsoDefinition):
             return [_recent_api("fuel_mix", day, today, "FuelMix")]
         return [self._five_minute(day, today, bool(secrets.get("pricing_key")))]
 
+    def unoffered_reason(self, dataset_id: str, day: date, today: date) -> str | None:
+        """Days MISO has no keyless source for: report datasets before the daily CSVs (and,
+        for the LMPs, before the monthly archives), fuel mix before yesterday. The message is
+        the one planning raises, saying where the history is."""
+        if dataset_id in sources.REPORTS and day < sources.DAILY_CSVS_FROM:
+            archived = dataset_id in pricing_report.ARCHIVES and day >= sources.MONTHLY_FROM
+            return None if archived else sources.before_daily_csvs(dataset_id, day).description
+        if dataset_id == "fuel_mix" and day < today - timedelta(days=1):
+            return _not_recent("FuelMix", day, today)
+        return None
+
     def _report(self, dataset: str, day: date, today: date, lister: Lister) -> DownloadRequest:
         if day < sources.DAILY_CSVS_FROM:
             if dataset in pricing_report.ARCHIVES and day >= sources.MONTHLY_FROM:
@@ -358,6 +369,14 @@ class Miso(IsoDefinition):
         return None if table.is_empty() else table.get_column("interval_end").max()  # type: ignore[return-value]
 
 
+def _not_recent(path: str, day: date, today: date) -> str:
+    return (
+        f"MISO's public API serves {path} for today and yesterday only ({day} is neither, "
+        f"today being {today} EST); older days are in MISO's Data Exchange, which needs a key "
+        "and is not read by this pipeline yet"
+    )
+
+
 def _recent_api(dataset: str, day: date, today: date, path: str) -> DownloadRequest:
     """Today's or yesterday's public-API answer (GetRealTimeFiveMinExPost Rolling/Previous,
     FuelMix Today/Yesterday); older days are not offered."""
@@ -368,12 +387,7 @@ def _recent_api(dataset: str, day: date, today: date, path: str) -> DownloadRequ
     elif day == today - timedelta(days=1):
         which = previous
     else:
-        raise sources.no_history(
-            dataset, day,
-            f"MISO's public API serves {path} for today and yesterday only ({day} is neither, "
-            f"today being {today} EST); older days are in MISO's Data Exchange, which needs a key "
-            "and is not read by this pipeline yet",
-        )  # fmt: skip
+        raise sources.no_history(dataset, day, _not_recent(path, day, today))
     name = f"{day:%Y%m%d}_{path.rsplit('/', 1)[-1]}_{which}.json"
     return sources.api_request(dataset, day, f"{path}/{which}", name)
 

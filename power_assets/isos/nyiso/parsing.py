@@ -22,6 +22,7 @@ import polars as pl
 from power_assets.errors import MalformedFileError, SchemaDriftError
 from power_assets.isos.base import DatasetSpec, IntervalLabel
 from power_assets.isos.headers import header_line
+from power_assets.isos.numbers import text_to_numbers
 from power_assets.market_time import localize_wall_times
 from power_assets.schemas import (
     AS_PRICE_COLUMNS,
@@ -144,21 +145,8 @@ def read_table(content: bytes, source: str, layout: Layout) -> tuple[pl.DataFram
 
 
 def to_numbers(frame: pl.DataFrame, columns: tuple[str, ...], source: str) -> pl.DataFrame:
-    """Cast value columns to Float64; an empty cell is null, anything unparsable is an error."""
-    present = [c for c in columns if c in frame.columns]
-    out = frame.with_columns(
-        pl.col(c).str.strip_chars().cast(pl.Float64, strict=False).alias(c) for c in present
-    )
-    for column in present:
-        raw = frame.get_column(column).str.strip_chars()
-        bad = (raw.is_not_null() & (raw != "") & out.get_column(column).is_null()).arg_true()
-        if len(bad):
-            row = int(bad[0])
-            raise MalformedFileError(
-                f"{source}: row {row + 2}: {column!r} value {raw[row]!r} is not a number "
-                f"({len(bad)} bad value(s) in that column)"
-            )
-    return out
+    """The value columns the file has, as numbers (see isos/numbers.py)."""
+    return text_to_numbers(frame, [c for c in columns if c in frame.columns], source)
 
 
 def _wall_times(frame: pl.DataFrame, source: str) -> pl.Series:

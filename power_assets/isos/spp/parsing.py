@@ -23,6 +23,7 @@ import polars as pl
 
 from power_assets.errors import MalformedFileError, SchemaDriftError
 from power_assets.isos.headers import header_line
+from power_assets.isos.numbers import text_to_numbers
 
 ISO_ID = "SPP"
 TIMEZONE = "America/Chicago"
@@ -178,18 +179,8 @@ def interval_ends(
 
 
 def to_numbers(frame: pl.DataFrame, columns: list[str], source: str) -> pl.DataFrame:
-    """Cast value columns to Float64: an empty cell is null, anything unparsable an error."""
-    out = frame.with_columns(pl.col(c).cast(pl.Float64, strict=False) for c in columns)
-    for column in columns:
-        raw = frame.get_column(column)
-        bad = (raw.is_not_null() & (raw != "") & out.get_column(column).is_null()).arg_true()
-        if len(bad):
-            row = int(bad[0])
-            raise MalformedFileError(
-                f"{source}: row {row + 2}: {column!r} value {raw[row]!r} is not a number "
-                f"({len(bad)} bad value(s) in that column)"
-            )
-    return out
+    """Value columns as numbers (see isos/numbers.py): an empty cell null, else an error."""
+    return text_to_numbers(frame, columns, source)
 
 
 def _placed(
